@@ -1,0 +1,15 @@
+# syntax=docker/dockerfile:1
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+# Modules first: this layer stays cached until go.mod or go.sum change.
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/mailproof ./cmd/mailproof
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/mailproof /mailproof
+USER nonroot:nonroot
+EXPOSE 8080 9090
+ENTRYPOINT ["/mailproof"]
+CMD ["serve"]

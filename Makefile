@@ -1,0 +1,29 @@
+# `make test` is the one test command (README, CI): vet, the Go tests under the race
+# detector against a real redis-server, and the Action's Node tests.
+GO ?= go
+NODE ?= node
+
+.PHONY: test vet gotest nodetest build run bench fuzz fmt
+
+test: vet gotest nodetest
+
+vet:
+	$(GO) vet ./...
+
+gotest:
+	$(GO) test -race -count=1 ./...
+
+nodetest:
+	@if ls deploy/action/*.test.js >/dev/null 2>&1; then $(NODE) --test deploy/action/; fi
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/mailproof ./cmd/mailproof
+
+run:
+	$(GO) run ./cmd/mailproof local
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go')
