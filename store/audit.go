@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Audit outcome codes the queue itself writes; every other code is an
+// Outcome.Code passed to Finish.
+const (
+	AuditRetry      = "retry"       // AuditRetry: the attempt failed and will be retried.
+	AuditDeadLetter = "dead_letter" // AuditDeadLetter: the job gave up, kept in the dead-letter stream.
+	AuditReplayed   = "replayed"    // AuditReplayed: an operator put a dead letter back on the queue.
+)
+
+// AuditEntry is one decision in the audit trail.
+type AuditEntry struct {
+	ID        string    `json:"id"` // audit stream entry id
+	Time      time.Time `json:"time"`
+	UserID    string    `json:"user_id"`
+	Outcome   string    `json:"outcome"`
+	WebhookID string    `json:"webhook_id,omitempty"`
+	JobID     string    `json:"job_id,omitempty"`
+	Attempt   int       `json:"attempt"`
+	Error     string    `json:"error,omitempty"` // for retry and dead_letter
+}
+
+// Audit returns up to limit decisions, newest first: about userID (from the
+// user's own trail, the last 100 kept for the retention period), or about
+// everyone when userID is "" (from the global stream, capped at about
+// WithAuditMaxLen entries). limit <= 0 means DefaultListLimit, capped at
+// MaxListLimit.
+func (r *Redis) Audit(ctx context.Context, userID string, limit int) ([]AuditEntry, error) {
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	key := keyAudit
+	if userID != "" {
+		key = userAuditKey(userID)
+	}
+	msgs, err := r.c.XRevRangeN(ctx, key, "+", "-", int64(min(limit, MaxListLimit))).Result()
+	if err != nil {
+		return nil, wrap("read audit", err)
+	}
+	out := make([]AuditEntry, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, auditFromMessage(m))
+	}
+	return out, nil
+}
+
+func auditFromMessage(m redis.XMessage) AuditEntry {
+	str := func(k string) string {
+		s, _ := m.Values[k].(string)
+		return s
+	}
+	attempt, _ := strconv.Atoi(str("attempt"))
+	return AuditEntry{
+		ID:        m.ID,
+		Time:      parseMS(str("time")),
+		UserID:    str("user_id"),
+		Outcome:   str("outcome"),
+		WebhookID: str("webhook_id"),
+		JobID:     str("job_id"),
+		Attempt:   attempt,
+		Error:     str("error"),
+	}
+}

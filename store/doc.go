@@ -1,0 +1,124 @@
+// Package store owns everything mailproof keeps in Redis: pending records,
+// the webhook replay guard, the job queue with its delayed retries and dead
+// letters, the audit trail, and the Management API rate budget shared by all
+// replicas. Receivers and workers are stateless; this package is the state.
+//
+// # Keys
+//
+// Every key starts with "mp:{mp}:". Identifiers that come from outside (user
+// ids, webhook ids) never appear raw in a key: they are base64url-encoded
+// without padding (written <enc> below), so an id like `auth0|x}:{mp}:jobs`
+// or one containing a newline can neither forge another key nor move to
+// another slot. Times are Unix milliseconds everywhere.
+//
+//	key                           type    TTL                       holds
+//	mp:{mp}:pending:<enc user>    HASH    none while pending;       the record: user_id, email (normalized),
+//	                                      retention (default 30d)   connection, provisioned_at, status, outcome,
+//	                                      once verified or closed,  holder, created_at, updated_at,
+//	                                      or from expires_at        expires_at (0 = never)
+//	mp:{mp}:pending-index         ZSET    none                      member <enc user>, score provisioned_at:
+//	                                                                records waiting for proof, for listing
+//	mp:{mp}:replay:<enc webhook>  STRING  IngestRequest.ReplayTTL   webhook ids already taken in (value: when)
+//	mp:{mp}:jobs                  STREAM  none (entries deleted     jobs: user_id, webhook_id, payload (retried
+//	                                      when finished)            jobs: payload_b64), attempt, enqueued_at,
+//	                                                                last_error; consumer group "workers"
+//	mp:{mp}:delayed               ZSET    none                      jobs waiting to be retried: score = due time,
+//	                                                                member = the job as JSON (built by Lua's cjson;
+//	                                                                payload_b64 keeps the payload binary-safe)
+//	mp:{mp}:dlq                   STREAM  capped MAXLEN ~ 10k       dead letters: the job fields plus job_id,
+//	                                                                last_error, failed_at
+//	mp:{mp}:audit                 STREAM  capped MAXLEN ~ 100k      every decision: time, user_id, outcome,
+//	                                                                webhook_id, job_id, attempt, error
+//	mp:{mp}:audit:<enc user>      STREAM  retention; MAXLEN 100     the same entries for one user
+//	rate:mp:{mp}:ratelimit        STRING  until the budget is full  the shared GCRA budget's theoretical arrival
+//	                                                                time (redis_rate prefixes its keys "rate:")
+//	mp:{mp}:ratelimit-pause       STRING  until the pause ends      "no Management API call before" (ms)
+//
+// # One hash tag
+//
+// The {mp} hash tag puts every key in the same Redis Cluster slot. That is
+// what keeps the Lua scripts legal on a Cluster: Ingest touches a replay mark,
+// a record and the job stream; Finish a stream, a record, the index and two
+// audit streams; and Cluster only runs a script whose keys share a slot. One
+// slot means one shard does all of mailproof's work, which is fine: the load
+// is one small script per login of a not-yet-verified user, a few thousand
+// per second at most, well within a single Redis node. Sharding by user would
+// buy nothing and cost the atomicity the design relies on.
+//
+// # Connecting
+//
+// Open takes a redis:// (or rediss://, unix://) URL and builds a go-redis
+// UniversalClient for a single node. The same client type covers the other
+// deployments, so moving there is a configuration change only:
+//
+//   - Sentinel: UniversalOptions{MasterName: "mymaster", Addrs: sentinel
+//     addresses, SentinelPassword, Password} (a "redis-sentinel://" URL
+//     scheme could carry these); go-redis then follows failovers.
+//   - Cluster: UniversalOptions{Addrs: several seed nodes} or
+//     redis.ParseClusterURL ("redis://h1:6379?addr=h2:6379"); every key
+//     already shares one slot.
+//
+// Either way Redis must not evict keys: CheckEvictionPolicy refuses any
+// maxmemory-policy but noeviction. Persistence (AOF everysec or RDB) is the
+// operator's choice; after an empty restart the worker recreates its
+// consumer group, and the replay guard and pending records are lost with the
+// rest (a lost record means a user is not verified automatically, never a
+// wrong verification).
+//
+// # Records
+//
+// A record is written pending by PutPending. Its status moves:
+//
+//	pending --Claim(holder)--> verifying --Finish(verified, Close)--> verified
+//	pending, or verifying by this holder --Finish(other code, Close)--> closed
+//	verifying --Finish(not Close) or DeadLetter by the holder--> pending
+//	pending past expires_at reads as expired (WithPendingTTL)
+//
+// Expiry marks rather than deletes: an expired record still shows (status
+// expired) until expires_at plus the retention, and takes no events or
+// claims. Verified and closed records leave the index and live for the
+// retention, so an operator can see what happened.
+//
+// # Ingest
+//
+// Ingest is the receiver's only Redis call: one script that marks the
+// webhook id as seen (SET NX PX), checks the record is pending, and XADDs the
+// job, atomically, so a crash can neither lose an event nor queue it twice.
+// Ingester coalesces concurrent Ingest calls into pipelines (group commit).
+//
+// # The job queue
+//
+// Workers read the stream through the consumer group "workers" (Read); jobs
+// a dead worker held are taken over after a visibility timeout (Reclaim,
+// XAUTOCLAIM). Every way a job leaves the stream is one script that also
+// XACKs and XDELs it, and does nothing if the job was already acknowledged,
+// so a job finished twice (two workers after a reclaim) counts once:
+//
+//   - Finish records the outcome on the record and in the audit trail.
+//   - Retry parks the job in the delayed set with attempt+1; MoveDue (any
+//     replica, any number at once) moves due jobs back to the stream.
+//   - DeadLetter keeps it in the capped dead-letter stream; ReplayDLQ puts
+//     it back as a fresh job.
+//
+// # Exactly one PATCH
+//
+// Before the worker PATCHes a user it calls Claim with the job's Owner (its
+// webhook id): pending becomes verifying, held by that event. Two jobs for
+// one user therefore PATCH once: the second Claim is refused. The lock is
+// not a lease: it stays with the event across retries (the owner id is
+// stable), and only Finish or DeadLetter by the owner releases it, so it
+// cannot time out from under a slow worker.
+//
+// A worker can die after its PATCH and before Finish. Redis then still holds
+// the job un-acked and the record verifying, owned by that event; the
+// reclaiming worker's Claim succeeds (same owner), and it does the work
+// again. We accept that second PATCH instead of trying to prevent it: setting
+// email_verified to true on a user that already has it is idempotent at
+// Auth0, and preventing it would need a two-phase record in Auth0 itself.
+// The reclaiming worker's fresh Management API read will usually find
+// email_verified already true; since it holds the claim, that means the
+// earlier attempt's PATCH landed, and it should Finish with verified. The
+// cost is at most one extra Management API call and, in metrics, a verified
+// count that can include such a repeated attempt; the record and the audit
+// trail still say verified once (a second Finish is a no-op).
+package store

@@ -1,0 +1,229 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailproof/mailproof/store"
+)
+
+// ingestFunc is what both the direct and the batched path offer.
+type ingestFunc func(context.Context, store.IngestRequest) (store.IngestResult, error)
+
+// ingestPaths runs a test once per ingest path.
+func ingestPaths(t *testing.T, test func(t *testing.T, r *store.Redis, ingest ingestFunc)) {
+	t.Run("direct", func(t *testing.T) {
+		r := openStore(t)
+		test(t, r, r.Ingest)
+	})
+	t.Run("batched", func(t *testing.T) {
+		r := openStore(t)
+		in := store.NewIngester(r, 16)
+		t.Cleanup(in.Close)
+		test(t, r, in.Ingest)
+	})
+}
+
+func streamLen(t *testing.T, r *store.Redis, key string) int64 {
+	t.Helper()
+	n, err := r.Client().XLen(timeout(t), key).Result()
+	if err != nil {
+		t.Fatalf("xlen %s: %v", key, err)
+	}
+	return n
+}
+
+func TestIngest(t *testing.T) {
+	ingestPaths(t, func(t *testing.T, r *store.Redis, ingest ingestFunc) {
+		putPending(t, r, "auth0|pending", time.Now())
+		putPending(t, r, "auth0|claimed", time.Now())
+		if _, ok, err := r.Claim(timeout(t), "auth0|claimed", "other"); !ok || err != nil {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		tests := []struct {
+			name       string
+			webhookID  string
+			userID     string
+			wantStatus string
+			wantQueued int64 // stream length after the call
+		}{
+			{"pending user", "msg_1", "auth0|pending", store.IngestQueued, 1},
+			{"replay of the same webhook", "msg_1", "auth0|pending", store.IngestDuplicate, 1},
+			{"replay with another user", "msg_1", "auth0|other", store.IngestDuplicate, 1},
+			{"unknown user", "msg_2", "auth0|unknown", store.IngestNotPending, 1},
+			{"unknown user replayed", "msg_2", "auth0|unknown", store.IngestDuplicate, 1},
+			{"user being verified", "msg_3", "auth0|claimed", store.IngestNotPending, 1},
+			{"second login of pending user", "msg_4", "auth0|pending", store.IngestQueued, 2},
+		}
+		for _, tc := range tests {
+			res, err := ingest(timeout(t), store.IngestRequest{
+				WebhookID: tc.webhookID, UserID: tc.userID, ReplayTTL: time.Minute, Payload: []byte(`{"n":1}`),
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			if res.Status != tc.wantStatus {
+				t.Errorf("%s: status %q, want %q", tc.name, res.Status, tc.wantStatus)
+			}
+			if (res.JobID != "") != (tc.wantStatus == store.IngestQueued) {
+				t.Errorf("%s: job id %q with status %q", tc.name, res.JobID, res.Status)
+			}
+			if got := streamLen(t, r, "mp:{mp}:jobs"); got != tc.wantQueued {
+				t.Errorf("%s: %d jobs queued, want %d", tc.name, got, tc.wantQueued)
+			}
+		}
+	})
+}
+
+func TestIngestQueuesTheJobFields(t *testing.T) {
+	ingestPaths(t, func(t *testing.T, r *store.Redis, ingest ingestFunc) {
+		payload := []byte("{\"user\":\"x\"}\x00\xff binary-safe")
+		for _, tc := range oddIDs {
+			putPending(t, r, tc.id, time.Now())
+			res, err := ingest(timeout(t), store.IngestRequest{
+				WebhookID: "msg|" + tc.id, UserID: tc.id, ReplayTTL: time.Minute, Payload: payload,
+			})
+			if err != nil || res.Status != store.IngestQueued {
+				t.Fatalf("%s: %+v, %v; want queued", tc.name, res, err)
+			}
+		}
+		if err := r.EnsureGroup(timeout(t)); err != nil {
+			t.Fatalf("ensure group: %v", err)
+		}
+		jobs, err := r.Read(timeout(t), "c1", 100, 0)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if len(jobs) != len(oddIDs) {
+			t.Fatalf("read %d jobs, want %d", len(jobs), len(oddIDs))
+		}
+		for i, tc := range oddIDs {
+			j := jobs[i]
+			if j.UserID != tc.id || j.WebhookID != "msg|"+tc.id || string(j.Payload) != string(payload) ||
+				j.Attempt != 1 || j.Deliveries != 1 || j.EnqueuedAt.IsZero() {
+				t.Errorf("%s: job %+v, want the ingested fields, attempt 1", tc.name, j)
+			}
+		}
+	})
+}
+
+func TestIngestReplayMarkExpires(t *testing.T) {
+	ingestPaths(t, func(t *testing.T, r *store.Redis, ingest ingestFunc) {
+		req := store.IngestRequest{WebhookID: "msg_1", UserID: "auth0|none", ReplayTTL: 1500 * time.Millisecond}
+		if _, err := ingest(timeout(t), req); err != nil {
+			t.Fatalf("ingest: %v", err)
+		}
+		key := "mp:{mp}:replay:bXNnXzE"
+		ttl, err := r.Client().PTTL(timeout(t), key).Result()
+		if err != nil || ttl <= 0 || ttl > 1500*time.Millisecond {
+			t.Errorf("replay mark ttl %v (%v), want in (0, 1.5s]", ttl, err)
+		}
+	})
+}
+
+func TestIngestValidates(t *testing.T) {
+	ingestPaths(t, func(t *testing.T, r *store.Redis, ingest ingestFunc) {
+		tests := []struct {
+			name string
+			req  store.IngestRequest
+		}{
+			{"no webhook id", store.IngestRequest{UserID: "u", ReplayTTL: time.Minute}},
+			{"no user id", store.IngestRequest{WebhookID: "w", ReplayTTL: time.Minute}},
+			{"no replay ttl", store.IngestRequest{WebhookID: "w", UserID: "u"}},
+		}
+		for _, tc := range tests {
+			if _, err := ingest(timeout(t), tc.req); err == nil {
+				t.Errorf("%s: nil error, want one", tc.name)
+			}
+		}
+		if n, _ := r.Client().DBSize(timeout(t)).Result(); n != 0 {
+			t.Errorf("invalid requests wrote %d keys, want 0", n)
+		}
+	})
+}
+
+// TestIngestConcurrentDuplicates sends every webhook id from several
+// goroutines at once: exactly one of each is queued.
+func TestIngestConcurrentDuplicates(t *testing.T) {
+	ingestPaths(t, func(t *testing.T, r *store.Redis, ingest ingestFunc) {
+		putPending(t, r, "auth0|1", time.Now())
+		const events, senders = 50, 8
+		var mu sync.Mutex
+		queued := map[string]int{}
+		var wg sync.WaitGroup
+		for range senders {
+			wg.Go(func() {
+				for i := range events {
+					res, err := ingest(timeout(t), store.IngestRequest{
+						WebhookID: fmt.Sprintf("msg_%d", i), UserID: "auth0|1", ReplayTTL: time.Minute,
+					})
+					if err != nil {
+						t.Errorf("ingest: %v", err)
+						return
+					}
+					if res.Status == store.IngestQueued {
+						mu.Lock()
+						queued[fmt.Sprint(i)]++
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if len(queued) != events {
+			t.Errorf("%d events queued, want %d", len(queued), events)
+		}
+		for id, n := range queued {
+			if n != 1 {
+				t.Errorf("event %s queued %d times, want once", id, n)
+			}
+		}
+		if got := streamLen(t, r, "mp:{mp}:jobs"); got != events {
+			t.Errorf("stream holds %d jobs, want %d", got, events)
+		}
+	})
+}
+
+func TestIngesterAfterScriptFlush(t *testing.T) {
+	ingestPaths(t, func(t *testing.T, r *store.Redis, ingest ingestFunc) {
+		putPending(t, r, "auth0|1", time.Now())
+		if err := r.Client().ScriptFlush(timeout(t)).Err(); err != nil {
+			t.Fatalf("script flush: %v", err)
+		}
+		res, err := ingest(timeout(t), store.IngestRequest{WebhookID: "w", UserID: "auth0|1", ReplayTTL: time.Minute})
+		if err != nil || res.Status != store.IngestQueued {
+			t.Fatalf("ingest after SCRIPT FLUSH: %+v, %v; want queued", res, err)
+		}
+	})
+}
+
+func TestIngesterHonoursCallerContext(t *testing.T) {
+	r := openStore(t)
+	in := store.NewIngester(r, 4)
+	t.Cleanup(in.Close)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := in.Ingest(ctx, store.IngestRequest{WebhookID: "w", UserID: "u", ReplayTTL: time.Minute})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("ingest with a cancelled context: %v, want context.Canceled", err)
+	}
+	// Nothing of a cancelled call may have happened.
+	if n, _ := r.Client().Exists(timeout(t), "mp:{mp}:replay:dw").Result(); n != 0 {
+		t.Errorf("a cancelled call left its replay mark")
+	}
+}
+
+func TestIngesterClose(t *testing.T) {
+	r := openStore(t)
+	in := store.NewIngester(r, 4)
+	in.Close()
+	in.Close() // twice is fine
+	_, err := in.Ingest(timeout(t), store.IngestRequest{WebhookID: "w", UserID: "u", ReplayTTL: time.Minute})
+	if !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("ingest after Close: %v, want ErrClosed", err)
+	}
+}

@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrClosed reports a call on an Ingester after Close.
+var ErrClosed = errors.New("ingester closed")
+
+// DefaultMaxBatch is the batch size NewIngester uses for maxBatch <= 0.
+const DefaultMaxBatch = 128
+
+// flushTimeout bounds one pipeline when Redis stops answering; each caller
+// still leaves at its own deadline.
+// flushers is how many batches may be in flight at once: while one waits
+// for Redis, the next is being gathered and written. Two measured ~20 %
+// faster than one at the same CPU per event; more added nothing.
+const flushers = 2
+
+const flushTimeout = readTimeout + writeTimeout
+
+// Ingester is Ingest with group commit: calls from many goroutines are
+// coalesced into one pipeline of EVALSHAs, one round trip per batch instead
+// of per event. A flusher goroutine takes whatever is queued when it
+// becomes free (up to maxBatch), sends it, hands each caller its own result,
+// and loops; so an idle Ingester adds no delay, and a busy one batches
+// exactly as much as piled up during the previous round trip. Two flushers
+// take turns, so one batch is gathered while the other is in Redis.
+//
+// Each script in the batch is still atomic on its own; the batch is not a
+// transaction and needs not be one.
+type Ingester struct {
+	r        *Redis
+	maxBatch int
+	calls    chan *ingestCall
+	quit     chan struct{}
+	stopped  chan struct{}
+	close    sync.Once
+}
+
+type ingestCall struct {
+	ctx  context.Context
+	keys []string
+	args []any
+	done chan ingestReply // buffered: the flusher never waits for a caller
+}
+
+type ingestReply struct {
+	res IngestResult
+	err error
+}
+
+// NewIngester starts the flushers. maxBatch caps a pipeline (<= 0 means
+// DefaultMaxBatch). A flusher never waits for a batch to fill: lingering
+// would add latency at low load and gain nothing at high load, where the
+// batch fills during the previous round trip anyway. Close stops it.
+func NewIngester(r *Redis, maxBatch int) *Ingester {
+	if maxBatch <= 0 {
+		maxBatch = DefaultMaxBatch
+	}
+	in := &Ingester{
+		r:        r,
+		maxBatch: maxBatch,
+		calls:    make(chan *ingestCall, maxBatch),
+		quit:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+	}
+	var wg sync.WaitGroup
+	for range flushers {
+		wg.Go(in.run)
+	}
+	go func() { wg.Wait(); close(in.stopped) }()
+	return in
+}
+
+// Ingest does what (*Redis).Ingest does, batched with concurrent calls. It
+// returns when its own result is in or ctx is done. A caller that gives up
+// after its call was sent may still have had its event queued (at least
+// once): a retried delivery then answers duplicate.
+func (in *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestResult, error) {
+	keys, args, err := in.r.ingestArgs(req)
+	if err != nil {
+		return IngestResult{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return IngestResult{}, fmt.Errorf("ingest: %w", err)
+	}
+	c := &ingestCall{ctx: ctx, keys: keys, args: args, done: make(chan ingestReply, 1)}
+	select {
+	case in.calls <- c:
+	case <-ctx.Done():
+		return IngestResult{}, fmt.Errorf("ingest: %w", ctx.Err())
+	case <-in.quit:
+		return IngestResult{}, fmt.Errorf("ingest: %w", ErrClosed)
+	}
+	select {
+	case rep := <-c.done:
+		return rep.res, rep.err
+	case <-ctx.Done():
+		return IngestResult{}, fmt.Errorf("ingest: %w", ctx.Err())
+	case <-in.stopped:
+		// The flusher may have answered just before it stopped.
+		select {
+		case rep := <-c.done:
+			return rep.res, rep.err
+		default:
+			return IngestResult{}, fmt.Errorf("ingest: %w", ErrClosed)
+		}
+	}
+}
+
+// Close flushes what is already queued and stops the flushers. Later calls
+// fail with ErrClosed.
+func (in *Ingester) Close() {
+	in.close.Do(func() { close(in.quit) })
+	<-in.stopped
+}
+
+func (in *Ingester) run() {
+	batch := make([]*ingestCall, 0, in.maxBatch)
+	for {
+		select {
+		case c := <-in.calls:
+			batch = in.drain(append(batch[:0], c))
+			in.flush(batch)
+		case <-in.quit:
+			for {
+				batch = in.drain(batch[:0])
+				if len(batch) == 0 {
+					return
+				}
+				in.flush(batch)
+			}
+		}
+	}
+}
+
+// drain appends queued calls without waiting.
+func (in *Ingester) drain(batch []*ingestCall) []*ingestCall {
+	for len(batch) < in.maxBatch {
+		select {
+		case c := <-in.calls:
+			batch = append(batch, c)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// flush sends one pipeline and answers every caller in it. Calls whose
+// caller already left are not sent: nothing of theirs happened.
+func (in *Ingester) flush(batch []*ingestCall) {
+	live := make([]*ingestCall, 0, len(batch))
+	for _, c := range batch {
+		if err := c.ctx.Err(); err != nil {
+			c.done <- ingestReply{err: fmt.Errorf("ingest: %w", err)}
+			continue
+		}
+		live = append(live, c)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+	defer cancel()
+
+	script := in.r.scripts.ingest
+	cmds := make([]*redis.Cmd, len(live))
+	pipe := in.r.c.Pipeline()
+	for i, c := range live {
+		cmds[i] = script.EvalSha(ctx, pipe, c.keys, c.args...)
+	}
+	_, _ = pipe.Exec(ctx) // each command carries its own error, read below
+
+	// After a Redis restart the script cache is empty; EVAL sends the
+	// source (and caches it) for exactly the commands that did not run.
+	var missing []int
+	for i, cmd := range cmds {
+		if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") || errors.Is(cmd.Err(), redis.ErrNoScript) {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) > 0 {
+		pipe := in.r.c.Pipeline()
+		for _, i := range missing {
+			cmds[i] = script.Eval(ctx, pipe, live[i].keys, live[i].args...)
+		}
+		_, _ = pipe.Exec(ctx)
+	}
+
+	for i, c := range live {
+		res, err := ingestResult(cmds[i])
+		c.done <- ingestReply{res: res, err: err}
+	}
+}

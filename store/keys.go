@@ -1,0 +1,65 @@
+package store
+
+import (
+	"encoding/base64"
+	"strconv"
+	"time"
+)
+
+// Every key starts with prefix. The {mp} hash tag puts all of them in one
+// Redis Cluster slot, so every Lua script may touch any of them (see doc.go).
+const prefix = "mp:{mp}:"
+
+// Fixed keys. doc.go describes each one.
+const (
+	keyPendingIndex = prefix + "pending-index"
+	keyJobs         = prefix + "jobs"
+	keyDelayed      = prefix + "delayed"
+	keyDLQ          = prefix + "dlq"
+	keyAudit        = prefix + "audit"
+	keyRate         = prefix + "ratelimit" // redis_rate stores it as "rate:" + keyRate
+	keyRatePause    = prefix + "ratelimit-pause"
+)
+
+// group is the consumer group of the job stream.
+const group = "workers"
+
+// encodeID makes an identifier safe as part of a key name: user ids and
+// webhook ids come from outside, and raw they could contain ':', '{', '}'
+// or newlines that would forge another key or move it to another slot.
+func encodeID(id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(id))
+}
+
+func pendingKey(userID string) string { return prefix + "pending:" + encodeID(userID) }
+func replayKey(webhookID string) string {
+	return prefix + "replay:" + encodeID(webhookID)
+}
+func userAuditKey(userID string) string { return prefix + "audit:" + encodeID(userID) }
+
+// ms formats a time as Unix milliseconds, the one time format in Redis:
+// Lua compares numbers, and sorted-set scores must be numbers anyway.
+func ms(t time.Time) string {
+	if t.IsZero() {
+		return "0"
+	}
+	return strconv.FormatInt(t.UnixMilli(), 10)
+}
+
+// durMS formats a duration in milliseconds, rounding up so a positive
+// duration never becomes 0 ("no expiry" in the scripts).
+func durMS(d time.Duration) string {
+	if d <= 0 {
+		return "0"
+	}
+	return strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10)
+}
+
+// parseMS reads Unix milliseconds back; "0", "" and garbage are the zero time.
+func parseMS(s string) time.Time {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n).UTC()
+}

@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+)
+
+// Limiter is the Management API budget shared by every replica: a GCRA
+// limiter in Redis (redis_rate) plus a shared pause that a 429 sets.
+type Limiter struct {
+	r     *Redis
+	rl    *redis_rate.Limiter
+	limit redis_rate.Limit
+}
+
+// NewLimiter returns a limiter allowing rate calls per second in total
+// across all replicas, evenly spaced (no burst: a burst that Auth0 would
+// also allow is not worth the risk of a 429 storm). rate may be fractional
+// (0.5 is one call every two seconds). Like time.NewTicker it panics on a
+// rate that is not positive (or absurdly high): configuration validation
+// must have refused it.
+func NewLimiter(r *Redis, rate float64) *Limiter {
+	if !(rate > 0) || rate > 1e6 {
+		panic(fmt.Sprintf("store: rate limit %v per second: want a positive number", rate))
+	}
+	return &Limiter{
+		r:  r,
+		rl: redis_rate.NewLimiter(r.c),
+		// One call per period of 1/rate seconds.
+		limit: redis_rate.Limit{Rate: 1, Burst: 1, Period: time.Duration(float64(time.Second) / rate)},
+	}
+}
+
+// Wait blocks until this caller may make one Management API call: the
+// shared pause (if any) has passed and the budget has a slot. It returns
+// ctx's error if ctx ends first, or Redis's error: with Redis down nobody
+// knows the budget, so nobody calls.
+func (l *Limiter) Wait(ctx context.Context) error {
+	for {
+		until, err := l.pausedUntil(ctx)
+		if err != nil {
+			return err
+		}
+		if d := until.Sub(l.r.now()); d > 0 {
+			if err := sleep(ctx, d); err != nil {
+				return err
+			}
+			continue
+		}
+		res, err := l.rl.Allow(ctx, keyRate, l.limit)
+		if err != nil {
+			return wrap("rate limit", err)
+		}
+		if res.Allowed > 0 {
+			return nil
+		}
+		if err := sleep(ctx, max(res.RetryAfter, time.Millisecond)); err != nil {
+			return err
+		}
+	}
+}
+
+// Pause makes every replica's Wait hold until until, as after a 429 whose
+// x-ratelimit-reset says when the tenant's bucket refills. A pause only
+// ever moves later; it disappears once it has passed.
+func (l *Limiter) Pause(ctx context.Context, until time.Time) error {
+	if !until.After(l.r.now()) {
+		return nil
+	}
+	// Rounded up to the millisecond: the pause must never end early.
+	untilMS := until.Add(time.Millisecond - 1).Truncate(time.Millisecond)
+	if err := l.r.scripts.pause.Run(ctx, l.r.c, []string{keyRatePause}, ms(untilMS)).Err(); err != nil {
+		return wrap("rate limit pause", err)
+	}
+	return nil
+}
+
+func (l *Limiter) pausedUntil(ctx context.Context) (time.Time, error) {
+	s, err := l.r.c.Get(ctx, keyRatePause).Result()
+	if errors.Is(err, redis.Nil) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, wrap("rate limit pause", err)
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, nil // not ours to fail on; the key expires anyway
+	}
+	return time.UnixMilli(n), nil
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

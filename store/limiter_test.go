@@ -1,0 +1,110 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailproof/mailproof/store"
+	"github.com/mailproof/mailproof/store/redistest"
+)
+
+// TestLimiterNeverExceedsTheRate has several "replicas" (limiters on their
+// own connections) call Wait concurrently and counts grants per window.
+func TestLimiterNeverExceedsTheRate(t *testing.T) {
+	const rate, calls, replicas = 20.0, 36, 3
+	url := redistest.URL(t)
+	var (
+		mu     sync.Mutex
+		grants []time.Time
+		wg     sync.WaitGroup
+	)
+	for range replicas {
+		lim := store.NewLimiter(openURL(t, url), rate)
+		for range 3 {
+			wg.Go(func() {
+				for range calls / replicas / 3 {
+					if err := lim.Wait(timeout(t)); err != nil {
+						t.Errorf("wait: %v", err)
+						return
+					}
+					mu.Lock()
+					grants = append(grants, time.Now())
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if len(grants) != calls {
+		t.Fatalf("%d grants, want %d", len(grants), calls)
+	}
+	sort.Slice(grants, func(i, j int) bool { return grants[i].Before(grants[j]) })
+	// In any one-second window at most rate grants (+1 for the window edge
+	// and for the gap between Redis granting and this goroutine noting it).
+	const window = time.Second
+	limit := int(rate*window.Seconds()) + 1
+	for i := range grants {
+		n := 0
+		for j := i; j < len(grants) && grants[j].Sub(grants[i]) < window; j++ {
+			n++
+		}
+		if n > limit {
+			t.Fatalf("%d grants within %v from grant %d, want at most %d", n, window, i, limit)
+		}
+	}
+}
+
+func TestLimiterPauseHoldsEveryWaiter(t *testing.T) {
+	r := openStore(t)
+	lim := store.NewLimiter(r, 1000)
+	until := time.Now().Add(300 * time.Millisecond)
+	if err := lim.Pause(timeout(t), until); err != nil {
+		t.Fatalf("pause: %v", err)
+	}
+	// An earlier pause never shortens a later one.
+	if err := lim.Pause(timeout(t), until.Add(-200*time.Millisecond)); err != nil {
+		t.Fatalf("earlier pause: %v", err)
+	}
+	// A past pause is ignored.
+	if err := lim.Pause(timeout(t), time.Now().Add(-time.Hour)); err != nil {
+		t.Fatalf("past pause: %v", err)
+	}
+
+	// A waiter whose context ends during the pause gives up with its error.
+	short, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if err := lim.Wait(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("wait with a short context during the pause: %v, want DeadlineExceeded", err)
+	}
+
+	// Other limiters on the same Redis (other replicas) honour it too.
+	other := store.NewLimiter(r, 1000)
+	for _, l := range []*store.Limiter{lim, other} {
+		if err := l.Wait(timeout(t)); err != nil {
+			t.Fatalf("wait: %v", err)
+		}
+		if now := time.Now(); now.Before(until) {
+			t.Errorf("wait returned at %v, before the pause ended at %v", now, until)
+		}
+	}
+}
+
+func TestNewLimiterPanicsOnBadRate(t *testing.T) {
+	r := openStore(t)
+	for _, rate := range []float64{0, -1, 2e6, math.NaN()} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("rate %v: no panic, want one", rate)
+				}
+			}()
+			store.NewLimiter(r, rate)
+		}()
+	}
+	store.NewLimiter(r, 0.5) // fractional rates are fine
+}

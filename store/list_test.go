@@ -1,0 +1,102 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/mailproof/mailproof/store"
+)
+
+func TestListPendingPagesNewestFirst(t *testing.T) {
+	r := openStore(t)
+	base := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	// 25 users; groups of five share a provisioning time, so pages must
+	// split ties correctly.
+	for i := range 25 {
+		id := fmt.Sprintf("auth0|user%02d", i)
+		putPending(t, r, id, base.Add(time.Duration(i/5)*time.Minute))
+	}
+	// Ended and vanished records are not listed.
+	putPending(t, r, "auth0|verified", base.Add(time.Hour))
+	finishUser(t, r, "auth0|verified", store.Outcome{Code: "verified", Close: true})
+	putPending(t, r, "auth0|gone", base.Add(2*time.Hour))
+	if err := r.Client().Del(timeout(t), "mp:{mp}:pending:YXV0aDB8Z29uZQ").Err(); err != nil {
+		t.Fatalf("del: %v", err)
+	}
+
+	all, next, err := r.ListPending(timeout(t), "", 100)
+	if err != nil || next != "" || len(all) != 25 {
+		t.Fatalf("list all: %d records, next %q, %v; want 25, \"\", nil", len(all), next, err)
+	}
+	var want []string
+	seen := map[string]bool{}
+	for i, rec := range all {
+		if i > 0 && rec.ProvisionedAt.After(all[i-1].ProvisionedAt) {
+			t.Errorf("list all: %s provisioned %v after its predecessor, want newest first", rec.UserID, rec.ProvisionedAt)
+		}
+		if seen[rec.UserID] {
+			t.Errorf("list all: %s twice", rec.UserID)
+		}
+		seen[rec.UserID] = true
+		want = append(want, rec.UserID)
+	}
+
+	for _, limit := range []int{1, 3, 5, 7, 25} {
+		var got []string
+		cursor := ""
+		for pages := 0; ; pages++ {
+			if pages > 30 {
+				t.Fatalf("limit %d: more than 30 pages", limit)
+			}
+			recs, next, err := r.ListPending(timeout(t), cursor, limit)
+			if err != nil {
+				t.Fatalf("limit %d: list: %v", limit, err)
+			}
+			if len(recs) > limit {
+				t.Fatalf("limit %d: page of %d", limit, len(recs))
+			}
+			for _, rec := range recs {
+				got = append(got, rec.UserID)
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("limit %d: got %v, want %v", limit, got, want)
+		}
+	}
+
+	// Listing dropped the index entries of ended and vanished records.
+	n, err := r.Client().ZCard(timeout(t), "mp:{mp}:pending-index").Result()
+	if err != nil || n != 25 {
+		t.Errorf("index holds %d (%v), want 25", n, err)
+	}
+}
+
+func TestListPendingRejectsForeignCursor(t *testing.T) {
+	r := openStore(t)
+	for _, c := range []string{"!!!", "bm90LWEtY3Vyc29y" /* "not-a-cursor" */} {
+		if _, _, err := r.ListPending(timeout(t), c, 10); !errors.Is(err, store.ErrBadCursor) {
+			t.Errorf("cursor %q: %v, want ErrBadCursor", c, err)
+		}
+	}
+}
+
+func TestListPendingIncludesVerifying(t *testing.T) {
+	r := openStore(t)
+	putPending(t, r, "auth0|1", time.Now())
+	if _, ok, err := r.Claim(timeout(t), "auth0|1", "m"); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	recs, next, err := r.ListPending(timeout(t), "", 10)
+	if err != nil || len(recs) != 1 || next != "" {
+		t.Fatalf("list: %d records, next %q, %v; want 1, \"\", nil", len(recs), next, err)
+	}
+	if recs[0].Status != store.StatusVerifying || recs[0].Holder != "m" {
+		t.Errorf("status %q claimed by %q, want verifying by m", recs[0].Status, recs[0].Holder)
+	}
+}

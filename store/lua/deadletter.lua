@@ -1,0 +1,25 @@
+-- DeadLetter: acknowledge a job that exhausted its retries, keep it in the
+-- capped dead-letter stream with its last error, release the verification
+-- lock it may hold (so later logins and the sweep can still verify the user)
+-- and audit, atomically.
+-- KEYS: 1 job stream, 2 dead-letter stream, 3 record hash, 4 audit, 5 user audit
+-- ARGV: 1 group, 2 job id, 3 user id, 4 webhook id, 5 payload, 6 attempt,
+--       7 enqueued_at ms, 8 error, 9 now ms, 10 owner, 11 dead-letter cap,
+--       12 audit cap, 13 user audit cap, 14 retention ms
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+  return 0
+end
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[11], '*',
+  'job_id', ARGV[2], 'user_id', ARGV[3], 'webhook_id', ARGV[4],
+  'payload', ARGV[5], 'attempt', ARGV[6], 'enqueued_at', ARGV[7],
+  'last_error', ARGV[8], 'failed_at', ARGV[9])
+local rec = redis.call('HMGET', KEYS[3], 'status', 'holder')
+if rec[1] == 'verifying' and rec[2] == ARGV[10] then
+  redis.call('HSET', KEYS[3], 'status', 'pending', 'holder', '', 'updated_at', ARGV[9])
+end
+audit(KEYS[4], KEYS[5], ARGV[12], ARGV[13], ARGV[14], {
+  'time', ARGV[9], 'user_id', ARGV[3], 'outcome', 'dead_letter',
+  'webhook_id', ARGV[4], 'job_id', ARGV[2], 'attempt', ARGV[6],
+  'error', ARGV[8]})
+return 1

@@ -1,0 +1,39 @@
+-- Finish: record a job's outcome durably and acknowledge it, atomically.
+-- A job that is no longer pending in the group (finished by another worker
+-- after a reclaim) is left alone: a second Finish changes nothing.
+-- KEYS: 1 job stream, 2 record hash, 3 pending index, 4 audit, 5 user audit
+-- ARGV: 1 group, 2 job id, 3 effect (keep|verify|close), 4 outcome code,
+--       5 owner, 6 now ms, 7 index member, 8 user id, 9 webhook id,
+--       10 attempt, 11 audit cap, 12 user audit cap, 13 retention ms (0 = keep)
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+  return 0
+end
+redis.call('XDEL', KEYS[1], ARGV[2])
+
+local rec = redis.call('HMGET', KEYS[2], 'status', 'holder')
+local status, owner = rec[1], rec[2]
+local ours = status == 'verifying' and owner == ARGV[5]
+local final = nil
+if ARGV[3] == 'verify' and (status == 'pending' or status == 'verifying') then
+  -- The flag is flipped: that is the truth whoever held the lock.
+  final = 'verified'
+elseif ARGV[3] == 'close' and (status == 'pending' or ours) then
+  -- Never close a record another job is verifying right now.
+  final = 'closed'
+elseif ARGV[3] == 'keep' and ours then
+  redis.call('HSET', KEYS[2], 'status', 'pending', 'holder', '', 'updated_at', ARGV[6])
+end
+if final then
+  redis.call('HSET', KEYS[2], 'status', final, 'outcome', ARGV[4], 'holder', '', 'updated_at', ARGV[6])
+  redis.call('ZREM', KEYS[3], ARGV[7])
+  if ARGV[13] ~= '0' then
+    redis.call('PEXPIRE', KEYS[2], ARGV[13])
+  else
+    redis.call('PERSIST', KEYS[2])
+  end
+end
+
+audit(KEYS[4], KEYS[5], ARGV[11], ARGV[12], ARGV[13], {
+  'time', ARGV[6], 'user_id', ARGV[8], 'outcome', ARGV[4],
+  'webhook_id', ARGV[9], 'job_id', ARGV[2], 'attempt', ARGV[10]})
+return 1

@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Record statuses. A record is written pending; a worker moves it to
+// verifying while it holds the verification lock, and it ends verified or
+// closed. Expired is never stored: a pending record past its ExpiresAt reads
+// as expired.
+const (
+	StatusPending   = "pending"   // StatusPending waits for a login to prove the mailbox.
+	StatusVerifying = "verifying" // StatusVerifying: a job holds the lock (Holder) and may PATCH.
+	StatusVerified  = "verified"  // StatusVerified: the flag was flipped.
+	StatusExpired   = "expired"   // StatusExpired: pending past ExpiresAt; read-only.
+	StatusClosed    = "closed"    // StatusClosed: ended without a flip; Outcome says why.
+)
+
+// Record is what mailproof knows about a user it provisioned as unverified.
+type Record struct {
+	UserID        string    `json:"user_id"`
+	Email         string    `json:"email"` // normalized: trimmed, lower-cased
+	Connection    string    `json:"connection"`
+	ProvisionedAt time.Time `json:"provisioned_at"`
+	Status        string    `json:"status"`
+	Outcome       string    `json:"outcome,omitempty"`   // outcome code once verified or closed
+	Holder        string    `json:"holder,omitempty"`    // event (webhook id) holding the lock while verifying
+	ExpiresAt     time.Time `json:"expires_at,omitzero"` // zero: never
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// NormalizeEmail trims and lower-cases an address the way records store it,
+// so the policy can compare an event's email with the provisioned one.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+// PutPending creates or replaces the pending record of rec.UserID: the
+// status becomes pending, any lock and outcome are cleared, and CreatedAt
+// survives a replacement. A zero ProvisionedAt means now; a zero ExpiresAt
+// is ProvisionedAt plus the configured pending TTL (if any).
+func (r *Redis) PutPending(ctx context.Context, rec Record) error {
+	if rec.UserID == "" {
+		return errors.New("put pending: empty user id")
+	}
+	now := r.now()
+	if rec.ProvisionedAt.IsZero() {
+		rec.ProvisionedAt = now
+	}
+	if rec.ExpiresAt.IsZero() && r.cfg.pendingTTL > 0 {
+		rec.ExpiresAt = rec.ProvisionedAt.Add(r.cfg.pendingTTL)
+	}
+	// The key itself outlives its expiry by the retention, so an expired
+	// record can still be shown, then Redis deletes it.
+	keyExpiry := "0"
+	if !rec.ExpiresAt.IsZero() && r.cfg.retention > 0 {
+		keyExpiry = ms(rec.ExpiresAt.Add(r.cfg.retention))
+	}
+	err := r.scripts.put.Run(ctx, r.c,
+		[]string{pendingKey(rec.UserID), keyPendingIndex},
+		encodeID(rec.UserID), rec.UserID, NormalizeEmail(rec.Email), rec.Connection,
+		ms(rec.ProvisionedAt), ms(now), ms(rec.ExpiresAt), keyExpiry,
+	).Err()
+	if err != nil {
+		return wrap("put pending", err)
+	}
+	return nil
+}
+
+// Get returns the record of a user in any status, or ErrNotFound.
+func (r *Redis) Get(ctx context.Context, userID string) (Record, error) {
+	h, err := r.c.HGetAll(ctx, pendingKey(userID)).Result()
+	if err != nil {
+		return Record{}, wrap("get record", err)
+	}
+	if len(h) == 0 {
+		return Record{}, fmt.Errorf("get record: %w", ErrNotFound)
+	}
+	return r.recordFromHash(h), nil
+}
+
+// DeletePending removes a user's record whatever its status and reports
+// whether there was one.
+func (r *Redis) DeletePending(ctx context.Context, userID string) (bool, error) {
+	pipe := r.c.TxPipeline()
+	del := pipe.Del(ctx, pendingKey(userID))
+	pipe.ZRem(ctx, keyPendingIndex, encodeID(userID))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, wrap("delete record", err)
+	}
+	return del.Val() == 1, nil
+}
+
+// recordFromHash decodes a record hash, reporting a pending record past its
+// expiry as expired.
+func (r *Redis) recordFromHash(h map[string]string) Record {
+	rec := Record{
+		UserID:        h["user_id"],
+		Email:         h["email"],
+		Connection:    h["connection"],
+		ProvisionedAt: parseMS(h["provisioned_at"]),
+		Status:        h["status"],
+		Outcome:       h["outcome"],
+		Holder:        h["holder"],
+		ExpiresAt:     parseMS(h["expires_at"]),
+		CreatedAt:     parseMS(h["created_at"]),
+		UpdatedAt:     parseMS(h["updated_at"]),
+	}
+	if rec.Status == StatusPending && !rec.ExpiresAt.IsZero() && !r.now().Before(rec.ExpiresAt) {
+		rec.Status = StatusExpired
+	}
+	return rec
+}

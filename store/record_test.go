@@ -1,0 +1,170 @@
+package store_test
+
+import (
+	"errors"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/mailproof/mailproof/store"
+)
+
+func TestPutGetDeleteOddUserIDs(t *testing.T) {
+	r := openStore(t)
+	at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	for _, tc := range oddIDs {
+		putPending(t, r, tc.id, at)
+	}
+	for _, tc := range oddIDs {
+		got, err := r.Get(timeout(t), tc.id)
+		if err != nil {
+			t.Fatalf("%s: get: %v", tc.name, err)
+		}
+		want := store.Record{
+			UserID: tc.id, Email: "ada@example.com", Connection: "Username-Password-Authentication",
+			ProvisionedAt: at, Status: store.StatusPending,
+		}
+		if got.UserID != want.UserID || got.Email != want.Email || got.Connection != want.Connection ||
+			!got.ProvisionedAt.Equal(want.ProvisionedAt) || got.Status != want.Status {
+			t.Errorf("%s: got %+v, want %+v", tc.name, got, want)
+		}
+		if got.CreatedAt.IsZero() || got.UpdatedAt.IsZero() {
+			t.Errorf("%s: created %v updated %v, want both set", tc.name, got.CreatedAt, got.UpdatedAt)
+		}
+	}
+
+	// No id escaped its encoding: every key is one of the documented shapes.
+	keys, err := r.Client().Keys(timeout(t), "*").Result()
+	if err != nil {
+		t.Fatalf("keys: %v", err)
+	}
+	shape := regexp.MustCompile(`^mp:\{mp\}:(pending:[A-Za-z0-9_-]+|pending-index)$`)
+	for _, k := range keys {
+		if !shape.MatchString(k) {
+			t.Errorf("key %q does not have a documented shape", short(k))
+		}
+	}
+	if len(keys) != len(oddIDs)+1 {
+		t.Errorf("%d keys, want %d records + 1 index", len(keys), len(oddIDs))
+	}
+
+	for _, tc := range oddIDs {
+		existed, err := r.DeletePending(timeout(t), tc.id)
+		if err != nil || !existed {
+			t.Errorf("%s: delete: %v, %v; want true, nil", tc.name, existed, err)
+		}
+		if _, err := r.Get(timeout(t), tc.id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: get after delete: %v, want ErrNotFound", tc.name, err)
+		}
+		existed, err = r.DeletePending(timeout(t), tc.id)
+		if err != nil || existed {
+			t.Errorf("%s: second delete: %v, %v; want false, nil", tc.name, existed, err)
+		}
+	}
+	if n, _ := r.Client().DBSize(timeout(t)).Result(); n != 0 {
+		t.Errorf("%d keys left after deleting every record, want 0", n)
+	}
+}
+
+func TestPutPendingReplacesButKeepsCreatedAt(t *testing.T) {
+	r := openStore(t)
+	putPending(t, r, "auth0|1", time.Now().Add(-time.Hour))
+	// Backdate the creation so a replacement in the same millisecond
+	// cannot pass by accident.
+	if err := r.Client().HSet(timeout(t), "mp:{mp}:pending:YXV0aDB8MQ", "created_at", "1000").Err(); err != nil {
+		t.Fatalf("hset: %v", err)
+	}
+	first, err := r.Get(timeout(t), "auth0|1")
+	if err != nil || first.CreatedAt.UnixMilli() != 1000 {
+		t.Fatalf("get: created %v, %v", first.CreatedAt, err)
+	}
+	if _, ok, err := r.Claim(timeout(t), "auth0|1", "msg_1"); !ok || err != nil {
+		t.Fatalf("claim: %v, %v", ok, err)
+	}
+	later := time.Now().Truncate(time.Millisecond)
+	if err := r.PutPending(timeout(t), store.Record{UserID: "auth0|1", Email: "new@example.com", ProvisionedAt: later}); err != nil {
+		t.Fatalf("replace: %v", err)
+	}
+	got, err := r.Get(timeout(t), "auth0|1")
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	if !got.CreatedAt.Equal(first.CreatedAt) {
+		t.Errorf("created_at %v, want it kept at %v", got.CreatedAt, first.CreatedAt)
+	}
+	if got.Email != "new@example.com" || !got.ProvisionedAt.Equal(later) || got.Status != store.StatusPending || got.Holder != "" {
+		t.Errorf("replaced record %+v, want new email and time, pending, unclaimed", got)
+	}
+}
+
+func TestPutPendingValidates(t *testing.T) {
+	r := openStore(t)
+	if err := r.PutPending(timeout(t), store.Record{Email: "a@example.com"}); err == nil {
+		t.Fatalf("put with empty user id: nil error, want one")
+	}
+}
+
+func TestPendingExpiry(t *testing.T) {
+	tests := []struct {
+		name       string
+		opts       []store.Option
+		expiresAt  time.Time
+		wantStatus string
+		wantTTL    bool // the key itself expires later
+	}{
+		{"no ttl", nil, time.Time{}, store.StatusPending, false},
+		{"ttl from option, not yet", []store.Option{store.WithPendingTTL(time.Hour)}, time.Time{}, store.StatusPending, true},
+		{"explicit expiry passed", nil, time.Now().Add(-time.Minute), store.StatusExpired, true},
+		{"expired, retention forever", []store.Option{store.WithRetention(0)}, time.Now().Add(-time.Minute), store.StatusExpired, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := openStore(t, tc.opts...)
+			rec := store.Record{UserID: "auth0|1", Email: "a@example.com", ExpiresAt: tc.expiresAt}
+			if err := r.PutPending(timeout(t), rec); err != nil {
+				t.Fatalf("put: %v", err)
+			}
+			got, err := r.Get(timeout(t), "auth0|1")
+			if err != nil {
+				t.Fatalf("get: %v", err)
+			}
+			if got.Status != tc.wantStatus {
+				t.Errorf("%s: status %q, want %q", tc.name, got.Status, tc.wantStatus)
+			}
+			ttl, err := r.Client().PTTL(timeout(t), "mp:{mp}:pending:YXV0aDB8MQ").Result()
+			if err != nil {
+				t.Fatalf("pttl: %v", err)
+			}
+			if (ttl > 0) != tc.wantTTL {
+				t.Errorf("%s: key ttl %v, want expiring=%v", tc.name, ttl, tc.wantTTL)
+			}
+			if tc.wantStatus != store.StatusExpired {
+				return
+			}
+			// An expired record takes no events, no claims and is not listed.
+			res, err := r.Ingest(timeout(t), store.IngestRequest{WebhookID: "m", UserID: "auth0|1", ReplayTTL: time.Minute})
+			if err != nil || res.Status != store.IngestNotPending {
+				t.Errorf("%s: ingest %+v, %v; want not_pending", tc.name, res, err)
+			}
+			if _, ok, err := r.Claim(timeout(t), "auth0|1", "m"); ok || err != nil {
+				t.Errorf("%s: claim %v, %v; want false, nil", tc.name, ok, err)
+			}
+			if recs, _, err := r.ListPending(timeout(t), "", 10); err != nil || len(recs) != 0 {
+				t.Errorf("%s: list %d records, %v; want none", tc.name, len(recs), err)
+			}
+		})
+	}
+}
+
+func TestNormalizeEmail(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"already normal", "ada@example.com", "ada@example.com"},
+		{"mixed case and spaces", "  Ada@Example.COM\t", "ada@example.com"},
+		{"empty", "", ""},
+	}
+	for _, tc := range tests {
+		if got := store.NormalizeEmail(tc.in); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrNotFound reports that a record or entry does not exist (redis.Nil and
+// its equivalents never leave the package).
+var ErrNotFound = errors.New("not found")
+
+// Client timeouts: short, because every caller is either answering a login
+// that waits on it or a worker that will retry. A Redis that cannot answer
+// in a second is down as far as mailproof is concerned.
+const (
+	dialTimeout  = 2 * time.Second
+	readTimeout  = time.Second
+	writeTimeout = time.Second
+	// openTimeout bounds Open's first PING when the caller's context has no
+	// deadline.
+	openTimeout = 5 * time.Second
+)
+
+// Defaults for Options.
+const (
+	defaultRetention     = 30 * 24 * time.Hour
+	defaultAuditMaxLen   = 100_000
+	defaultDLQMaxLen     = 10_000
+	defaultUserAuditSize = 100
+)
+
+// Redis is mailproof's view of its Redis: pending records, the replay guard,
+// the job queue, dead letters, the audit trail and the shared rate limit.
+// It is safe for concurrent use.
+type Redis struct {
+	c       redis.UniversalClient
+	addr    string // host:port for error messages; never the URL (it may hold a password)
+	cfg     config
+	scripts scripts
+	now     func() time.Time
+}
+
+type config struct {
+	pendingTTL    time.Duration
+	retention     time.Duration
+	auditMaxLen   int64
+	dlqMaxLen     int64
+	userAuditSize int64
+}
+
+// Option changes how Open configures the store.
+type Option func(*config)
+
+// WithPendingTTL makes pending records expire d after their provisioning
+// time: an expired record reads as status "expired" and no longer accepts
+// events. Zero (the default) means pending records never expire.
+func WithPendingTTL(d time.Duration) Option {
+	return func(c *config) { c.pendingTTL = d }
+}
+
+// WithRetention sets how long records that are finished (verified, closed or
+// expired) and per-user audit trails are kept before Redis deletes them.
+// Zero keeps them forever. The default is 30 days.
+func WithRetention(d time.Duration) Option {
+	return func(c *config) { c.retention = d }
+}
+
+// WithAuditMaxLen caps the global audit stream at about n entries (Redis
+// trims whole stream nodes, so it may hold up to ~100 more). The default is
+// 100 000.
+func WithAuditMaxLen(n int64) Option {
+	return func(c *config) { c.auditMaxLen = n }
+}
+
+// WithDLQMaxLen caps the dead-letter stream at about n entries. The default
+// is 10 000.
+func WithDLQMaxLen(n int64) Option {
+	return func(c *config) { c.dlqMaxLen = n }
+}
+
+// Open connects to the Redis at rawURL (redis://, rediss:// or unix://, as
+// understood by redis.ParseURL), checks that it answers, and returns the
+// store. Errors never contain the URL's password.
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Redis, error) {
+	cfg := config{
+		retention:     defaultRetention,
+		auditMaxLen:   defaultAuditMaxLen,
+		dlqMaxLen:     defaultDLQMaxLen,
+		userAuditSize: defaultUserAuditSize,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.pendingTTL < 0 || cfg.retention < 0 || cfg.auditMaxLen <= 0 || cfg.dlqMaxLen <= 0 {
+		return nil, errors.New("redis: negative TTL or non-positive stream cap")
+	}
+
+	uo, err := universalOptions(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	r := &Redis{
+		c:       redis.NewUniversalClient(uo),
+		addr:    uo.Addrs[0],
+		cfg:     cfg,
+		scripts: newScripts(),
+		now:     time.Now,
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, openTimeout)
+		defer cancel()
+	}
+	if err := r.Ping(ctx); err != nil {
+		_ = r.c.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// universalOptions turns a URL into client options with mailproof's
+// timeouts. url.Parse errors quote the whole URL, password included, so they
+// are replaced rather than wrapped.
+func universalOptions(rawURL string) (*redis.UniversalOptions, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, errors.New("redis: invalid URL (not shown: it may contain a password)")
+	}
+	o, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis URL %s: %w", u.Redacted(), err)
+	}
+	uo := &redis.UniversalOptions{
+		Addrs:        []string{o.Addr},
+		Username:     o.Username,
+		Password:     o.Password,
+		DB:           o.DB,
+		TLSConfig:    o.TLSConfig,
+		ClientName:   o.ClientName,
+		Protocol:     o.Protocol,
+		DialTimeout:  orDefault(o.DialTimeout, dialTimeout),
+		ReadTimeout:  orDefault(o.ReadTimeout, readTimeout),
+		WriteTimeout: orDefault(o.WriteTimeout, writeTimeout),
+		PoolSize:     o.PoolSize,
+		// go-redis dials 5 times by default; with MaxRetries that makes a
+		// dead Redis cost each caller seconds. One dial per attempt.
+		DialerRetries: 1,
+		MaxRetries:    o.MaxRetries,
+		// Callers' deadlines bound socket reads and writes, so a frozen
+		// Redis costs a caller its own deadline, not ReadTimeout per retry.
+		ContextTimeoutEnabled: true,
+	}
+	if uo.MaxRetries == 0 {
+		// One retry rides over connections broken by a Redis restart;
+		// more would only multiply the wait when Redis is really down.
+		uo.MaxRetries = 1
+	}
+	if o.Network == "unix" {
+		uo.Dialer = func(ctx context.Context, _, addr string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", addr)
+		}
+	}
+	return uo, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// Ping checks that Redis answers.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.c.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis ping %s: %w", r.addr, err)
+	}
+	return nil
+}
+
+// Close closes the connections.
+func (r *Redis) Close() error {
+	return r.c.Close()
+}
+
+// Client returns the underlying client, for the few callers (the local mode,
+// tests) that need a raw Redis command.
+func (r *Redis) Client() redis.UniversalClient {
+	return r.c
+}
+
+// wrap adds context to a Redis error and turns redis.Nil into ErrNotFound.
+func wrap(op string, err error) error {
+	if errors.Is(err, redis.Nil) {
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

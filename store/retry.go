@@ -1,0 +1,51 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"time"
+)
+
+// DefaultMoveLimit is how many due jobs MoveDue moves per call for
+// limit <= 0.
+const DefaultMoveLimit = 100
+
+// Retry acknowledges a job whose attempt failed for a reason worth trying
+// again (Auth0 5xx, timeout, 429) and parks it in the delayed set until due,
+// with Attempt+1 and lastErr, atomically; MoveDue brings it back. The job
+// keeps any verification lock it holds: its Owner is stable across retries.
+// Retrying a job that is no longer pending in the group does nothing.
+func (r *Redis) Retry(ctx context.Context, job Job, due time.Time, lastErr string) error {
+	if err := checkJob("retry", job); err != nil {
+		return err
+	}
+	now := r.now()
+	keys := []string{keyJobs, keyDelayed, keyAudit, userAuditKey(job.UserID)}
+	args := append([]any{
+		group, job.ID, ms(due), job.UserID, job.WebhookID, base64.StdEncoding.EncodeToString(job.Payload),
+		max(job.Attempt, 1), ms(orNow(job.EnqueuedAt, now)), lastErr, ms(now),
+	}, r.auditArgs()...)
+	return r.runAck(ctx, "retry", r.scripts.retry, keys, args...)
+}
+
+// MoveDue moves up to limit delayed jobs due at or before now back to the
+// job stream and reports how many it moved. Any number of replicas may run
+// it at once: each job moves exactly once.
+func (r *Redis) MoveDue(ctx context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		limit = DefaultMoveLimit
+	}
+	n, err := r.scripts.moveDue.Run(ctx, r.c, []string{keyDelayed, keyJobs, keyDLQ},
+		ms(now), limit, r.cfg.dlqMaxLen).Int()
+	if err != nil {
+		return 0, wrap("move due jobs", err)
+	}
+	return n, nil
+}
+
+func orNow(t, now time.Time) time.Time {
+	if t.IsZero() {
+		return now
+	}
+	return t
+}

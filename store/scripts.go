@@ -1,0 +1,50 @@
+package store
+
+import (
+	"embed"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The Lua scripts live in lua/ so they read as Lua, with their KEYS and ARGV
+// documented at the top of each file.
+//
+//go:embed lua/*.lua
+var luaFiles embed.FS
+
+// scripts are the store's Lua scripts. Each is run with EVALSHA, falling
+// back to EVAL (which caches it again) after a Redis restart or SCRIPT FLUSH.
+type scripts struct {
+	put, ingest, claim, finish, retry, moveDue, deadLetter, replay, pause *redis.Script
+}
+
+func newScripts() scripts {
+	prelude := lua("audit")
+	withAudit := func(name string) *redis.Script {
+		return redis.NewScript(prelude + "\n" + lua(name))
+	}
+	plain := func(name string) *redis.Script {
+		return redis.NewScript(lua(name))
+	}
+	return scripts{
+		put:        plain("put"),
+		ingest:     plain("ingest"),
+		claim:      plain("claim"),
+		finish:     withAudit("finish"),
+		retry:      withAudit("retry"),
+		moveDue:    plain("movedue"),
+		deadLetter: withAudit("deadletter"),
+		replay:     withAudit("replay"),
+		pause:      plain("pause"),
+	}
+}
+
+// lua returns an embedded script; a missing file is a build mistake caught
+// by every test, so it panics rather than returning an error.
+func lua(name string) string {
+	b, err := luaFiles.ReadFile("lua/" + name + ".lua")
+	if err != nil {
+		panic("store: missing embedded script " + name)
+	}
+	return string(b)
+}

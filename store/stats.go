@@ -1,0 +1,47 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Stats are the queue's numbers for the status page and metrics.
+type Stats struct {
+	// Pending counts indexed records waiting for proof; records that
+	// expired since the last ListPending are still counted.
+	Pending int64 `json:"pending"`
+	// Queued counts jobs on the stream, waiting or being worked on.
+	Queued int64 `json:"queued"`
+	// InFlight counts jobs delivered to a worker and not yet finished.
+	InFlight int64 `json:"in_flight"`
+	Delayed  int64 `json:"delayed"`
+	Dead     int64 `json:"dead"`
+}
+
+// QueueStats reads all counters in one round trip.
+func (r *Redis) QueueStats(ctx context.Context) (Stats, error) {
+	pipe := r.c.Pipeline()
+	pending := pipe.ZCard(ctx, keyPendingIndex)
+	queued := pipe.XLen(ctx, keyJobs)
+	inFlight := pipe.XPending(ctx, keyJobs, group)
+	delayed := pipe.ZCard(ctx, keyDelayed)
+	dead := pipe.XLen(ctx, keyDLQ)
+	_, err := pipe.Exec(ctx)
+	// No group yet (no worker has started since Redis came up) means
+	// nothing is in flight.
+	if err != nil && !redis.HasErrorPrefix(inFlight.Err(), "NOGROUP") {
+		return Stats{}, wrap("queue stats", err)
+	}
+	for _, c := range []redis.Cmder{pending, queued, delayed, dead} {
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return Stats{}, wrap("queue stats", err)
+		}
+	}
+	s := Stats{Pending: pending.Val(), Queued: queued.Val(), Delayed: delayed.Val(), Dead: dead.Val()}
+	if inFlight.Err() == nil {
+		s.InFlight = inFlight.Val().Count
+	}
+	return s, nil
+}
