@@ -1,0 +1,194 @@
+package auth0test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// wireUser is a user in Auth0's JSON shape and field order.
+type wireUser struct {
+	CreatedAt         string         `json:"created_at"`
+	Email             string         `json:"email,omitempty"`
+	EmailVerified     bool           `json:"email_verified"`
+	Identities        []wireIdentity `json:"identities"`
+	Name              string         `json:"name,omitempty"`
+	Nickname          string         `json:"nickname,omitempty"`
+	Picture           string         `json:"picture,omitempty"`
+	UpdatedAt         string         `json:"updated_at"`
+	UserID            string         `json:"user_id"`
+	LastPasswordReset string         `json:"last_password_reset,omitempty"`
+	AppMetadata       map[string]any `json:"app_metadata,omitempty"`
+	UserMetadata      map[string]any `json:"user_metadata,omitempty"`
+	LastLogin         string         `json:"last_login,omitempty"`
+	LoginsCount       int            `json:"logins_count,omitempty"`
+}
+
+type wireIdentity struct {
+	Connection string `json:"connection"`
+	UserID     string `json:"user_id"`
+	Provider   string `json:"provider"`
+	IsSocial   bool   `json:"isSocial"`
+}
+
+func toWire(u User) wireUser {
+	_, local, _ := strings.Cut(u.ID, "|")
+	return wireUser{
+		CreatedAt:         iso(u.CreatedAt),
+		Email:             u.Email,
+		EmailVerified:     u.EmailVerified,
+		Identities:        []wireIdentity{{Connection: u.Connection, UserID: local, Provider: "auth0"}},
+		Name:              u.Name,
+		Nickname:          u.Nickname,
+		Picture:           u.Picture,
+		UpdatedAt:         iso(u.UpdatedAt),
+		UserID:            u.ID,
+		LastPasswordReset: iso(u.LastPasswordReset),
+		AppMetadata:       u.AppMetadata,
+		UserMetadata:      u.UserMetadata,
+		LastLogin:         iso(u.LastLogin),
+		LoginsCount:       u.LoginsCount,
+	}
+}
+
+// decodeStrict decodes a JSON object into dst (a pointer to a struct with
+// json tags), answering Auth0's payload validation errors: a non-object
+// body, a property the struct does not declare, a value of the wrong type,
+// or fewer than minProps properties. It reports whether dst is usable.
+func decodeStrict(w http.ResponseWriter, r *http.Request, dst any, minProps int) bool {
+	var body bytes.Buffer
+	if _, err := body.ReadFrom(r.Body); err != nil {
+		writeBadRequest(w, "Invalid request payload JSON format")
+		return false
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body.Bytes(), &raw); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			writeBadRequest(w, fmt.Sprintf("Payload validation error: 'Expected type object but found type %s'.", schemaType(typeErr.Value)))
+		} else {
+			writeBadRequest(w, "Invalid request payload JSON format")
+		}
+		return false
+	}
+	allowed := jsonFields(dst)
+	var extra []string
+	for k := range raw {
+		if !slices.Contains(allowed, k) {
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		writeBadRequest(w, fmt.Sprintf("Payload validation error: 'Additional properties not allowed: %s'.", strings.Join(extra, ",")))
+		return false
+	}
+	if len(raw) < minProps {
+		writeBadRequest(w, fmt.Sprintf("Payload validation error: 'Too few properties defined (%d), minimum %d'.", len(raw), minProps))
+		return false
+	}
+	if err := json.Unmarshal(body.Bytes(), dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			writeBadRequest(w, fmt.Sprintf("Payload validation error: 'Expected type %s but found type %s' on property %s.",
+				goSchemaType(typeErr.Type), schemaType(typeErr.Value), typeErr.Field))
+		} else {
+			writeBadRequest(w, "Invalid request payload JSON format")
+		}
+		return false
+	}
+	return true
+}
+
+// jsonFields lists the json names of a struct's fields.
+func jsonFields(dst any) []string {
+	t := reflect.TypeOf(dst).Elem()
+	names := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// schemaType names a JSON value kind the way Auth0's validator does.
+func schemaType(v string) string {
+	switch {
+	case v == "bool":
+		return "boolean"
+	case strings.HasPrefix(v, "number"):
+		return "number"
+	}
+	return v
+}
+
+func goSchemaType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "boolean"
+	case reflect.String:
+		return "string"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Int, reflect.Int64, reflect.Float64:
+		return "number"
+	}
+	return t.String()
+}
+
+// weakPassword applies Auth0's default "fair" policy: at least 8 characters
+// with lower case, upper case and digits.
+func weakPassword(p string) bool {
+	var lower, upper, digit bool
+	for _, c := range p {
+		lower = lower || unicode.IsLower(c)
+		upper = upper || unicode.IsUpper(c)
+		digit = digit || unicode.IsDigit(c)
+	}
+	return len([]rune(p)) < 8 || !lower || !upper || !digit
+}
+
+// mergeMetadata applies Auth0's first-level merge: keys are set, and a null
+// value removes the key.
+func mergeMetadata(dst, patch map[string]any) map[string]any {
+	if patch == nil {
+		return dst
+	}
+	if dst == nil {
+		dst = map[string]any{}
+	}
+	for k, v := range patch {
+		if v == nil {
+			delete(dst, k)
+			continue
+		}
+		dst[k] = v
+	}
+	return dst
+}
+
+// utc returns now in UTC truncated to milliseconds, Auth0's precision, so
+// what a client reads back equals what the tenant stored.
+func utc(now time.Time) time.Time { return now.UTC().Truncate(time.Millisecond) }
+
+func utcOrZero(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return utc(t)
+}

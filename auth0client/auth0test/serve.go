@@ -1,0 +1,141 @@
+package auth0test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+const (
+	apiPrefix = "/api/v2/"
+	// maxBody bounds what the tenant reads from one request.
+	maxBody = 1 << 20
+)
+
+// routes maps every emulated endpoint. Anything else under /api/v2/ gets
+// Auth0's JSON 404, whatever the method.
+func (t *Tenant) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /oauth/token", t.handleToken)
+	mux.HandleFunc("POST /dbconnections/change_password", t.handleChangePassword)
+
+	mux.HandleFunc("POST /api/v2/users", t.handleCreateUser)
+	mux.HandleFunc("GET /api/v2/users/{id}", t.handleGetUser)
+	mux.HandleFunc("PATCH /api/v2/users/{id}", t.handlePatchUser)
+	mux.HandleFunc("DELETE /api/v2/users/{id}", t.handleDeleteUser)
+	mux.HandleFunc("POST /api/v2/tickets/password-change", t.handlePasswordTicket)
+
+	mux.HandleFunc("POST /api/v2/actions/actions", t.handleCreateAction)
+	mux.HandleFunc("GET /api/v2/actions/actions", t.handleListActions)
+	mux.HandleFunc("GET /api/v2/actions/actions/{id}", t.handleGetAction)
+	mux.HandleFunc("PATCH /api/v2/actions/actions/{id}", t.handlePatchAction)
+	mux.HandleFunc("DELETE /api/v2/actions/actions/{id}", t.handleDeleteAction)
+	mux.HandleFunc("POST /api/v2/actions/actions/{id}/deploy", t.handleDeployAction)
+	mux.HandleFunc("GET /api/v2/actions/triggers/{trigger}/bindings", t.handleGetBindings)
+	mux.HandleFunc("PATCH /api/v2/actions/triggers/{trigger}/bindings", t.handlePatchBindings)
+
+	mux.HandleFunc("/api/v2/", func(w http.ResponseWriter, _ *http.Request) { writeRouteNotFound(w) })
+	mux.HandleFunc("/", http.NotFound)
+	return mux
+}
+
+// serve wraps every request: it records the call, applies injected faults,
+// and for the Management API spends the rate-limit bucket and checks the
+// bearer token before routing.
+func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
+	t.inflight.Add(1)
+	defer t.inflight.Done()
+
+	at := t.now()
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	sw := &statusWriter{ResponseWriter: w}
+	// Deferred so that hung and dropped requests are recorded too (the
+	// latter while the abort panic unwinds).
+	defer func() {
+		t.record(Call{
+			Method:    r.Method,
+			Path:      r.URL.Path,
+			Status:    sw.status,
+			At:        at,
+			Body:      redact(r.Header.Get("Content-Type"), body),
+			UserAgent: r.UserAgent(),
+		})
+	}()
+
+	if f, ok := t.takeFault(r.Method, r.URL.Path); ok && t.applyFault(sw, r, f) {
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, apiPrefix) {
+		t.mu.Lock()
+		ok, st := t.bucket.take(t.now())
+		t.mu.Unlock()
+		st.setHeaders(sw.Header())
+		if !ok {
+			writeRateLimited(sw)
+			return
+		}
+		if !t.authorized(sw, r) {
+			return
+		}
+	}
+	t.mux.ServeHTTP(sw, r)
+}
+
+// authorized checks the bearer token and answers 401 the way Auth0 does when
+// it is missing, unknown or expired.
+func (t *Tenant) authorized(w http.ResponseWriter, r *http.Request) bool {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		writeAPIError(w, http.StatusUnauthorized, "Missing authentication", "")
+		return false
+	}
+	t.mu.Lock()
+	expiry, known := t.tokens[token]
+	t.mu.Unlock()
+	switch {
+	case !known:
+		writeAPIError(w, http.StatusUnauthorized, "Invalid token", "")
+		return false
+	case !t.now().Before(expiry):
+		writeAPIError(w, http.StatusUnauthorized, "Expired token received for JSON Web Token validation", "")
+		return false
+	}
+	return true
+}
+
+// randomHex returns n random bytes, hex encoded.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails: crypto/rand panics rather than err on supported platforms
+	return hex.EncodeToString(b)
+}
+
+const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// randomAlnum returns n random letters and digits, the alphabet Auth0 uses
+// for client ids and ticket codes.
+func randomAlnum(n int) string {
+	out := make([]byte, 0, n)
+	b := make([]byte, 1)
+	for len(out) < n {
+		_, _ = rand.Read(b)
+		// Rejection sampling keeps every character equally likely.
+		if int(b[0]) < 256-256%len(alnum) {
+			out = append(out, alnum[int(b[0])%len(alnum)])
+		}
+	}
+	return string(out)
+}
+
+// iso formats a time the way Auth0 does: UTC with milliseconds.
+func iso(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}

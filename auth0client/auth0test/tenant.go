@@ -1,0 +1,185 @@
+// Package auth0test is an Auth0 tenant emulator: a real HTTPS server that
+// speaks the Authentication and Management API paths, status codes, error
+// bodies and rate-limit headers mailproof relies on, so the real go-auth0
+// client runs against it unchanged. Tests and `mailproof local` both use it;
+// the hooks on Tenant let a driver seed users, simulate a person completing a
+// password reset, and inject faults (latency, 5xx, 429, hangs, dropped
+// connections).
+package auth0test
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultConnection is the database connection every tenant has, named like
+// the one Auth0 creates for a new tenant.
+const DefaultConnection = "Username-Password-Authentication"
+
+// Config configures an emulated tenant. The zero value is usable.
+type Config struct {
+	// Addr is the listen address; default 127.0.0.1:0 (a free loopback port).
+	Addr string
+	// ClientID and ClientSecret are the machine-to-machine credentials the
+	// tenant accepts at /oauth/token; random when empty.
+	ClientID, ClientSecret string
+	// Rate and Burst size the Management API token bucket (requests per
+	// second, bucket size). Both zero means 50/s with a burst of 50; Burst
+	// zero with a Rate means a burst of ceil(Rate).
+	Rate  float64
+	Burst int
+	// Connections names the database connections users may be created in;
+	// default just DefaultConnection.
+	Connections []string
+	// BuildDelay is how long a created or updated Action stays "pending"
+	// before it is "built" (by the tenant clock); default 200ms.
+	BuildDelay time.Duration
+	// Now is the clock for timestamps, token expiry and the rate limiter;
+	// default time.Now. Latency and hangs always use real time.
+	Now func() time.Time
+}
+
+// Tenant is a running emulated tenant. All methods are safe for concurrent
+// use.
+type Tenant struct {
+	now          func() time.Time
+	clientID     string
+	clientSecret string
+	connections  map[string]bool
+	buildDelay   time.Duration
+	domain       string
+	caDir        string
+	caFile       string
+	pool         *x509.CertPool
+	srv          *http.Server
+	mux          *http.ServeMux
+
+	closed    chan struct{}
+	closeOnce sync.Once
+	inflight  sync.WaitGroup
+	hanging   atomic.Int32 // requests held by a Hang fault, for tests
+
+	mu       sync.Mutex
+	bucket   bucket
+	tokens   map[string]time.Time // access token → expiry
+	users    map[string]*record
+	tickets  map[string]*ticket
+	faults   []*activeFault
+	calls    []Call
+	actions  map[string]*action
+	bindings map[string][]binding // trigger id → bindings in order
+}
+
+// Start listens on cfg.Addr and serves the tenant over HTTPS until Close.
+func Start(cfg Config) (*Tenant, error) {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	addr := cfg.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	t := &Tenant{
+		now:          now,
+		clientID:     cfg.ClientID,
+		clientSecret: cfg.ClientSecret,
+		connections:  map[string]bool{},
+		closed:       make(chan struct{}),
+		tokens:       map[string]time.Time{},
+		users:        map[string]*record{},
+		tickets:      map[string]*ticket{},
+		actions:      map[string]*action{},
+		bindings:     map[string][]binding{},
+	}
+	if t.buildDelay = cfg.BuildDelay; t.buildDelay <= 0 {
+		t.buildDelay = defaultBuildDelay
+	}
+	if t.clientID == "" {
+		t.clientID = randomAlnum(32)
+	}
+	if t.clientSecret == "" {
+		t.clientSecret = randomAlnum(64)
+	}
+	conns := cfg.Connections
+	if len(conns) == 0 {
+		conns = []string{DefaultConnection}
+	}
+	for _, c := range conns {
+		t.connections[c] = true
+	}
+	rate, burst := normalizeRate(cfg.Rate, cfg.Burst)
+	t.bucket = newBucket(rate, burst, now())
+
+	// Clients check certificates against the real clock, whatever the
+	// tenant's clock says.
+	certs, err := newCertBundle(time.Now())
+	if err != nil {
+		return nil, err
+	}
+	t.pool = certs.pool
+	if t.caDir, t.caFile, err = writeCAFile(certs.caPEM); err != nil {
+		return nil, err
+	}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		_ = os.RemoveAll(t.caDir)
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	t.domain = ln.Addr().String()
+	t.mux = t.routes()
+	t.srv = &http.Server{
+		Handler:           http.HandlerFunc(t.serve),
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{certs.leaf}, MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 10 * time.Second,
+		// Clients that do not trust the CA cause handshake errors by design
+		// in tests; the standard logger would only add noise.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	// ServeTLS only returns once the listener is closed or broken; either
+	// way every later call fails loudly at the client, so the error has
+	// nowhere more useful to go.
+	go func() { _ = t.srv.ServeTLS(ln, "", "") }()
+	return t, nil
+}
+
+// Domain returns host:port, what management.New and the Auth0 domain
+// settings expect.
+func (t *Tenant) Domain() string { return t.domain }
+
+// URL returns the tenant's base URL, https://host:port.
+func (t *Tenant) URL() string { return "https://" + t.domain }
+
+// CAFile returns the path of a PEM file holding the CA that signed the
+// tenant's certificate; it is removed on Close.
+func (t *Tenant) CAFile() string { return t.caFile }
+
+// CertPool returns a pool that trusts the tenant's certificate.
+func (t *Tenant) CertPool() *x509.CertPool { return t.pool }
+
+// ClientID returns the client id /oauth/token accepts.
+func (t *Tenant) ClientID() string { return t.clientID }
+
+// ClientSecret returns the client secret /oauth/token accepts.
+func (t *Tenant) ClientSecret() string { return t.clientSecret }
+
+// Close stops the server, releases hanging requests, waits for in-flight
+// handlers and removes the CA file. It is safe to call more than once.
+func (t *Tenant) Close() {
+	t.closeOnce.Do(func() {
+		close(t.closed)
+		_ = t.srv.Close()
+		t.inflight.Wait()
+		_ = os.RemoveAll(t.caDir)
+	})
+}

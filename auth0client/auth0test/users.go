@@ -1,0 +1,191 @@
+package auth0test
+
+import (
+	"crypto/md5" // #nosec G501: Gravatar addresses are MD5 hashes by definition, not security
+	"crypto/sha256"
+	"encoding/hex"
+	"maps"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// User is the tenant's view of one database user.
+type User struct {
+	ID            string
+	Email         string
+	EmailVerified bool
+	Name          string
+	Nickname      string
+	Picture       string
+	Connection    string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	// LastPasswordReset is zero until the password is changed by a reset,
+	// a ticket or a Management API PATCH.
+	LastPasswordReset time.Time
+	LastLogin         time.Time
+	LoginsCount       int
+	AppMetadata       map[string]any
+	UserMetadata      map[string]any
+}
+
+// UserSeed describes a user to add directly, bypassing the API. Zero fields
+// take Auth0's defaults: a generated id, DefaultConnection, the email as
+// name, its local part as nickname, and the tenant clock for CreatedAt.
+type UserSeed struct {
+	ID                string
+	Email             string
+	EmailVerified     bool
+	Name              string
+	Connection        string
+	Password          string
+	CreatedAt         time.Time
+	LastPasswordReset time.Time
+	LastLogin         time.Time
+	LoginsCount       int
+	AppMetadata       map[string]any
+}
+
+// record is a stored user: the public view plus what only the tenant knows.
+type record struct {
+	User
+	password [32]byte // SHA-256, enough for an emulator's CheckPassword
+	hasPass  bool
+}
+
+func (r *record) setPassword(p string) {
+	r.password = sha256.Sum256([]byte(p))
+	r.hasPass = p != ""
+}
+
+// view returns a copy safe to hand out.
+func (r *record) view() User {
+	u := r.User
+	u.AppMetadata = maps.Clone(u.AppMetadata)
+	u.UserMetadata = maps.Clone(u.UserMetadata)
+	return u
+}
+
+func newUserID() string { return "auth0|" + randomHex(12) }
+
+func nickname(email string) string {
+	local, _, _ := strings.Cut(email, "@")
+	return local
+}
+
+// gravatar mirrors the default picture Auth0 assigns to database users.
+func gravatar(email string) string {
+	sum := md5.Sum([]byte(strings.ToLower(strings.TrimSpace(email)))) // #nosec G401
+	return "https://s.gravatar.com/avatar/" + hex.EncodeToString(sum[:]) +
+		"?s=480&r=pg&d=" + url.QueryEscape("https://cdn.auth0.com/avatars/"+initials(email)+".png")
+}
+
+func initials(email string) string {
+	n := nickname(email)
+	if len(n) >= 2 {
+		return strings.ToLower(n[:2])
+	}
+	return "default"
+}
+
+// AddUser stores a user as if it had been created through the API and
+// returns it. An existing user with the same id is replaced.
+func (t *Tenant) AddUser(s UserSeed) User {
+	now := utc(t.now())
+	rec := &record{User: User{
+		ID:                s.ID,
+		Email:             strings.ToLower(s.Email),
+		EmailVerified:     s.EmailVerified,
+		Name:              s.Name,
+		Connection:        s.Connection,
+		CreatedAt:         utcOrZero(s.CreatedAt),
+		LastPasswordReset: utcOrZero(s.LastPasswordReset),
+		LastLogin:         utcOrZero(s.LastLogin),
+		LoginsCount:       s.LoginsCount,
+		AppMetadata:       maps.Clone(s.AppMetadata),
+	}}
+	if rec.ID == "" {
+		rec.ID = newUserID()
+	}
+	if rec.Connection == "" {
+		rec.Connection = DefaultConnection
+	}
+	if rec.Name == "" {
+		rec.Name = rec.Email
+	}
+	rec.Nickname = nickname(rec.Email)
+	rec.Picture = gravatar(rec.Email)
+	if rec.CreatedAt.IsZero() {
+		rec.CreatedAt = now
+	}
+	rec.UpdatedAt = now
+	rec.setPassword(s.Password)
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.users[rec.ID] = rec
+	return rec.view()
+}
+
+// User returns the stored user with id.
+func (t *Tenant) User(id string) (User, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rec, ok := t.users[id]
+	if !ok {
+		return User{}, false
+	}
+	return rec.view(), true
+}
+
+// ResetPassword simulates the person completing the emailed reset link at
+// the given time: last_password_reset is set, as Auth0 does. It reports
+// whether the user exists.
+func (t *Tenant) ResetPassword(id string, at time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rec, ok := t.users[id]
+	if !ok {
+		return false
+	}
+	rec.LastPasswordReset = utc(at)
+	rec.UpdatedAt = utc(at)
+	return true
+}
+
+// Login simulates a successful login at the given time (logins_count and
+// last_login move on) and returns the user as the post-login event would
+// see it.
+func (t *Tenant) Login(id string, at time.Time) (User, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rec, ok := t.users[id]
+	if !ok {
+		return User{}, false
+	}
+	rec.LoginsCount++
+	rec.LastLogin = utc(at)
+	return rec.view(), true
+}
+
+// CheckPassword reports whether password is the user's current password,
+// so a test can tell that a create or PATCH carried it without the call
+// record keeping it.
+func (t *Tenant) CheckPassword(id, password string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rec, ok := t.users[id]
+	return ok && rec.hasPass && rec.password == sha256.Sum256([]byte(password))
+}
+
+// emailTaken reports whether another user of the connection has email; the
+// caller holds t.mu.
+func (t *Tenant) emailTaken(connection, email, exceptID string) bool {
+	for _, rec := range t.users {
+		if rec.ID != exceptID && rec.Connection == connection && strings.EqualFold(rec.Email, email) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,162 @@
+package auth0client
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/auth0/go-auth0/management"
+	"golang.org/x/oauth2"
+)
+
+// Errors returned by Client methods, matched with errors.Is. Every error a
+// call returns matches exactly one of ErrUserNotFound, ErrRateLimited,
+// ErrPermanent and ErrTransient; ErrUnauthorized errors also match
+// ErrTransient.
+var (
+	// ErrUserNotFound: Auth0 answered 404 for the user.
+	ErrUserNotFound = errors.New("auth0: user not found")
+	// ErrRateLimited: Auth0 answered 429; errors.As to *RateLimitError for
+	// when to try again.
+	ErrRateLimited = errors.New("auth0: rate limited")
+	// ErrTransient: 5xx, timeouts, connection failures, dropped
+	// connections: the same call may succeed later.
+	ErrTransient = errors.New("auth0: temporary failure")
+	// ErrPermanent: Auth0 rejected the request itself (4xx other than 401,
+	// 403, 404 and 429); repeating it will not help.
+	ErrPermanent = errors.New("auth0: request rejected")
+	// ErrUnauthorized: the token endpoint refused to issue a token (any
+	// 4xx but 429: wrong client credentials, audience, grant), or the
+	// Management API refused the token (401) or its scopes (403).
+	// It also matches ErrTransient because the job is sound and the
+	// configuration is not: treating it as permanent would dead-letter
+	// every job during a credential rotation. Ping reports it to /readyz.
+	ErrUnauthorized error = &subError{msg: "auth0: not authorized (client credentials or scopes)", parent: ErrTransient}
+)
+
+// subError is a sentinel that also matches a broader one.
+type subError struct {
+	msg    string
+	parent error
+}
+
+func (e *subError) Error() string        { return e.msg }
+func (e *subError) Is(target error) bool { return target == e.parent }
+
+// RateLimitError is the ErrRateLimited error; Reset is read from the
+// x-ratelimit-reset header, or one second ahead when Auth0 sent none.
+// Auth0's pages disagree on the header's exact meaning: treat Reset as an
+// upper bound for the wait.
+type RateLimitError struct {
+	Reset time.Time
+}
+
+// Error says until when the budget is spent.
+func (e *RateLimitError) Error() string {
+	return "auth0: rate limited until " + e.Reset.UTC().Format(time.RFC3339)
+}
+
+// Is makes errors.Is(err, ErrRateLimited) hold.
+func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+
+func rateLimited(h http.Header) *RateLimitError {
+	if s, err := strconv.ParseInt(h.Get("X-Ratelimit-Reset"), 10, 64); err == nil && s > 0 {
+		return &RateLimitError{Reset: time.Unix(s, 0)}
+	}
+	return &RateLimitError{Reset: time.Now().Add(time.Second).Truncate(time.Second)}
+}
+
+// byStatus maps an HTTP error status to its sentinel; notFound is what a 404
+// means for the call (ErrUserNotFound for user calls).
+func byStatus(status int, notFound error) error {
+	switch {
+	case status == http.StatusNotFound:
+		return notFound
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return ErrUnauthorized
+	case status >= 500:
+		return ErrTransient
+	}
+	return ErrPermanent
+}
+
+// classify turns what the SDK returned into the package's errors; notFound
+// is what a 404 means for the call. The texts keep Auth0's message but
+// never a token, a secret, a response body or a full email address.
+func (c *Client) classify(m *management.Management, err error, ex *exchange, notFound error) error {
+	var me management.Error
+	if errors.As(err, &me) {
+		if me.Status() == http.StatusTooManyRequests {
+			return rateLimited(ex.header)
+		}
+		if me.Status() == http.StatusUnauthorized {
+			c.renew(m)
+		}
+		return fmt.Errorf("%w: %s", byStatus(me.Status(), notFound), maskEmails(me.Error()))
+	}
+
+	// The token fetch failed with an answer from /oauth/token.
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		status := 0
+		var header http.Header
+		if re.Response != nil {
+			status, header = re.Response.StatusCode, re.Response.Header
+		}
+		if status == http.StatusTooManyRequests {
+			return rateLimited(header)
+		}
+		msg := fmt.Sprintf("token endpoint answered %d", status)
+		if re.ErrorCode != "" {
+			msg += " " + re.ErrorCode
+		}
+		if re.ErrorDescription != "" {
+			msg += ": " + maskEmails(re.ErrorDescription)
+		}
+		// A refused token is never a verdict on the call that needed it:
+		// any 4xx there is about the credentials or the configuration.
+		kind := ErrUnauthorized
+		if status >= 500 || status == 0 {
+			kind = ErrTransient
+		}
+		return fmt.Errorf("%w: %s", kind, msg)
+	}
+
+	// Everything else never got an HTTP answer: timeouts, refused or
+	// dropped connections, TLS failures, cancelled contexts (kept
+	// matchable with errors.Is).
+	where := "token fetch"
+	if ex.reached {
+		where = "request"
+	}
+	return fmt.Errorf("%w: %s: %w", ErrTransient, where, err)
+}
+
+// emailPattern finds addresses in Auth0 messages (its validation errors
+// quote the rejected email).
+var emailPattern = regexp.MustCompile(`[^\s'"<>:@]+@[^\s'"<>@]+\.[^\s'"<>@)]+`)
+
+// maskEmails keeps the first character and the domain of each address:
+// a***@example.com.
+func maskEmails(s string) string {
+	return emailPattern.ReplaceAllStringFunc(s, maskEmail)
+}
+
+func maskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "***"
+	}
+	_, first := utf8.DecodeRuneInString(local)
+	// The pattern may take a sentence's full stop into the domain.
+	end := ""
+	if strings.HasSuffix(domain, ".") {
+		domain, end = strings.TrimSuffix(domain, "."), "."
+	}
+	return local[:first] + "***@" + domain + end
+}
