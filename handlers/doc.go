@@ -1,0 +1,9 @@
+// Package handlers owns what each request or job means: webhook ingestion, the admin
+// API, the ops endpoints, the post-login event type and the policy that decides whether
+// a login proves mailbox access.
+//
+// The webhook's trust boundary lives here too: Standard Webhooks signature verification
+// (Verifier), the matching signer (Sign) used by the CLI and the tests, and the strict
+// decoder for the post-login event (DecodePostLogin). Nothing in a request body is
+// parsed before its signature has been checked.
+package handlers
