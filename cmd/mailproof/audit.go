@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mailproof/mailproof/store"
+)
+
+// audit prints the decision trail, newest first: what mailproof decided for whom, when,
+// on which event and attempt.
+func audit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	user := fs.String("user", "", "only this user id, e.g. 'auth0|6560c1f2e4b0a1b2c3d4e5f6'")
+	limit := fs.Int("limit", 50, "how many entries, newest first")
+	asJSON := fs.Bool("json", false, "one JSON object per line instead of a table")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() != 0 || *limit < 1 {
+		fmt.Fprintln(stderr, "usage: mailproof audit [--user ID] [--limit N] [--json]")
+		return errUsage
+	}
+	rdb, err := openStore(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	entries, err := rdb.Audit(ctx, *user, *limit)
+	if err != nil {
+		return fmt.Errorf("read the audit trail: %w", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, e := range entries {
+			if err := enc.Encode(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(entries) == 0 {
+		fmt.Fprintln(stdout, "no audit entries")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tUSER\tOUTCOME\tATTEMPT\tWEBHOOK ID\tJOB ID\tERROR")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), e.UserID, e.Outcome, e.Attempt, e.WebhookID, e.JobID, e.Error)
+	}
+	return tw.Flush()
+}
+
+// openStore connects the CLI to Redis with only MAILPROOF_REDIS_URL (or its _FILE): CLI
+// commands must not need the whole server configuration.
+func openStore(ctx context.Context, getenv func(string) string) (*store.Redis, error) {
+	url := strings.TrimSpace(getenv("MAILPROOF_REDIS_URL"))
+	if f := getenv("MAILPROOF_REDIS_URL_FILE"); url == "" && f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("MAILPROOF_REDIS_URL_FILE: %w", err)
+		}
+		url = strings.TrimSpace(string(b))
+	}
+	if url == "" {
+		return nil, errors.New("MAILPROOF_REDIS_URL is not set (with 'mailproof local' running, paste the export lines it printed)")
+	}
+	rdb, err := store.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Redis: %w", err)
+	}
+	return rdb, nil
+}

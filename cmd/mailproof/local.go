@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/mailproof/mailproof/auth0client/auth0test"
+	"github.com/mailproof/mailproof/server"
+)
+
+// local runs the whole product in one process with nothing to set up: an embedded Redis,
+// the bundled Auth0 tenant emulator, the receiver, the worker and the ops listener. Any
+// MAILPROOF_* variable that is set wins over the generated value, so local mode can also
+// point at a real Redis or tenant.
+func local(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	env := map[string]string{
+		"MAILPROOF_LISTEN":     "127.0.0.1:8080",
+		"MAILPROOF_OPS_LISTEN": "127.0.0.1:9090",
+		"MAILPROOF_LOG_FORMAT": "console",
+	}
+	if getenv("MAILPROOF_REDIS_URL") == "" && getenv("MAILPROOF_REDIS_URL_FILE") == "" {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return fmt.Errorf("start embedded redis: %w", err)
+		}
+		defer mr.Close()
+		env["MAILPROOF_REDIS_URL"] = "redis://" + mr.Addr() + "/0"
+	}
+	if getenv("MAILPROOF_AUTH0_DOMAIN") == "" {
+		tenant, err := auth0test.Start(auth0test.Config{
+			ClientID:     getenv("MAILPROOF_AUTH0_CLIENT_ID"),
+			ClientSecret: getenv("MAILPROOF_AUTH0_CLIENT_SECRET"),
+		})
+		if err != nil {
+			return fmt.Errorf("start the Auth0 tenant emulator: %w", err)
+		}
+		defer tenant.Close()
+		env["MAILPROOF_AUTH0_DOMAIN"] = tenant.Domain()
+		env["MAILPROOF_AUTH0_CLIENT_ID"] = tenant.ClientID()
+		env["MAILPROOF_AUTH0_CLIENT_SECRET"] = tenant.ClientSecret()
+		env["MAILPROOF_AUTH0_CA_FILE"] = tenant.CAFile()
+	}
+	env["MAILPROOF_WEBHOOK_SECRETS"] = "whsec_" + base64.StdEncoding.EncodeToString(randomBytes(32))
+	env["MAILPROOF_ADMIN_TOKEN"] = "mpadm_" + hex.EncodeToString(randomBytes(24))
+	lookup := func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		if getenv(k+"_FILE") != "" {
+			return ""
+		}
+		return env[k]
+	}
+	cfg, err := server.LoadConfig(lookup)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck // nothing useful to do if the last flush fails
+	return server.Run(ctx, server.Options{
+		Config:            cfg,
+		Log:               log,
+		Registry:          prometheus.NewRegistry(),
+		SkipEvictionCheck: true,
+		OnListen: func(a server.Addrs) {
+			go announce(ctx, a, cfg, lookup, stdout, log)
+		},
+	})
+}
+
+// announce waits until /readyz answers 200 and then prints how to use this instance,
+// including export lines another shell can paste to run CLI commands against it.
+func announce(ctx context.Context, a server.Addrs, cfg server.Config, lookup func(string) string, w io.Writer, log *zap.Logger) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		resp, err := client.Get("http://" + a.Ops + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	scheme := "http"
+	if a.TLS {
+		scheme = "https"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nmailproof is running locally and ready.\n\n")
+	fmt.Fprintf(&b, "  receiver     %s://%s/v1/events/post-login\n", scheme, a.Main)
+	fmt.Fprintf(&b, "  status page  http://%s/\n", a.Ops)
+	fmt.Fprintf(&b, "  metrics      http://%s/metrics\n", a.Ops)
+	fmt.Fprintf(&b, "  Auth0        https://%s (%s)\n", cfg.Auth0Domain, tenantKind(lookup))
+	fmt.Fprintf(&b, "\nIn another shell, paste these lines to point the CLI at this instance:\n\n")
+	exports := []struct{ k, v string }{
+		{"MAILPROOF_REDIS_URL", cfg.RedisURL},
+		{"MAILPROOF_AUTH0_DOMAIN", cfg.Auth0Domain},
+		{"MAILPROOF_AUTH0_CLIENT_ID", cfg.Auth0ClientID},
+		{"MAILPROOF_AUTH0_CLIENT_SECRET", cfg.Auth0ClientSecret},
+		{"MAILPROOF_AUTH0_CA_FILE", cfg.Auth0CAFile},
+		{"MAILPROOF_WEBHOOK_SECRETS", strings.Join(cfg.WebhookSecrets, ",")},
+		{"MAILPROOF_ADMIN_TOKEN", cfg.AdminToken},
+		{"MAILPROOF_LISTEN", a.Main},
+		{"MAILPROOF_OPS_LISTEN", a.Ops},
+		{"MAILPROOF_URL", scheme + "://" + a.Main},
+	}
+	for _, e := range exports {
+		if e.v != "" {
+			fmt.Fprintf(&b, "export %s=%s\n", e.k, shellQuote(e.v))
+		}
+	}
+	fmt.Fprintf(&b, "\nCtrl-C stops everything.\n")
+	fmt.Fprint(w, b.String())
+	log.Info("local mode ready", zap.String("main", a.Main), zap.String("ops", a.Ops))
+}
+
+func tenantKind(lookup func(string) string) string {
+	if strings.HasPrefix(lookup("MAILPROOF_AUTH0_DOMAIN"), "127.0.0.1:") {
+		return "bundled emulator"
+	}
+	return "your tenant"
+}
+
+// shellQuote makes a value safe to paste into a POSIX shell.
+func shellQuote(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./:,@+=", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return b
+}

@@ -1,0 +1,47 @@
+package handlers
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the receiver's and worker's counters. Label values come from closed sets
+// (outcome codes, signature reasons, key ids), never from request data.
+type Metrics struct {
+	events            *prometheus.CounterVec
+	ingestSeconds     *prometheus.HistogramVec
+	signatureFailures *prometheus.CounterVec
+	keyMatches        *prometheus.CounterVec
+}
+
+// NewMetrics registers the handlers' metrics on reg and pre-declares every label value
+// that is known up front, so dashboards show zeros instead of gaps.
+func NewMetrics(reg prometheus.Registerer, keyIDs []string) *Metrics {
+	m := &Metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mailproof_events_total",
+			Help: "Post-login events received, by outcome (queued, duplicate, not_pending, invalid_signature, stale_timestamp, invalid_event, body_too_large, unsupported_media_type, unavailable).",
+		}, []string{"outcome"}),
+		ingestSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "mailproof_ingest_duration_seconds",
+			Help:    "Time from receiving a post-login event to answering it, by outcome.",
+			Buckets: []float64{.0002, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}, []string{"outcome"}),
+		signatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mailproof_signature_failures_total",
+			Help: "Post-login events rejected by the signature check, by reason.",
+		}, []string{"reason"}),
+		keyMatches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mailproof_signature_key_matches_total",
+			Help: "Verified events by the configured key that matched (key_id is a hash, never the key); a key at zero for a while can be retired.",
+		}, []string{"key_id"}),
+	}
+	reg.MustRegister(m.events, m.ingestSeconds, m.signatureFailures, m.keyMatches)
+	for _, o := range []string{"queued", "duplicate", "not_pending", "invalid_signature", "stale_timestamp", "invalid_event", "unavailable"} {
+		m.events.WithLabelValues(o)
+	}
+	for _, r := range SignatureReasons {
+		m.signatureFailures.WithLabelValues(r)
+	}
+	for _, k := range keyIDs {
+		m.keyMatches.WithLabelValues(k)
+	}
+	return m
+}

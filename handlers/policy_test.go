@@ -1,0 +1,106 @@
+package handlers
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mailproof/mailproof/store"
+)
+
+// loadEvent decodes a fixture from testdata/events, so the policy is exercised on the
+// same realistic events the decoder is.
+func loadEvent(t *testing.T, name string) *PostLoginEvent {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := DecodePostLogin(b)
+	if err != nil {
+		t.Fatalf("decode %s: %v", name, err)
+	}
+	return &ev
+}
+
+func provisioned() store.Record {
+	return store.Record{
+		UserID:        "auth0|6560c1f2e4b0a1b2c3d4e5f6",
+		Email:         "ada@example.com",
+		Connection:    "Username-Password-Authentication",
+		ProvisionedAt: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC),
+		Status:        store.StatusPending,
+	}
+}
+
+func TestPolicy(t *testing.T) {
+	tests := []struct {
+		name         string
+		fixture      string
+		mutate       func(ev *PostLoginEvent, rec *store.Record)
+		wantOutcome  string // "" means every rule holds
+		wantTerminal bool
+	}{
+		{name: "first password login after the reset", fixture: "first-login-after-reset.json"},
+		{name: "email differs only in case and spaces", fixture: "first-login-after-reset.json",
+			mutate: func(ev *PostLoginEvent, _ *store.Record) { ev.Data.User.Email = "  Ada@Example.COM " }},
+		{name: "login with extra factors after the password", fixture: "first-login-after-reset.json",
+			mutate: func(ev *PostLoginEvent, _ *store.Record) {
+				ev.Data.Authentication.Methods = append(ev.Data.Authentication.Methods, AuthMethod{Name: "mfa", Timestamp: ev.Timestamp})
+			}},
+		{name: "already verified", fixture: "already-verified.json", wantOutcome: OutcomeAlreadyVerified, wantTerminal: true},
+		{name: "email changed since provisioning", fixture: "first-login-after-reset.json", wantOutcome: OutcomeEmailChanged, wantTerminal: true,
+			mutate: func(ev *PostLoginEvent, _ *store.Record) { ev.Data.User.Email = "mallory@example.net" }},
+		{name: "look-alike email", fixture: "first-login-after-reset.json", wantOutcome: OutcomeEmailChanged, wantTerminal: true,
+			mutate: func(ev *PostLoginEvent, _ *store.Record) { ev.Data.User.Email = "ada@examp1e.com" }},
+		{name: "social connection", fixture: "social-login.json", wantOutcome: OutcomeWrongConnection,
+			mutate: func(ev *PostLoginEvent, rec *store.Record) {
+				rec.UserID, rec.Email = ev.Data.User.UserID, NormalizeEmail(ev.Data.User.Email)
+			}},
+		{name: "another database connection", fixture: "first-login-after-reset.json", wantOutcome: OutcomeWrongConnection,
+			mutate: func(ev *PostLoginEvent, _ *store.Record) { ev.Data.Connection.Name = "Legacy-Users" }},
+		{name: "passkey login", fixture: "passkey-login.json", wantOutcome: OutcomeWrongMethod,
+			mutate: func(ev *PostLoginEvent, rec *store.Record) {
+				rec.UserID, rec.Email = ev.Data.User.UserID, NormalizeEmail(ev.Data.User.Email)
+			}},
+		{name: "passwordless email login", fixture: "first-login-after-reset.json", wantOutcome: OutcomeWrongMethod,
+			mutate: func(ev *PostLoginEvent, _ *store.Record) {
+				ev.Data.Authentication.Methods = []AuthMethod{{Name: "email", Timestamp: ev.Timestamp}}
+			}},
+		{name: "no methods at all", fixture: "first-login-after-reset.json", wantOutcome: OutcomeWrongMethod,
+			mutate: func(ev *PostLoginEvent, _ *store.Record) { ev.Data.Authentication.Methods = nil }},
+		{name: "never reset the password", fixture: "first-login-after-reset.json", wantOutcome: OutcomeNoPasswordReset,
+			mutate: func(ev *PostLoginEvent, _ *store.Record) { ev.Data.User.LastPasswordReset = nil }},
+		{name: "reset before provisioning", fixture: "first-login-after-reset.json", wantOutcome: OutcomeNoPasswordReset,
+			mutate: func(ev *PostLoginEvent, rec *store.Record) {
+				rec.ProvisionedAt = ev.Data.User.LastPasswordReset.Add(time.Second)
+			}},
+		{name: "reset at the very instant of provisioning", fixture: "first-login-after-reset.json", wantOutcome: OutcomeNoPasswordReset,
+			mutate: func(ev *PostLoginEvent, rec *store.Record) { rec.ProvisionedAt = *ev.Data.User.LastPasswordReset }},
+	}
+	for _, tc := range tests {
+		ev := loadEvent(t, tc.fixture)
+		rec := provisioned()
+		if tc.mutate != nil {
+			tc.mutate(ev, &rec)
+		}
+		got := Evaluate(ev, rec)
+		switch {
+		case tc.wantOutcome == "" && got != nil:
+			t.Errorf("%s: rule %q (%s) failed, want every rule to hold", tc.name, got.Name, got.Outcome)
+		case tc.wantOutcome != "" && got == nil:
+			t.Errorf("%s: every rule held, want %s", tc.name, tc.wantOutcome)
+		case got != nil && (got.Outcome != tc.wantOutcome || got.Terminal != tc.wantTerminal):
+			t.Errorf("%s: outcome %s terminal %v, want %s terminal %v", tc.name, got.Outcome, got.Terminal, tc.wantOutcome, tc.wantTerminal)
+		}
+	}
+}
+
+func TestMaskEmail(t *testing.T) {
+	for in, want := range map[string]string{"ada@example.com": "a***@example.com", "x": "***", "@x.org": "***"} {
+		if got := MaskEmail(in); got != want {
+			t.Errorf("MaskEmail(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,133 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/zap"
+
+	"github.com/mailproof/mailproof/store"
+)
+
+// Ingester records a verified event in one atomic step: replay mark, pending lookup and
+// enqueue. store.Ingester implements it.
+type Ingester interface {
+	Ingest(ctx context.Context, in store.IngestRequest) (store.IngestResult, error)
+}
+
+// PostLoginConfig holds what the post-login receiver needs besides its collaborators.
+type PostLoginConfig struct {
+	BodyLimit    int64
+	ReplayTTL    time.Duration
+	RedisTimeout time.Duration
+}
+
+// PostLogin ingests one signed post-login event: verify, decode, then one Redis round
+// trip. It answers within RedisTimeout even when Redis hangs, because the Action waits on
+// this answer inside somebody's login.
+func PostLogin(cfg PostLoginConfig, v *Verifier, in Ingester, m *Metrics, log *zap.Logger) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		outcome, err := postLogin(c, cfg, v, in, m, log)
+		m.events.WithLabelValues(outcome).Inc()
+		m.ingestSeconds.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+		return err
+	}
+}
+
+func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m *Metrics, log *zap.Logger) (string, error) {
+	req := c.Request()
+	if !isJSON(req.Header.Get(echo.HeaderContentType)) {
+		return "unsupported_media_type", NewError(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
+	}
+	body, err := readBody(req.Body, cfg.BodyLimit)
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			return "body_too_large", NewError(http.StatusRequestEntityTooLarge, "body_too_large", "the event is over the body size limit")
+		}
+		return "bad_request", NewError(http.StatusBadRequest, "bad_request", "could not read the request body").WithInternal(err)
+	}
+	// Nothing is parsed before the signature holds: the body is only hashed here.
+	keyID, err := v.Verify(req.Header.Get("webhook-id"), req.Header.Get("webhook-timestamp"), req.Header.Get("webhook-signature"), body)
+	if err != nil {
+		var se *SignatureError
+		if !errors.As(err, &se) {
+			return "invalid_signature", NewError(http.StatusUnauthorized, "invalid_signature", "the signature does not verify").WithInternal(err)
+		}
+		m.signatureFailures.WithLabelValues(se.Reason).Inc()
+		return se.Outcome(), NewError(http.StatusUnauthorized, se.Outcome(), signatureMessage(se)).WithInternal(err)
+	}
+	m.keyMatches.WithLabelValues(keyID).Inc()
+	ev, err := DecodePostLogin(body)
+	if err != nil {
+		return "invalid_event", NewError(http.StatusBadRequest, "invalid_event", err.Error())
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), cfg.RedisTimeout)
+	defer cancel()
+	res, err := in.Ingest(ctx, store.IngestRequest{
+		WebhookID: req.Header.Get("webhook-id"),
+		UserID:    ev.Data.User.UserID,
+		ReplayTTL: cfg.ReplayTTL,
+		Payload:   body,
+	})
+	if err != nil {
+		log.Error("could not record a post-login event: Redis unavailable; the Action lets the login proceed and the reconcile sweep will catch this user",
+			zap.String("user_id", ev.Data.User.UserID), zap.Error(err))
+		return "unavailable", NewError(http.StatusServiceUnavailable, "unavailable", "the event store is unavailable; retry later").WithInternal(err)
+	}
+	switch res.Status {
+	case store.IngestQueued:
+		log.Info("login queued for verification", zap.String("user_id", ev.Data.User.UserID), zap.String("job_id", res.JobID), zap.String("key_id", keyID))
+		return "queued", c.JSON(http.StatusAccepted, map[string]string{"status": "queued", "job_id": res.JobID})
+	case store.IngestDuplicate:
+		return "duplicate", c.JSON(http.StatusOK, map[string]string{"status": "duplicate"})
+	default:
+		return "not_pending", c.JSON(http.StatusOK, map[string]string{"status": "ignored", "reason": "not_pending"})
+	}
+}
+
+// signatureMessage tells the sender what to fix without revealing which key was close.
+func signatureMessage(se *SignatureError) string {
+	switch se.Reason {
+	case "stale_timestamp":
+		return "webhook-timestamp is outside the accepted window; check the sender's clock"
+	case "missing_id", "missing_timestamp", "missing_signature":
+		return "the webhook-id, webhook-timestamp and webhook-signature headers are required"
+	case "malformed_id":
+		return "webhook-id must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -"
+	case "malformed_timestamp":
+		return "webhook-timestamp must be Unix seconds in plain decimal"
+	case "malformed_signature":
+		return "webhook-signature must be space-separated version,base64 entries"
+	}
+	return "no signature matches any active key"
+}
+
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
+}
+
+var errTooLarge = errors.New("body over the limit")
+
+// readBody reads at most limit bytes; one more byte means the body is too large. The
+// middleware's limit covers the whole listener, this one is the receiver's own.
+func readBody(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	var he *echo.HTTPError
+	if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
+		return nil, errTooLarge
+	}
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, errTooLarge
+	}
+	return b, nil
+}

@@ -1,0 +1,117 @@
+package server
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+func validEnv() map[string]string {
+	return map[string]string{
+		"MAILPROOF_REDIS_URL":           "redis://127.0.0.1:6379/0",
+		"MAILPROOF_AUTH0_DOMAIN":        "acme.eu.auth0.com",
+		"MAILPROOF_AUTH0_CLIENT_ID":     "client",
+		"MAILPROOF_AUTH0_CLIENT_SECRET": "secret",
+		"MAILPROOF_WEBHOOK_SECRETS":     testSecret,
+	}
+}
+
+func getenvFrom(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	cfg, err := LoadConfig(getenvFrom(validEnv()))
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if cfg.Listen != ":8080" || cfg.OpsListen != ":9090" {
+		t.Errorf("listen %q ops %q, want :8080 and :9090", cfg.Listen, cfg.OpsListen)
+	}
+	if cfg.Tolerance != 5*time.Minute || cfg.BodyLimit != 64<<10 || cfg.Auth0Rate != 2 || cfg.RedisTimeout != time.Second {
+		t.Errorf("defaults: tolerance %s body %d rate %v redis timeout %s", cfg.Tolerance, cfg.BodyLimit, cfg.Auth0Rate, cfg.RedisTimeout)
+	}
+	if cfg.AdminToken != "" {
+		t.Errorf("admin token %q, want empty (admin API off)", cfg.AdminToken)
+	}
+}
+
+func TestLoadConfigNothingSetNamesEveryRequiredVariable(t *testing.T) {
+	_, err := LoadConfig(func(string) string { return "" })
+	if err == nil {
+		t.Fatal("LoadConfig with an empty environment succeeded, want an error")
+	}
+	for _, s := range Settings {
+		if s.Required && !strings.Contains(err.Error(), s.Name) {
+			t.Errorf("error does not name %s:\n%s", s.Name, err)
+		}
+	}
+}
+
+func TestLoadConfigBadValues(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secretFile, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		set     map[string]string
+		wantErr []string // substrings; empty means the config is valid
+		check   func(Config) bool
+	}{
+		{name: "bad redis url", set: map[string]string{"MAILPROOF_REDIS_URL": "http://x"}, wantErr: []string{"MAILPROOF_REDIS_URL"}},
+		{name: "bad duration", set: map[string]string{"MAILPROOF_SHUTDOWN_GRACE": "ten seconds"}, wantErr: []string{"MAILPROOF_SHUTDOWN_GRACE"}},
+		{name: "negative duration", set: map[string]string{"MAILPROOF_REDIS_TIMEOUT": "-1s"}, wantErr: []string{"MAILPROOF_REDIS_TIMEOUT"}},
+		{name: "malformed whsec", set: map[string]string{"MAILPROOF_WEBHOOK_SECRETS": "whsec_!!!"}, wantErr: []string{"MAILPROOF_WEBHOOK_SECRETS"}},
+		{name: "short whsec", set: map[string]string{"MAILPROOF_WEBHOOK_SECRETS": "whsec_c2hvcnQ="}, wantErr: []string{"MAILPROOF_WEBHOOK_SECRETS"}},
+		{name: "one good one bad secret", set: map[string]string{"MAILPROOF_WEBHOOK_SECRETS": testSecret + ",whsec_"}, wantErr: []string{"entry 2"}},
+		{name: "unreadable file", set: map[string]string{"MAILPROOF_AUTH0_CLIENT_SECRET": "", "MAILPROOF_AUTH0_CLIENT_SECRET_FILE": filepath.Join(dir, "missing")}, wantErr: []string{"MAILPROOF_AUTH0_CLIENT_SECRET_FILE"}},
+		{name: "value and file both set", set: map[string]string{"MAILPROOF_AUTH0_CLIENT_SECRET_FILE": secretFile}, wantErr: []string{"both set"}},
+		{name: "secret from file", set: map[string]string{"MAILPROOF_AUTH0_CLIENT_SECRET": "", "MAILPROOF_AUTH0_CLIENT_SECRET_FILE": secretFile},
+			check: func(c Config) bool { return c.Auth0ClientSecret == "from-file" }},
+		{name: "domain with scheme", set: map[string]string{"MAILPROOF_AUTH0_DOMAIN": "https://acme.auth0.com"}, wantErr: []string{"MAILPROOF_AUTH0_DOMAIN"}},
+		{name: "bad listen", set: map[string]string{"MAILPROOF_LISTEN": "8080"}, wantErr: []string{"MAILPROOF_LISTEN"}},
+		{name: "same listeners", set: map[string]string{"MAILPROOF_LISTEN": ":9000", "MAILPROOF_OPS_LISTEN": ":9000"}, wantErr: []string{"must differ"}},
+		{name: "bad log format", set: map[string]string{"MAILPROOF_LOG_FORMAT": "xml"}, wantErr: []string{"MAILPROOF_LOG_FORMAT"}},
+		{name: "short admin token", set: map[string]string{"MAILPROOF_ADMIN_TOKEN": "abc"}, wantErr: []string{"MAILPROOF_ADMIN_TOKEN"}},
+		{name: "visibility shorter than two calls", set: map[string]string{"MAILPROOF_VISIBILITY_TIMEOUT": "15s", "MAILPROOF_AUTH0_TIMEOUT": "10s"}, wantErr: []string{"MAILPROOF_VISIBILITY_TIMEOUT"}},
+		{name: "cert without key", set: map[string]string{"MAILPROOF_TLS_CERT_FILE": secretFile}, wantErr: []string{"set together"}},
+		{name: "missing CA file", set: map[string]string{"MAILPROOF_AUTH0_CA_FILE": filepath.Join(dir, "ca.pem")}, wantErr: []string{"MAILPROOF_AUTH0_CA_FILE"}},
+		{name: "zero rate", set: map[string]string{"MAILPROOF_AUTH0_RATE": "0"}, wantErr: []string{"MAILPROOF_AUTH0_RATE"}},
+		{name: "two bad values reported together", set: map[string]string{"MAILPROOF_AUTH0_RATE": "x", "MAILPROOF_WORKERS": "0"}, wantErr: []string{"MAILPROOF_AUTH0_RATE", "MAILPROOF_WORKERS"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := validEnv()
+			for k, v := range tc.set {
+				env[k] = v
+			}
+			cfg, err := LoadConfig(getenvFrom(env))
+			if len(tc.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("%s: error %v, want none", tc.name, err)
+				}
+				if tc.check != nil && !tc.check(cfg) {
+					t.Errorf("%s: config %+v does not hold the expected value", tc.name, cfg)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("%s: no error, want one naming %v", tc.name, tc.wantErr)
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%s: error %q does not mention %q", tc.name, err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") {
+				t.Errorf("%s: error leaks the webhook secret: %q", tc.name, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,142 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/mailproof/mailproof/handlers"
+)
+
+// httpMetrics counts requests per listener and route template; raw URLs never become
+// label values, so a scanner hitting random paths cannot blow up the series count.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mailproof_http_requests_total",
+			Help: "HTTP requests answered, by listener, method, route template and status code.",
+		}, []string{"listener", "method", "route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "mailproof_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by listener and route template.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"listener", "route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// newEcho builds one Echo instance with the middleware every listener shares: request
+// id, panic recovery, a zap request log, request metrics, a body limit and the JSON error
+// handler.
+func newEcho(listener string, bodyLimit int64, log *zap.Logger, m *httpMetrics) *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(log)
+	e.Use(middleware.RequestID())
+	e.Use(requestLog(listener, log, m))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisablePrintStack: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			log.Error("panic while handling a request; this is a bug, please report it",
+				zap.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				zap.String("route", c.Path()), zap.Error(err), zap.ByteString("stack", stack))
+			return err
+		},
+	}))
+	e.Use(middleware.BodyLimit(strconv.FormatInt(bodyLimit, 10) + "B"))
+	return e
+}
+
+// requestLog logs and measures every request after the error handler has written it, so
+// the status it records is the one the client saw.
+func requestLog(listener string, log *zap.Logger, m *httpMetrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			status := c.Response().Status
+			elapsed := time.Since(start)
+			m.requests.WithLabelValues(listener, c.Request().Method, route, strconv.Itoa(status)).Inc()
+			m.duration.WithLabelValues(listener, route).Observe(elapsed.Seconds())
+			if listener == "ops" && status < 400 {
+				return nil // probes every few seconds would drown the log
+			}
+			fields := []zap.Field{
+				zap.String("listener", listener),
+				zap.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				zap.String("method", c.Request().Method),
+				zap.String("route", route),
+				zap.Int("status", status),
+				zap.Duration("latency", elapsed),
+				zap.String("remote_ip", c.RealIP()),
+			}
+			var he *echo.HTTPError
+			if errors.As(err, &he) && he.Internal != nil {
+				fields = append(fields, zap.NamedError("cause", he.Internal))
+			} else if err != nil && he == nil {
+				fields = append(fields, zap.Error(err))
+			}
+			switch {
+			case status >= 500:
+				log.Error("request failed", fields...)
+			case status >= 400:
+				log.Info("request rejected", fields...)
+			default:
+				log.Debug("request", fields...)
+			}
+			return nil
+		}
+	}
+}
+
+// errorHandler writes every error as {"error":{"code","message"}}. Only handlers.Error
+// values and echo's own status errors shape the body; any other error text stays in the
+// log, because it may hold Redis addresses, SDK messages or user data.
+func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status := http.StatusInternalServerError
+		var body handlers.Error
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			status = he.Code
+			if e, ok := he.Message.(handlers.Error); ok {
+				body = e
+			}
+		}
+		if body.Code == "" {
+			body.Code, body.Message = handlers.DefaultCode(status)
+		}
+		var werr error
+		if c.Request().Method == http.MethodHead {
+			werr = c.NoContent(status)
+		} else {
+			werr = c.JSON(status, handlers.ErrorBody{Error: body})
+		}
+		if werr != nil {
+			log.Warn("could not write error response", zap.Error(werr))
+		}
+	}
+}

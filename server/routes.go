@@ -1,0 +1,29 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mailproof/mailproof/handlers"
+)
+
+// routes is every route of both listeners in one place.
+func routes(mainE, opsE *echo.Echo, d routeDeps) {
+	mainE.POST("/v1/events/post-login", handlers.PostLogin(handlers.PostLoginConfig{
+		BodyLimit:    d.cfg.BodyLimit,
+		ReplayTTL:    2*d.cfg.Tolerance + time.Minute,
+		RedisTimeout: d.cfg.RedisTimeout,
+	}, d.verifier, d.ingester, d.metrics, d.log))
+
+	opsE.GET("/healthz", handlers.Healthz())
+	opsE.GET("/readyz", handlers.Readyz(2*time.Second, d.checks...))
+	opsE.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{
+		Registry:          d.reg,
+		EnableOpenMetrics: true,
+		ErrorHandling:     promhttp.ContinueOnError,
+	})))
+	_ = http.MethodGet
+}

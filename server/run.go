@@ -1,0 +1,140 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/mailproof/mailproof/auth0client"
+	"github.com/mailproof/mailproof/handlers"
+	"github.com/mailproof/mailproof/store"
+)
+
+// Run serves mailproof until ctx ends: it connects to Redis and Auth0, binds both
+// listeners, starts the worker once Redis answers, and on cancellation drains everything
+// within the configured grace period. A nil error means a clean shutdown.
+func Run(ctx context.Context, o Options) error {
+	cfg, log := o.Config, o.Log
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	reg := o.Registry
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	verifier, err := handlers.NewVerifier(cfg.WebhookSecrets, cfg.Tolerance, o.Now)
+	if err != nil {
+		return fmt.Errorf("webhook secrets: %w", err)
+	}
+	rdb, err := store.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	defer rdb.Close()
+	a0, err := auth0client.New(ctx, auth0client.Config{
+		Domain:       cfg.Auth0Domain,
+		ClientID:     cfg.Auth0ClientID,
+		ClientSecret: cfg.Auth0ClientSecret,
+		CAFile:       cfg.Auth0CAFile,
+		Timeout:      cfg.Auth0Timeout,
+	})
+	if err != nil {
+		return fmt.Errorf("auth0 client: %w", err)
+	}
+
+	ingester := store.NewIngester(rdb, 64)
+	defer ingester.Close()
+	metrics := handlers.NewMetrics(reg, verifier.KeyIDs())
+	httpM := newHTTPMetrics(reg)
+	mainE := newEcho("main", cfg.BodyLimit, log, httpM)
+	opsE := newEcho("ops", 64<<10, log, httpM)
+
+	w := newWorker(cfg, rdb, a0, log, reg, o.Now)
+	routes(mainE, opsE, routeDeps{
+		cfg:      cfg,
+		verifier: verifier,
+		ingester: ingester,
+		metrics:  metrics,
+		log:      log,
+		reg:      reg,
+		checks: []handlers.Check{
+			{Name: "redis", Probe: func(ctx context.Context) error {
+				if err := rdb.Ping(ctx); err != nil {
+					return errors.New("redis does not answer PING; check MAILPROOF_REDIS_URL and the Redis server")
+				}
+				return nil
+			}},
+			{Name: "worker", Probe: w.probe},
+			{Name: "auth0", Probe: func(ctx context.Context) error {
+				if err := a0.Ping(ctx); err != nil {
+					return fmt.Errorf("cannot obtain a Management API token: %w", err)
+				}
+				return nil
+			}},
+		},
+	})
+
+	mainLn, opsLn, err := listeners(cfg)
+	if err != nil {
+		return err
+	}
+	addrs := Addrs{Main: mainLn.Addr().String(), Ops: opsLn.Addr().String(), TLS: cfg.TLSCertFile != ""}
+	log.Info("listening", zap.String("main", addrs.Main), zap.String("ops", addrs.Ops), zap.Bool("tls", addrs.TLS))
+	if o.OnListen != nil {
+		o.OnListen(addrs)
+	}
+
+	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	loopsDone := make(chan error, 1)
+	go func() { loopsDone <- w.run(loopCtx, !o.SkipEvictionCheck) }()
+
+	// A worker that cannot start (an evicting Redis) ends the process: running without
+	// a worker would accept events and never act on them.
+	runCtx, cancelRun := context.WithCancelCause(ctx)
+	defer cancelRun(nil)
+	go func() {
+		select {
+		case err := <-loopsDone:
+			loopsDone <- err
+			if err != nil {
+				cancelRun(err)
+			}
+		case <-loopCtx.Done():
+		}
+	}()
+	err = serveAll(runCtx, cfg, log, mainE, opsE, mainLn, opsLn, func(grace context.Context) error {
+		stopLoops()
+		select {
+		case err := <-loopsDone:
+			loopsDone <- err
+			return err
+		case <-grace.Done():
+			return errors.New("worker did not stop within MAILPROOF_SHUTDOWN_GRACE; its jobs will be reclaimed by another replica")
+		}
+	})
+	if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return err
+}
+
+// routeDeps is what routes needs to build every handler.
+type routeDeps struct {
+	cfg      Config
+	verifier *handlers.Verifier
+	ingester handlers.Ingester
+	metrics  *handlers.Metrics
+	log      *zap.Logger
+	reg      *prometheus.Registry
+	checks   []handlers.Check
+}
+
+var _ handlers.Ingester = (*store.Ingester)(nil)
+
+// noRoute answers paths that exist on no listener with the JSON error shape.
+func noRoute(c echo.Context) error { return echo.ErrNotFound }

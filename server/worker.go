@@ -1,0 +1,263 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/mailproof/mailproof/auth0client"
+	"github.com/mailproof/mailproof/handlers"
+	"github.com/mailproof/mailproof/store"
+)
+
+// worker runs the job loops of one replica: consumers reading the stream, a reclaimer
+// taking over jobs whose worker went silent, and a mover putting due retries back.
+type worker struct {
+	cfg      Config
+	rdb      *store.Redis
+	proc     *handlers.Processor
+	log      *zap.Logger
+	now      func() time.Time
+	consumer string
+	running  atomic.Bool
+	metrics  *workerMetrics
+}
+
+type workerMetrics struct {
+	outcomes *prometheus.CounterVec
+	attempts *prometheus.CounterVec
+	seconds  prometheus.Histogram
+}
+
+func newWorker(cfg Config, rdb *store.Redis, a0 *auth0client.Client, log *zap.Logger, reg prometheus.Registerer, now func() time.Time) *worker {
+	host, _ := os.Hostname()
+	m := &workerMetrics{
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mailproof_jobs_total",
+			Help: "Jobs finished by the worker, by outcome code (verified, already_verified, email_changed, wrong_method, …, dead_letter).",
+		}, []string{"outcome"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mailproof_job_retries_total",
+			Help: "Job attempts that ended in a scheduled retry, by reason (rate_limited, transient).",
+		}, []string{"reason"}),
+		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "mailproof_job_duration_seconds",
+			Help:    "Time to process one job attempt, Management API calls and rate-limit waits included.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10),
+		}),
+	}
+	reg.MustRegister(m.outcomes, m.attempts, m.seconds)
+	w := &worker{
+		cfg:      cfg,
+		rdb:      rdb,
+		log:      log.Named("worker"),
+		now:      now,
+		consumer: host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(rand.Uint64()%1e6, 10),
+		metrics:  m,
+	}
+	w.proc = &handlers.Processor{
+		Records: rdb,
+		Users:   a0,
+		Budget:  store.NewLimiter(rdb, cfg.Auth0Rate),
+		Log:     w.log,
+	}
+	return w
+}
+
+// probe is the readiness check: the loops run only once Redis answered and the queue
+// exists, so "worker running" also means "jobs can be taken".
+func (w *worker) probe(context.Context) error {
+	if !w.running.Load() {
+		return errors.New("worker not running yet: waiting for Redis")
+	}
+	return nil
+}
+
+// run waits for Redis, checks it is safe to use as a queue, then runs every loop until
+// ctx ends. Each loop finishes the job it holds before returning.
+func (w *worker) run(ctx context.Context, checkEviction bool) error {
+	if err := w.preflight(ctx, checkEviction); err != nil || ctx.Err() != nil {
+		return err
+	}
+	w.running.Store(true)
+	defer w.running.Store(false)
+	w.log.Info("worker started", zap.String("consumer", w.consumer), zap.Int("concurrency", w.cfg.Workers))
+	var wg sync.WaitGroup
+	for range w.cfg.Workers {
+		wg.Go(func() { w.consume(ctx) })
+	}
+	wg.Go(func() { w.every(ctx, w.cfg.VisibilityTimeout/4, w.reclaim) })
+	wg.Go(func() { w.every(ctx, 250*time.Millisecond, w.moveDue) })
+	wg.Wait()
+	w.log.Info("worker stopped", zap.String("consumer", w.consumer))
+	return nil
+}
+
+// preflight blocks until Redis answers, so a replica started before its Redis simply
+// stays unready instead of crash-looping; an evicting Redis is refused outright because
+// it would silently drop queued jobs.
+func (w *worker) preflight(ctx context.Context, checkEviction bool) error {
+	for attempt := 0; ; attempt++ {
+		err := w.rdb.Ping(ctx)
+		if err == nil {
+			break
+		}
+		if attempt%10 == 0 {
+			w.log.Warn("waiting for Redis before starting the worker; check MAILPROOF_REDIS_URL", zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	if checkEviction {
+		if err := w.rdb.CheckEvictionPolicy(ctx); err != nil {
+			return fmt.Errorf("refusing to start the worker: %w", err)
+		}
+	}
+	if err := w.rdb.EnsureGroup(ctx); err != nil {
+		return fmt.Errorf("create the job consumer group: %w", err)
+	}
+	return nil
+}
+
+// consume reads one job at a time; ctx only interrupts the wait for a job, never a job.
+func (w *worker) consume(ctx context.Context) {
+	for ctx.Err() == nil {
+		jobs, err := w.rdb.Read(ctx, w.consumer, 1, 2*time.Second)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			w.log.Warn("cannot read jobs from Redis; retrying in 1s", zap.Error(err))
+			sleep(ctx, time.Second)
+			continue
+		}
+		for _, j := range jobs {
+			w.handle(ctx, j)
+		}
+	}
+}
+
+func (w *worker) reclaim(ctx context.Context) {
+	jobs, err := w.rdb.Reclaim(ctx, w.consumer, w.cfg.VisibilityTimeout, w.cfg.Workers)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Warn("cannot reclaim stuck jobs", zap.Error(err))
+		}
+		return
+	}
+	for _, j := range jobs {
+		w.log.Info("took over a job whose worker went silent", zap.String("job_id", j.ID), zap.String("user_id", j.UserID), zap.Int("attempt", j.Attempt))
+		w.handle(ctx, j)
+	}
+}
+
+func (w *worker) moveDue(ctx context.Context) {
+	if _, err := w.rdb.MoveDue(ctx, w.now(), 100); err != nil && ctx.Err() == nil {
+		w.log.Warn("cannot move due retries back to the queue", zap.Error(err))
+	}
+}
+
+// handle processes one job and records what happened. The job runs on a context that
+// shutdown does not cancel, bounded by the visibility timeout, so a SIGTERM lets the
+// current job finish and a stuck one is reclaimed by another replica anyway.
+func (w *worker) handle(parent context.Context, job store.Job) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), w.cfg.VisibilityTimeout-time.Second)
+	defer cancel()
+	start := time.Now()
+	d := w.proc.Process(ctx, job)
+	w.metrics.seconds.Observe(time.Since(start).Seconds())
+	log := w.log.With(zap.String("user_id", job.UserID), zap.String("job_id", job.ID), zap.Int("attempt", job.Attempt))
+	var err error
+	switch d.Action {
+	case handlers.Ack:
+		err = w.rdb.Finish(ctx, job, store.Outcome{Code: d.Outcome, Close: d.Close})
+		if err == nil {
+			w.metrics.outcomes.WithLabelValues(d.Outcome).Inc()
+			if d.Outcome == handlers.OutcomeVerified {
+				log.Info("email verified", zap.String("outcome", d.Outcome))
+			} else {
+				log.Info("login did not prove mailbox access; email_verified left unchanged", zap.String("outcome", d.Outcome), zap.Bool("record_closed", d.Close))
+			}
+		}
+	case handlers.Retry:
+		if job.Attempt >= w.cfg.MaxAttempts {
+			err = w.deadLetter(ctx, job, d.Err, log)
+			break
+		}
+		due := w.now().Add(backoff(job.Attempt, w.cfg.RetryBase, w.cfg.RetryMax))
+		reason := "transient"
+		if d.NotBefore.After(due) {
+			due, reason = d.NotBefore, "rate_limited"
+		}
+		err = w.rdb.Retry(ctx, job, due, errString(d.Err))
+		if err == nil {
+			w.metrics.attempts.WithLabelValues(reason).Inc()
+			log.Warn("job will be retried", zap.Time("not_before", due), zap.String("reason", reason), zap.Error(d.Err))
+		}
+	case handlers.DeadLetter:
+		err = w.deadLetter(ctx, job, d.Err, log)
+	}
+	if err != nil {
+		// Not acknowledged: the job stays pending in the stream and is reclaimed after
+		// the visibility timeout, so nothing is lost.
+		log.Error("could not record a job's outcome in Redis; it will be retried after the visibility timeout", zap.Error(err))
+	}
+}
+
+func (w *worker) deadLetter(ctx context.Context, job store.Job, cause error, log *zap.Logger) error {
+	if err := w.rdb.DeadLetter(ctx, job, errString(cause)); err != nil {
+		return err
+	}
+	w.metrics.outcomes.WithLabelValues("dead_letter").Inc()
+	log.Error("job moved to the dead-letter stream; inspect it with 'mailproof dlq list' and replay it with 'mailproof dlq replay' once the cause is fixed", zap.Error(cause))
+	return nil
+}
+
+// backoff is exponential with full jitter: a random delay in [0, min(max, base·2^(n-1))],
+// which spreads retries of many jobs that failed together.
+func backoff(attempt int, base, max time.Duration) time.Duration {
+	ceil := base << min(attempt-1, 30)
+	if ceil <= 0 || ceil > max {
+		ceil = max
+	}
+	return time.Duration(rand.Int64N(int64(ceil) + 1))
+}
+
+func (w *worker) every(ctx context.Context, d time.Duration, f func(context.Context)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f(ctx)
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
