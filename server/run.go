@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/mailproof/mailproof/auth0client"
@@ -25,6 +25,8 @@ func Run(ctx context.Context, o Options) error {
 		o.Now = time.Now
 	}
 	reg := o.Registry
+	// go-redis has one process-wide logger; this is the only place that sets it.
+	redis.SetLogger(redisLogger{log.Named("go-redis")})
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	verifier, err := handlers.NewVerifier(cfg.WebhookSecrets, cfg.Tolerance, o.Now)
@@ -135,6 +137,3 @@ type routeDeps struct {
 }
 
 var _ handlers.Ingester = (*store.Ingester)(nil)
-
-// noRoute answers paths that exist on no listener with the JSON error shape.
-func noRoute(c echo.Context) error { return echo.ErrNotFound }

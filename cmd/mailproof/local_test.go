@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// parseExports reads the export lines local printed into a map.
+func parseExports(out string) map[string]string {
+	env := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "export ")
+		if !ok {
+			continue
+		}
+		k, v, _ := strings.Cut(line, "=")
+		env[k] = strings.Trim(v, "'")
+	}
+	return env
+}
+
+func TestLocalRunsWithNoConfigurationAndPrintsExports(t *testing.T) {
+	fixed := map[string]string{
+		"MAILPROOF_LISTEN":          freeAddr(t),
+		"MAILPROOF_OPS_LISTEN":      freeAddr(t),
+		"MAILPROOF_WEBHOOK_SECRETS": testWebhookSecret,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"local"}, func(k string) string { return fixed[k] }, &stdout, &stderr) }()
+
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "Ctrl-C stops everything") {
+		if time.Now().After(deadline) {
+			t.Fatalf("local never announced it was ready\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("local returned early: %v\n%s", err, stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	env := parseExports(stdout.String())
+	for _, k := range []string{"MAILPROOF_REDIS_URL", "MAILPROOF_AUTH0_DOMAIN", "MAILPROOF_AUTH0_CLIENT_ID", "MAILPROOF_AUTH0_CLIENT_SECRET",
+		"MAILPROOF_AUTH0_CA_FILE", "MAILPROOF_WEBHOOK_SECRETS", "MAILPROOF_ADMIN_TOKEN", "MAILPROOF_LISTEN", "MAILPROOF_OPS_LISTEN"} {
+		if env[k] == "" {
+			t.Errorf("no export line for %s in:\n%s", k, stdout.String())
+		}
+	}
+	if env["MAILPROOF_WEBHOOK_SECRETS"] != testWebhookSecret {
+		t.Errorf("webhook secret %q, want the one set in the environment", env["MAILPROOF_WEBHOOK_SECRETS"])
+	}
+	if env["MAILPROOF_OPS_LISTEN"] != fixed["MAILPROOF_OPS_LISTEN"] {
+		t.Errorf("ops listener %q, want %q", env["MAILPROOF_OPS_LISTEN"], fixed["MAILPROOF_OPS_LISTEN"])
+	}
+	resp, err := http.Get("http://" + env["MAILPROOF_OPS_LISTEN"] + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz %d, want 200", resp.StatusCode)
+	}
+
+	// The exported lines are enough for a CLI command in "another shell".
+	var out bytes.Buffer
+	if err := run(ctx, []string{"audit"}, func(k string) string { return env[k] }, &out, new(bytes.Buffer)); err != nil {
+		t.Fatalf("audit against the local instance: %v", err)
+	}
+	if !strings.Contains(out.String(), "no audit entries") {
+		t.Errorf("audit printed %q, want the empty-trail message", out.String())
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("local after cancel: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("local did not stop after cancel")
+	}
+}
