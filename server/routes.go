@@ -18,6 +18,13 @@ func routes(mainE, opsE *echo.Echo, d routeDeps) {
 		RedisTimeout: d.cfg.RedisTimeout,
 	}, d.verifier, d.ingester, d.metrics, d.log))
 
+	// The admin API: every route behind the bearer token, all answering 404 without one.
+	adminAuth := handlers.AdminAuth(d.cfg.AdminToken)
+	mainE.POST("/v1/pending", handlers.RegisterPending(handlers.RegisterConfig{}, d.users, d.budget, d.pending, d.log), adminAuth)
+	mainE.GET("/v1/pending", handlers.ListPending(d.pending), adminAuth)
+	mainE.GET("/v1/pending/:user_id", handlers.GetPending(d.pending), adminAuth)
+	mainE.DELETE("/v1/pending/:user_id", handlers.DeletePending(d.pending, d.log), adminAuth)
+
 	opsE.GET("/healthz", handlers.Healthz())
 	opsE.GET("/readyz", handlers.Readyz(2*time.Second, d.checks...))
 	opsE.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{

@@ -64,6 +64,9 @@ func Run(ctx context.Context, o Options) error {
 		metrics:  metrics,
 		log:      log,
 		reg:      reg,
+		pending:  rdb,
+		users:    a0,
+		budget:   store.NewLimiter(rdb, cfg.Auth0Rate),
 		checks: []handlers.Check{
 			{Name: "redis", Probe: func(ctx context.Context) error {
 				if err := rdb.Ping(ctx); err != nil {
@@ -134,6 +137,16 @@ type routeDeps struct {
 	log      *zap.Logger
 	reg      *prometheus.Registry
 	checks   []handlers.Check
+	// The admin API's pending routes. budget is the same Redis-held Management API budget
+	// the worker spends, so admin reads and worker calls share one rate.
+	pending handlers.PendingStore
+	users   handlers.UserReader
+	budget  handlers.Budget
 }
 
-var _ handlers.Ingester = (*store.Ingester)(nil)
+var (
+	_ handlers.Ingester     = (*store.Ingester)(nil)
+	_ handlers.PendingStore = (*store.Redis)(nil)
+	_ handlers.UserReader   = (*auth0client.Client)(nil)
+	_ handlers.Budget       = (*store.Limiter)(nil)
+)

@@ -1,0 +1,274 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/zap"
+
+	"github.com/mailproof/mailproof/auth0client"
+	"github.com/mailproof/mailproof/store"
+)
+
+// PendingStore is the part of the store the admin API's pending routes need.
+type PendingStore interface {
+	PutPending(ctx context.Context, rec store.Record) error
+	Get(ctx context.Context, userID string) (store.Record, error)
+	DeletePending(ctx context.Context, userID string) (bool, error)
+	ListPending(ctx context.Context, cursor string, limit int) ([]store.Record, string, error)
+}
+
+// UserReader reads one Auth0 user through the Management API.
+type UserReader interface {
+	GetUser(ctx context.Context, id string) (auth0client.User, error)
+}
+
+// RegisterConfig tunes RegisterPending.
+type RegisterConfig struct {
+	// BudgetWait bounds how long a registration waits for a slot in the shared Management
+	// API budget before answering 429; default DefaultBudgetWait. The caller is a script
+	// that can retry, and a request parked for minutes would only hold a connection.
+	BudgetWait time.Duration
+}
+
+// DefaultBudgetWait is RegisterConfig.BudgetWait when zero.
+const DefaultBudgetWait = 3 * time.Second
+
+// Limits of the admin API's pending routes.
+const (
+	maxAdminBody     = 8 << 10 // maxAdminBody is far above {"user_id": …}; the listener's limit still applies.
+	defaultPageLimit = 50      // defaultPageLimit is the page size when limit is absent.
+	maxPageLimit     = 500     // maxPageLimit caps a page; more is refused rather than silently cut.
+)
+
+// registerRequest is the body of POST /v1/pending; any other field is refused.
+type registerRequest struct {
+	UserID string `json:"user_id"`
+}
+
+// RegisterPending answers POST /v1/pending {"user_id": "auth0|…"}: it registers a user
+// that already exists in Auth0 as pending, so the user's next qualifying login flips
+// email_verified. A Management API read must first show the user exists (else 404
+// user_not_found), is unverified (else 409 already_verified), has an email (else 409
+// no_email) and sits on a database connection (else 409 wrong_connection: the request is
+// well formed, the user's state in Auth0 is what forbids it). The read spends one slot of
+// the Management API budget shared with the workers.
+//
+// The record's provisioned_at is the registration time, not the user's created_at. The
+// policy only accepts a login after a password reset later than provisioned_at, so a
+// reset that happened before the registration does not count: a user who already set a
+// password before being registered must go through a reset (email or ticket) again.
+// That is deliberate: mailproof can only vouch for resets it knows were asked for after
+// it started watching.
+//
+// Registering a user whose record is still waiting (pending or verifying) changes
+// nothing and answers 200 with the existing record, so a script can safely retry; the
+// original provisioned_at is kept. A record that has ended (verified, closed, expired) is
+// replaced by a fresh pending one, answered with 201.
+func RegisterPending(cfg RegisterConfig, users UserReader, budget Budget, s PendingStore, log *zap.Logger) echo.HandlerFunc {
+	if cfg.BudgetWait <= 0 {
+		cfg.BudgetWait = DefaultBudgetWait
+	}
+	return func(c echo.Context) error {
+		req := c.Request()
+		if !isJSON(req.Header.Get(echo.HeaderContentType)) {
+			return NewError(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
+		}
+		uid, err := decodeRegister(req.Body)
+		if err != nil {
+			return err
+		}
+		ctx := req.Context()
+		u, err := readUser(ctx, cfg.BudgetWait, users, budget, uid, c.Response().Header(), log)
+		if err != nil {
+			return err
+		}
+		switch {
+		case u.EmailVerified:
+			return NewError(http.StatusConflict, OutcomeAlreadyVerified, "the user's email is already verified")
+		case !u.DatabaseConnection:
+			return NewError(http.StatusConflict, OutcomeWrongConnection, "the user is not on a database connection; only password logins can prove the mailbox")
+		case strings.TrimSpace(u.Email) == "":
+			return NewError(http.StatusConflict, "no_email", "the user has no email address to verify")
+		}
+
+		if u.ID != "" {
+			uid = u.ID // Auth0's spelling of the id is the one its events will carry
+		}
+		existing, err := s.Get(ctx, uid)
+		switch {
+		case err == nil && (existing.Status == store.StatusPending || existing.Status == store.StatusVerifying):
+			return c.JSON(http.StatusOK, existing)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return storeUnavailable(err)
+		}
+		// Only PutPending makes an ended record pending again, so replacing one cannot race
+		// with a worker; two registrations racing for the same user write the same record.
+		if err := s.PutPending(ctx, store.Record{UserID: uid, Email: u.Email, Connection: u.Connection}); err != nil {
+			return storeUnavailable(err)
+		}
+		rec, err := s.Get(ctx, uid)
+		if err != nil {
+			return storeUnavailable(err)
+		}
+		log.Info("user registered as pending", zap.String("user_id", uid), zap.String("connection", u.Connection))
+		return c.JSON(http.StatusCreated, rec)
+	}
+}
+
+// decodeRegister strictly decodes the registration body: one JSON object, user_id only.
+func decodeRegister(r io.Reader) (string, error) {
+	body, err := readBody(r, maxAdminBody)
+	if errors.Is(err, errTooLarge) {
+		return "", NewError(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is over the size limit")
+	}
+	if err != nil {
+		return "", NewError(http.StatusBadRequest, "bad_request", "could not read the request body").WithInternal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var in registerRequest
+	if err := dec.Decode(&in); err != nil {
+		return "", NewError(http.StatusBadRequest, "bad_request", `the body must be a JSON object {"user_id": "…"} with no other field`).WithInternal(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return "", NewError(http.StatusBadRequest, "bad_request", "the body must hold exactly one JSON object")
+	}
+	if err := checkUserID(in.UserID); err != nil {
+		return "", err
+	}
+	return in.UserID, nil
+}
+
+// checkUserID refuses ids that cannot be Auth0 user ids before they reach Auth0 or a log.
+// The length bound is the event decoder's: a longer id could never match a login.
+func checkUserID(id string) error {
+	switch {
+	case id == "":
+		return NewError(http.StatusBadRequest, "bad_request", "user_id is required")
+	case len(id) > maxUserIDLen || !utf8.ValidString(id) || strings.IndexFunc(id, unicode.IsControl) >= 0:
+		return NewError(http.StatusBadRequest, "bad_request", "user_id is not a valid Auth0 user id")
+	case !strings.Contains(id, "|"):
+		return NewError(http.StatusBadRequest, "bad_request", `user_id must be an Auth0 user id of the form "provider|id", such as "auth0|…"`)
+	}
+	return nil
+}
+
+// readUser spends one budget slot and reads the user, turning every failure into the
+// answer the admin API gives for it. A 429 from Auth0 also pauses the shared budget, so
+// the workers back off too.
+func readUser(ctx context.Context, wait time.Duration, users UserReader, budget Budget, uid string, h http.Header, log *zap.Logger) (auth0client.User, error) {
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	err := budget.Wait(wctx)
+	cancel()
+	switch {
+	case err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+		h.Set("Retry-After", "1")
+		return auth0client.User{}, NewError(http.StatusTooManyRequests, "overloaded", "the Management API budget is spent; retry later").WithInternal(err)
+	case err != nil:
+		return auth0client.User{}, storeUnavailable(err)
+	}
+	u, err := users.GetUser(ctx, uid)
+	var rl *auth0client.RateLimitError
+	switch {
+	case err == nil:
+		return u, nil
+	case errors.Is(err, auth0client.ErrUserNotFound):
+		return u, NewError(http.StatusNotFound, OutcomeUserNotFound, "no such user in Auth0").WithInternal(err)
+	case errors.As(err, &rl):
+		if perr := budget.Pause(ctx, rl.Reset); perr != nil {
+			log.Warn("could not share the rate-limit pause with other replicas", zap.Error(perr))
+		}
+		h.Set("Retry-After", strconv.Itoa(retryAfter(rl.Reset)))
+		return u, NewError(http.StatusTooManyRequests, "overloaded", "the Auth0 Management API is rate limited; retry later").WithInternal(err)
+	case errors.Is(err, auth0client.ErrPermanent):
+		return u, NewError(http.StatusBadRequest, "bad_request", "Auth0 rejected this user id").WithInternal(err)
+	default: // ErrTransient, ErrUnauthorized, a cancelled request
+		return u, NewError(http.StatusServiceUnavailable, "auth0_unavailable", "the Auth0 Management API is unavailable; retry later").WithInternal(err)
+	}
+}
+
+// GetPending answers GET /v1/pending/:user_id with the user's record in any status
+// (pending, verifying, verified, closed, expired), or 404 not_found.
+func GetPending(s PendingStore) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		uid, err := userIDParam(c)
+		if err != nil {
+			return err
+		}
+		rec, err := s.Get(c.Request().Context(), uid)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return NewError(http.StatusNotFound, "not_found", "no record for this user")
+		case err != nil:
+			return storeUnavailable(err)
+		}
+		return c.JSON(http.StatusOK, rec)
+	}
+}
+
+// DeletePending answers DELETE /v1/pending/:user_id: 204 once the record is gone, 404
+// not_found when there was none. It touches only mailproof's record, never the Auth0 user;
+// a job already queued for the user then ends as not_pending.
+func DeletePending(s PendingStore, log *zap.Logger) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		uid, err := userIDParam(c)
+		if err != nil {
+			return err
+		}
+		found, err := s.DeletePending(c.Request().Context(), uid)
+		switch {
+		case err != nil:
+			return storeUnavailable(err)
+		case !found:
+			return NewError(http.StatusNotFound, "not_found", "no record for this user")
+		}
+		log.Info("pending record removed", zap.String("user_id", uid))
+		return c.NoContent(http.StatusNoContent)
+	}
+}
+
+// PendingPage is one page of GET /v1/pending. NextCursor is "" on the last page; a full
+// page may be followed by an empty one.
+type PendingPage struct {
+	Records    []store.Record `json:"records"`
+	NextCursor string         `json:"next_cursor"`
+}
+
+// ListPending answers GET /v1/pending?cursor=…&limit=… with the records still waiting
+// for proof (pending or verifying), newest provisioned_at first. limit defaults to 50 and
+// must be 1 to 500; a cursor must be one a previous page returned. Either being wrong is a
+// 400, because a silently different page would mislead a script walking the list.
+func ListPending(s PendingStore) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		limit := defaultPageLimit
+		if v := c.QueryParam("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > maxPageLimit {
+				return NewError(http.StatusBadRequest, "bad_request", "limit must be an integer from 1 to "+strconv.Itoa(maxPageLimit))
+			}
+			limit = n
+		}
+		recs, next, err := s.ListPending(c.Request().Context(), c.QueryParam("cursor"), limit)
+		switch {
+		case errors.Is(err, store.ErrBadCursor):
+			return NewError(http.StatusBadRequest, "bad_request", "cursor is not one a previous page returned")
+		case err != nil:
+			return storeUnavailable(err)
+		}
+		if recs == nil {
+			recs = []store.Record{} // "records": [] rather than null
+		}
+		return c.JSON(http.StatusOK, PendingPage{Records: recs, NextCursor: next})
+	}
+}
