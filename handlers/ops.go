@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -38,23 +37,7 @@ func Readyz(timeout time.Duration, checks ...Check) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
 		defer cancel()
-		results := make(map[string]CheckResult, len(checks))
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for _, ch := range checks {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r := CheckResult{OK: true}
-				if err := ch.Probe(ctx); err != nil {
-					r = CheckResult{Error: err.Error()}
-				}
-				mu.Lock()
-				results[ch.Name] = r
-				mu.Unlock()
-			}()
-		}
-		wg.Wait()
+		results := runChecks(ctx, checks)
 		status, word := http.StatusOK, "ready"
 		for _, r := range results {
 			if !r.OK {

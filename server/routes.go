@@ -1,7 +1,6 @@
 package server
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -25,6 +24,7 @@ func routes(mainE, opsE *echo.Echo, d routeDeps) {
 	mainE.GET("/v1/pending/:user_id", handlers.GetPending(d.pending), adminAuth)
 	mainE.DELETE("/v1/pending/:user_id", handlers.DeletePending(d.pending, d.log), adminAuth)
 
+	opsE.GET("/", handlers.Status(d.status, 2*time.Second, d.checks...))
 	opsE.GET("/healthz", handlers.Healthz())
 	opsE.GET("/readyz", handlers.Readyz(2*time.Second, d.checks...))
 	opsE.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{
@@ -32,5 +32,4 @@ func routes(mainE, opsE *echo.Echo, d routeDeps) {
 		EnableOpenMetrics: true,
 		ErrorHandling:     promhttp.ContinueOnError,
 	})))
-	_ = http.MethodGet
 }

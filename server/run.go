@@ -64,6 +64,7 @@ func Run(ctx context.Context, o Options) error {
 		metrics:  metrics,
 		log:      log,
 		reg:      reg,
+		status:   rdb,
 		pending:  rdb,
 		users:    a0,
 		budget:   store.NewLimiter(rdb, cfg.Auth0Rate),
@@ -137,6 +138,7 @@ type routeDeps struct {
 	log      *zap.Logger
 	reg      *prometheus.Registry
 	checks   []handlers.Check
+	status   handlers.StatusSource // counts and recent decisions for the ops status page
 	// The admin API's pending routes. budget is the same Redis-held Management API budget
 	// the worker spends, so admin reads and worker calls share one rate.
 	pending handlers.PendingStore
@@ -147,6 +149,7 @@ type routeDeps struct {
 var (
 	_ handlers.Ingester     = (*store.Ingester)(nil)
 	_ handlers.PendingStore = (*store.Redis)(nil)
+	_ handlers.StatusSource = (*store.Redis)(nil)
 	_ handlers.UserReader   = (*auth0client.Client)(nil)
 	_ handlers.Budget       = (*store.Limiter)(nil)
 )

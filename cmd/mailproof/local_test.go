@@ -35,7 +35,9 @@ func TestLocalRunsWithNoConfigurationAndPrintsExports(t *testing.T) {
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"local"}, func(k string) string { return fixed[k] }, &stdout, &stderr) }()
+	go func() {
+		done <- run(ctx, []string{"local"}, func(k string) string { return fixed[k] }, &stdout, &stderr)
+	}()
 
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(stdout.String(), "Ctrl-C stops everything") {

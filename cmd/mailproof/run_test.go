@@ -154,3 +154,19 @@ func TestUnknownCommand(t *testing.T) {
 		t.Errorf("error %v, stderr %q; want errUsage and a hint", err, stderr.String())
 	}
 }
+
+func TestServeRefusesAnEvictingRedis(t *testing.T) {
+	env := serveEnv(t)
+	srv := redistest.Dedicated(t, "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru")
+	env["MAILPROOF_REDIS_URL"] = srv.URL()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var stderr syncBuffer
+	err := run(ctx, []string{"serve"}, func(k string) string { return env[k] }, new(bytes.Buffer), &stderr)
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("serve against an allkeys-lru Redis: error %v (context %v), want a refusal", err, ctx.Err())
+	}
+	if !strings.Contains(err.Error(), "noeviction") {
+		t.Errorf("error %q does not tell the operator to set noeviction", err)
+	}
+}

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailproof/mailproof/handlers"
+	"github.com/mailproof/mailproof/store"
+)
+
+// pendingUsers are provisioned an hour apart, oldest first; the last id would break a
+// table line if printed raw.
+var pendingUsers = []struct{ id, email string }{
+	{"auth0|ada", "ada.lovelace@example.com"},
+	{"auth0|bob", "bob.babbage@example.com"},
+	{"auth0|cy\n\x1b[31mred", "cy.crafted@example.com"},
+}
+
+// seedPending writes pendingUsers.
+func seedPending(t *testing.T, r *store.Redis) {
+	t.Helper()
+	base := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
+	for i, u := range pendingUsers {
+		err := r.PutPending(t.Context(), store.Record{UserID: u.id, Email: u.email, Connection: "Username-Password-Authentication",
+			ProvisionedAt: base.Add(time.Duration(i) * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestPendingList(t *testing.T) {
+	tests := []struct {
+		name    string
+		seed    bool
+		args    []string
+		wantOut []string // in this order
+		wantNot []string
+		// wantJSON lists the user ids of a --json page in order; wantMore whether it
+		// has a next cursor.
+		wantJSON []string
+		wantMore bool
+	}{
+		{name: "table, newest first, emails masked", seed: true, args: []string{"list"},
+			wantOut: []string{"USER", "EMAIL", `"auth0|cy\n\x1b[31mred"`, handlers.MaskEmail("cy.crafted@example.com"), "auth0|bob", "auth0|ada", "2026-11-24T08:00:00Z"},
+			wantNot: []string{"ada.lovelace@", "\x1b", "more:"}},
+		{name: "a page points at the next", seed: true, args: []string{"list", "--limit", "2"},
+			wantOut: []string{"auth0|bob", "more: mailproof pending list --limit 2 --cursor "}, wantNot: []string{"auth0|ada"}},
+		{name: "json page", seed: true, args: []string{"list", "--json", "--limit", "2"},
+			wantJSON: []string{pendingUsers[2].id, "auth0|bob"}, wantMore: true},
+		{name: "json of everything", seed: true, args: []string{"list", "--json"},
+			wantJSON: []string{pendingUsers[2].id, "auth0|bob", "auth0|ada"}},
+		{name: "empty", args: []string{"list"}, wantOut: []string{"no pending records"}},
+		{name: "empty json", args: []string{"list", "--json"}, wantJSON: []string{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, env := cliStore(t)
+			if tc.seed {
+				seedPending(t, r)
+			}
+			stdout, stderr, err := runStoreCommand(t, pending, env, tc.args...)
+			if err != nil {
+				t.Fatalf("pending %v: %v\nstderr: %s", tc.args, err, stderr)
+			}
+			if tc.wantJSON != nil {
+				var page pendingPage
+				if err := json.Unmarshal([]byte(stdout), &page); err != nil {
+					t.Fatalf("decode %q: %v", stdout, err)
+				}
+				if page.Records == nil || len(page.Records) != len(tc.wantJSON) {
+					t.Fatalf("%d records (nil: %t), want %d", len(page.Records), page.Records == nil, len(tc.wantJSON))
+				}
+				for i, rec := range page.Records {
+					if rec.UserID != tc.wantJSON[i] || rec.Status != store.StatusPending || !strings.HasSuffix(rec.Email, "@example.com") {
+						t.Errorf("record %d: %+v, want %q pending with its email", i, rec, tc.wantJSON[i])
+					}
+				}
+				if (page.NextCursor != "") != tc.wantMore {
+					t.Errorf("next cursor %q, want one: %t", page.NextCursor, tc.wantMore)
+				}
+				return
+			}
+			at := 0
+			for _, want := range tc.wantOut {
+				i := strings.Index(stdout[at:], want)
+				if i < 0 {
+					t.Fatalf("stdout lacks %q after offset %d:\n%s", want, at, stdout)
+				}
+				at += i + len(want)
+			}
+			for _, not := range tc.wantNot {
+				if strings.Contains(stdout, not) {
+					t.Errorf("stdout contains %q:\n%s", not, stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestPendingListFollowsTheCursor(t *testing.T) {
+	r, env := cliStore(t)
+	seedPending(t, r)
+	var seen []string
+	args := []string{"list", "--json", "--limit", "2"}
+	for range len(pendingUsers) + 1 {
+		stdout, stderr, err := runStoreCommand(t, pending, env, args...)
+		if err != nil {
+			t.Fatalf("pending %v: %v\n%s", args, err, stderr)
+		}
+		var page pendingPage
+		if err := json.Unmarshal([]byte(stdout), &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range page.Records {
+			seen = append(seen, rec.UserID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		args = []string{"list", "--json", "--limit", "2", "--cursor", page.NextCursor}
+	}
+	want := []string{pendingUsers[2].id, "auth0|bob", "auth0|ada"}
+	if strings.Join(seen, ",") != strings.Join(want, ",") {
+		t.Errorf("pages held %q, want %q", seen, want)
+	}
+
+	_, _, err := runStoreCommand(t, pending, env, "list", "--cursor", "not-a-cursor")
+	if err == nil || !strings.Contains(err.Error(), "--cursor is not one this command printed") {
+		t.Errorf("bad cursor: error %v, want one about --cursor", err)
+	}
+}
+
+func TestPendingShow(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantOut []string
+		wantErr string
+		json    bool
+	}{
+		{name: "table", args: []string{"show", "auth0|bob"},
+			wantOut: []string{"user", "auth0|bob", "status", "pending", "bob.babbage@example.com", "provisioned", "2026-11-24T09:00:00Z", "outcome", "-"}},
+		{name: "json, flag after the id", args: []string{"show", "auth0|bob", "--json"}, json: true},
+		{name: "crafted id quoted", args: []string{"show", pendingUsers[2].id}, wantOut: []string{`"auth0|cy\n\x1b[31mred"`}},
+		{name: "unknown user", args: []string{"show", "auth0|nobody"}, wantErr: "no record for user auth0|nobody"},
+	}
+	r, env := cliStore(t)
+	seedPending(t, r)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, err := runStoreCommand(t, pending, env, tc.args...)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one mentioning %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("pending %v: %v\nstderr: %s", tc.args, err, stderr)
+			}
+			if strings.Contains(stdout, "\x1b") {
+				t.Error("stdout carries a raw escape sequence")
+			}
+			if tc.json {
+				var rec store.Record
+				if err := json.Unmarshal([]byte(stdout), &rec); err != nil || rec.UserID != "auth0|bob" || rec.Email != "bob.babbage@example.com" {
+					t.Errorf("decoded %+v, %v; want bob's record", rec, err)
+				}
+				return
+			}
+			for _, want := range tc.wantOut {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestPendingRm(t *testing.T) {
+	tests := []struct {
+		name    string
+		id      string
+		wantErr string
+	}{
+		{name: "removes the record", id: "auth0|bob"},
+		{name: "crafted id", id: pendingUsers[2].id},
+		{name: "unknown user", id: "auth0|nobody", wantErr: "no record for user auth0|nobody; nothing removed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, env := cliStore(t)
+			seedPending(t, r)
+			stdout, _, err := runStoreCommand(t, pending, env, "rm", tc.id)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one mentioning %q", err, tc.wantErr)
+				}
+			} else if err != nil || !strings.Contains(stdout, "removed the record") {
+				t.Fatalf("rm: %v, stdout %q; want it removed", err, stdout)
+			}
+			if _, err := r.Get(t.Context(), tc.id); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("record after rm: %v, want ErrNotFound", err)
+			}
+			recs, _, err := r.ListPending(t.Context(), "", 0)
+			want := len(pendingUsers)
+			if tc.wantErr == "" {
+				want--
+			}
+			if err != nil || len(recs) != want {
+				t.Errorf("%d records left, %v; want %d", len(recs), err, want)
+			}
+		})
+	}
+}
+
+func TestPendingUsage(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantErr    error
+		wantStdout string
+		wantStderr string
+	}{
+		{name: "no subcommand", wantErr: errUsage, wantStderr: "mailproof pending list"},
+		{name: "unknown subcommand", args: []string{"add"}, wantErr: errUsage, wantStderr: `unknown pending command "add"`},
+		{name: "help", args: []string{"help"}, wantStdout: "mailproof pending rm USER_ID"},
+		{name: "show without id", args: []string{"show"}, wantErr: errUsage, wantStderr: "exactly one user id"},
+		{name: "rm with two ids", args: []string{"rm", "auth0|a", "auth0|b"}, wantErr: errUsage, wantStderr: "exactly one user id"},
+		{name: "unknown flag", args: []string{"rm", "--force", "auth0|a"}, wantErr: errUsage, wantStderr: "-force"},
+		{name: "limit too large", args: []string{"list", "--limit", "5000"}, wantErr: errUsage, wantStderr: "--limit must be 1 to 1000"},
+		{name: "show -h", args: []string{"show", "-h"}, wantStderr: "quote the |"},
+	}
+	for _, tc := range tests {
+		// No MAILPROOF_REDIS_URL: a usage mistake must be reported before any connection.
+		stdout, stderr, err := runStoreCommand(t, pending, map[string]string{}, tc.args...)
+		if !errors.Is(err, tc.wantErr) {
+			t.Errorf("%s: error %v, want %v", tc.name, err, tc.wantErr)
+		}
+		if !strings.Contains(stdout, tc.wantStdout) || !strings.Contains(stderr, tc.wantStderr) {
+			t.Errorf("%s: stdout %q, stderr %q; want %q and %q in them", tc.name, stdout, stderr, tc.wantStdout, tc.wantStderr)
+		}
+	}
+}
+
+func TestStoreCommandsNeedRedisURL(t *testing.T) {
+	tests := []struct {
+		name string
+		cmd  storeCommand
+		args []string
+	}{
+		{name: "dlq list", cmd: dlq, args: []string{"list"}},
+		{name: "dlq replay", cmd: dlq, args: []string{"replay", "1-0"}},
+		{name: "dlq replay --all", cmd: dlq, args: []string{"replay", "--all"}},
+		{name: "pending list", cmd: pending, args: []string{"list"}},
+		{name: "pending show", cmd: pending, args: []string{"show", "auth0|a"}},
+		{name: "pending rm", cmd: pending, args: []string{"rm", "auth0|a"}},
+	}
+	for _, tc := range tests {
+		_, _, err := runStoreCommand(t, tc.cmd, map[string]string{}, tc.args...)
+		if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), "MAILPROOF_REDIS_URL is not set") {
+			t.Errorf("%s: error %v, want one saying MAILPROOF_REDIS_URL is not set", tc.name, err)
+		}
+	}
+	// And through run, the way the binary is called.
+	err := run(t.Context(), []string{"pending", "list"}, func(string) string { return "" }, new(strings.Builder), new(strings.Builder))
+	if err == nil || !strings.Contains(err.Error(), "MAILPROOF_REDIS_URL") {
+		t.Errorf("run pending list: %v, want the missing MAILPROOF_REDIS_URL named", err)
+	}
+}
