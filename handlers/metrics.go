@@ -34,7 +34,7 @@ func NewMetrics(reg prometheus.Registerer, keyIDs []string) *Metrics {
 		}, []string{"key_id"}),
 	}
 	reg.MustRegister(m.events, m.ingestSeconds, m.signatureFailures, m.keyMatches)
-	for _, o := range []string{"queued", "duplicate", "not_pending", "invalid_signature", "stale_timestamp", "invalid_event", "unavailable"} {
+	for _, o := range []string{"queued", "duplicate", "not_pending", "invalid_signature", "stale_timestamp", "invalid_event", "body_too_large", "unsupported_media_type", "bad_request", "unavailable"} {
 		m.events.WithLabelValues(o)
 	}
 	for _, r := range SignatureReasons {

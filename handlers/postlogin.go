@@ -53,7 +53,10 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m 
 		return "bad_request", NewError(http.StatusBadRequest, "bad_request", "could not read the request body").WithInternal(err)
 	}
 	// Nothing is parsed before the signature holds: the body is only hashed here.
-	keyID, err := v.Verify(req.Header.Get("webhook-id"), req.Header.Get("webhook-timestamp"), req.Header.Get("webhook-signature"), body)
+	// Canonical header names: Header.Get would allocate a canonical copy of each
+	// lower-case name on every request.
+	webhookID := req.Header.Get("Webhook-Id")
+	keyID, err := v.Verify(webhookID, req.Header.Get("Webhook-Timestamp"), req.Header.Get("Webhook-Signature"), body)
 	if err != nil {
 		var se *SignatureError
 		if !errors.As(err, &se) {
@@ -67,10 +70,12 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m 
 	if err != nil {
 		return "invalid_event", NewError(http.StatusBadRequest, "invalid_event", err.Error())
 	}
-	ctx, cancel := context.WithTimeout(req.Context(), cfg.RedisTimeout)
+	// The sender hanging up must not cancel the write: the event is signed and valid,
+	// and once recorded a retry answers duplicate. RedisTimeout alone bounds it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), cfg.RedisTimeout)
 	defer cancel()
 	res, err := in.Ingest(ctx, store.IngestRequest{
-		WebhookID: req.Header.Get("webhook-id"),
+		WebhookID: webhookID,
 		UserID:    ev.Data.User.UserID,
 		ReplayTTL: cfg.ReplayTTL,
 		Payload:   body,
@@ -83,12 +88,20 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m 
 	switch res.Status {
 	case store.IngestQueued:
 		log.Info("login queued for verification", zap.String("user_id", ev.Data.User.UserID), zap.String("job_id", res.JobID), zap.String("key_id", keyID))
-		return "queued", c.JSON(http.StatusAccepted, map[string]string{"status": "queued", "job_id": res.JobID})
+		return "queued", c.JSON(http.StatusAccepted, postLoginAnswer{Status: "queued", JobID: res.JobID})
 	case store.IngestDuplicate:
-		return "duplicate", c.JSON(http.StatusOK, map[string]string{"status": "duplicate"})
+		return "duplicate", c.JSON(http.StatusOK, postLoginAnswer{Status: "duplicate"})
 	default:
-		return "not_pending", c.JSON(http.StatusOK, map[string]string{"status": "ignored", "reason": "not_pending"})
+		return "not_pending", c.JSON(http.StatusOK, postLoginAnswer{Status: "ignored", Reason: "not_pending"})
 	}
+}
+
+// postLoginAnswer is the body of a success answer. A struct, not a map: encoding/json
+// caches a struct's encoder, and a map costs a sort and reflection on every request.
+type postLoginAnswer struct {
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+	JobID  string `json:"job_id,omitempty"`
 }
 
 // signatureMessage tells the sender what to fix without revealing which key was close.

@@ -81,6 +81,19 @@ func requestLog(listener string, log *zap.Logger, m *httpMetrics) echo.Middlewar
 			if listener == "ops" && status < 400 {
 				return nil // probes every few seconds would drown the log
 			}
+			lvl, msg := zap.DebugLevel, "request"
+			switch {
+			case status >= 500:
+				lvl, msg = zap.ErrorLevel, "request failed"
+			case status >= 400:
+				lvl, msg = zap.InfoLevel, "request rejected"
+			}
+			// Check first: building the fields costs more than the rest of a successful
+			// webhook request's logging, and debug is off in production.
+			ce := log.Check(lvl, msg)
+			if ce == nil {
+				return nil
+			}
 			fields := []zap.Field{
 				zap.String("listener", listener),
 				zap.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
@@ -96,14 +109,7 @@ func requestLog(listener string, log *zap.Logger, m *httpMetrics) echo.Middlewar
 			} else if err != nil && he == nil {
 				fields = append(fields, zap.Error(err))
 			}
-			switch {
-			case status >= 500:
-				log.Error("request failed", fields...)
-			case status >= 400:
-				log.Info("request rejected", fields...)
-			default:
-				log.Debug("request", fields...)
-			}
+			ce.Write(fields...)
 			return nil
 		}
 	}
