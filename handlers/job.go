@@ -84,7 +84,7 @@ func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
 	if err != nil {
 		return Decision{Action: Retry, Err: fmt.Errorf("read pending record: %w", err)}
 	}
-	if rec.Status != store.StatusPending && !(rec.Status == store.StatusVerifying && rec.Holder == job.WebhookID) {
+	if rec.Status != store.StatusPending && !(rec.Status == store.StatusVerifying && rec.Holder == job.Owner()) {
 		if rec.Status == store.StatusVerifying {
 			// Another login of the same user is being flipped; look again once it is done.
 			return Decision{Action: Retry, Err: errors.New("another event for this user is in flight")}
@@ -98,7 +98,7 @@ func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
 		}
 		return Decision{Action: Ack, Outcome: rule.Outcome, Close: rule.Terminal}
 	}
-	if _, ok, err := p.Records.Claim(ctx, uid, job.WebhookID); err != nil {
+	if _, ok, err := p.Records.Claim(ctx, uid, job.Owner()); err != nil {
 		return Decision{Action: Retry, Err: fmt.Errorf("claim pending record: %w", err)}
 	} else if !ok {
 		return Decision{Action: Retry, Err: errors.New("another event for this user is in flight")}

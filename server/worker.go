@@ -30,6 +30,10 @@ type worker struct {
 	consumer string
 	running  atomic.Bool
 	metrics  *workerMetrics
+	// inflight holds the owners (webhook ids) of the jobs this replica is processing, so
+	// a second delivery of one of them here (its own reclaim, a retried copy) is left to
+	// the attempt already running instead of racing it to the Management API.
+	inflight sync.Map
 }
 
 type workerMetrics struct {
@@ -67,7 +71,7 @@ func newWorker(cfg Config, rdb *store.Redis, a0 *auth0client.Client, log *zap.Lo
 	w.proc = &handlers.Processor{
 		Records: rdb,
 		Users:   a0,
-		Budget:  store.NewLimiter(rdb, cfg.Auth0Rate),
+		Budget:  newQueuedBudget(store.NewLimiter(rdb, cfg.Auth0Rate)),
 		Log:     w.log,
 	}
 	return w
@@ -135,6 +139,7 @@ func (w *worker) preflight(ctx context.Context, checkEviction bool) error {
 func (w *worker) consume(ctx context.Context) {
 	for ctx.Err() == nil {
 		jobs, err := w.rdb.Read(ctx, w.consumer, 1, 2*time.Second)
+		delivered := time.Now()
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -144,23 +149,29 @@ func (w *worker) consume(ctx context.Context) {
 			continue
 		}
 		for _, j := range jobs {
-			w.handle(ctx, j)
+			w.handle(ctx, j, delivered)
 		}
 	}
 }
 
+// reclaim takes over jobs whose worker went silent and runs them side by side: each
+// reclaimed job's lease starts at the reclaim, so running them one after another would
+// let the last ones outlive their lease and be taken over again mid-flight.
 func (w *worker) reclaim(ctx context.Context) {
 	jobs, err := w.rdb.Reclaim(ctx, w.consumer, w.cfg.VisibilityTimeout, w.cfg.Workers)
+	delivered := time.Now()
 	if err != nil {
 		if ctx.Err() == nil {
 			w.log.Warn("cannot reclaim stuck jobs", zap.Error(err))
 		}
 		return
 	}
+	var wg sync.WaitGroup
 	for _, j := range jobs {
-		w.log.Info("took over a job whose worker went silent", zap.String("job_id", j.ID), zap.String("user_id", j.UserID), zap.Int("attempt", j.Attempt))
-		w.handle(ctx, j)
+		w.log.Info("took over a job whose worker went silent", zap.String("job_id", j.ID), zap.String("user_id", j.UserID), zap.Int("attempt", j.Attempt), zap.Int("deliveries", j.Deliveries))
+		wg.Go(func() { w.handle(ctx, j, delivered) })
 	}
+	wg.Wait()
 }
 
 func (w *worker) moveDue(ctx context.Context) {
@@ -169,20 +180,56 @@ func (w *worker) moveDue(ctx context.Context) {
 	}
 }
 
-// handle processes one job and records what happened. The job runs on a context that
-// shutdown does not cancel, bounded by the visibility timeout, so a SIGTERM lets the
-// current job finish and a stuck one is reclaimed by another replica anyway.
-func (w *worker) handle(parent context.Context, job store.Job) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), w.cfg.VisibilityTimeout-time.Second)
-	defer cancel()
-	start := time.Now()
-	d := w.proc.Process(ctx, job)
-	w.metrics.seconds.Observe(time.Since(start).Seconds())
+// recordTimeout bounds the Redis call that records a job's outcome. It runs on its own
+// context because the attempt's may have expired: a timed-out attempt must still be
+// recorded as a retry, or the job would sit un-acknowledged until the visibility timeout.
+const recordTimeout = 5 * time.Second
+
+// leaseMargin is how long before the visibility timeout an attempt stops calling Auth0,
+// so it has given up before another replica can take the job over. Visibility timeouts
+// under 5s (tests) give up the last fifth of their lease.
+func leaseMargin(visibility time.Duration) time.Duration {
+	return min(time.Second, visibility/5)
+}
+
+// handle processes one job delivered at delivered and records what happened. The
+// attempt runs on a context that shutdown does not cancel, so a SIGTERM lets the
+// current job finish; its deadline is the job's lease (delivery plus the visibility
+// timeout, less leaseMargin), counted from the delivery rather than from now, so a
+// replica that stalled between reading a job and starting it cannot work on it while
+// another replica, having reclaimed it, does too.
+func (w *worker) handle(parent context.Context, job store.Job, delivered time.Time) {
 	log := w.log.With(zap.String("user_id", job.UserID), zap.String("job_id", job.ID), zap.Int("attempt", job.Attempt))
+	if _, busy := w.inflight.LoadOrStore(job.Owner(), struct{}{}); busy {
+		// The attempt in progress finishes (acknowledges) this entry, or it is
+		// reclaimed after the visibility timeout: left alone, nothing is lost.
+		log.Info("job is already being processed by this replica; leaving it to that attempt")
+		return
+	}
+	defer w.inflight.Delete(job.Owner())
+	base := context.WithoutCancel(parent)
+	ctx, cancel := context.WithDeadline(base, delivered.Add(w.cfg.VisibilityTimeout-leaseMargin(w.cfg.VisibilityTimeout)))
+	defer cancel()
+	if ctx.Err() != nil {
+		log.Warn("job's lease ran out before it started (this replica stalled); leaving it to whoever reclaims it")
+		return
+	}
+	start := time.Now()
+	var d handlers.Decision
+	if job.Deliveries > w.cfg.MaxAttempts {
+		// Workers keep dying or hanging on this job without recording anything (a
+		// crash, an OOM kill): retrying it forever would take every replica down in turn.
+		d = handlers.Decision{Action: handlers.DeadLetter, Err: fmt.Errorf("delivered %d times without an outcome: the workers holding it died or hung", job.Deliveries)}
+	} else {
+		d = w.proc.Process(ctx, job)
+	}
+	w.metrics.seconds.Observe(time.Since(start).Seconds())
+	rctx, rcancel := context.WithTimeout(base, recordTimeout)
+	defer rcancel()
 	var err error
 	switch d.Action {
 	case handlers.Ack:
-		err = w.rdb.Finish(ctx, job, store.Outcome{Code: d.Outcome, Close: d.Close})
+		err = w.rdb.Finish(rctx, job, store.Outcome{Code: d.Outcome, Close: d.Close})
 		if err == nil {
 			w.metrics.outcomes.WithLabelValues(d.Outcome).Inc()
 			if d.Outcome == handlers.OutcomeVerified {
@@ -193,7 +240,7 @@ func (w *worker) handle(parent context.Context, job store.Job) {
 		}
 	case handlers.Retry:
 		if job.Attempt >= w.cfg.MaxAttempts {
-			err = w.deadLetter(ctx, job, d.Err, log)
+			err = w.deadLetter(rctx, job, d.Err, log)
 			break
 		}
 		due := w.now().Add(backoff(job.Attempt, w.cfg.RetryBase, w.cfg.RetryMax))
@@ -201,13 +248,13 @@ func (w *worker) handle(parent context.Context, job store.Job) {
 		if d.NotBefore.After(due) {
 			due, reason = d.NotBefore, "rate_limited"
 		}
-		err = w.rdb.Retry(ctx, job, due, errString(d.Err))
+		err = w.rdb.Retry(rctx, job, due, errString(d.Err))
 		if err == nil {
 			w.metrics.attempts.WithLabelValues(reason).Inc()
 			log.Warn("job will be retried", zap.Time("not_before", due), zap.String("reason", reason), zap.Error(d.Err))
 		}
 	case handlers.DeadLetter:
-		err = w.deadLetter(ctx, job, d.Err, log)
+		err = w.deadLetter(rctx, job, d.Err, log)
 	}
 	if err != nil {
 		// Not acknowledged: the job stays pending in the stream and is reclaimed after
@@ -260,4 +307,31 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// queuedBudget lets one goroutine of this replica at a time wait on the shared budget;
+// the others queue here, in order, without touching Redis. Every waiter polls Redis when
+// a slot comes up and the limiter (no burst) loses whatever time the winner arrives
+// late, so a herd of waiters both loads Redis and wastes budget; one waiter per replica
+// keeps the slots taken on time.
+type queuedBudget struct {
+	*store.Limiter
+	turn chan struct{}
+}
+
+var _ handlers.Budget = (*queuedBudget)(nil)
+
+func newQueuedBudget(l *store.Limiter) *queuedBudget {
+	return &queuedBudget{Limiter: l, turn: make(chan struct{}, 1)}
+}
+
+// Wait waits for this replica's turn, then for the shared budget.
+func (b *queuedBudget) Wait(ctx context.Context) error {
+	select {
+	case b.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-b.turn }()
+	return b.Limiter.Wait(ctx)
 }
