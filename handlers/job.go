@@ -98,14 +98,24 @@ func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
 		}
 		return Decision{Action: Ack, Outcome: rule.Outcome, Close: rule.Terminal}
 	}
-	if _, ok, err := p.Records.Claim(ctx, uid, job.Owner()); err != nil {
+	claimed, ok, err := p.Records.Claim(ctx, uid, job.Owner())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Decision{Action: Ack, Outcome: OutcomeNotPending}
+	case err != nil:
 		return Decision{Action: Retry, Err: fmt.Errorf("claim pending record: %w", err)}
-	} else if !ok {
+	case !ok:
 		return Decision{Action: Retry, Err: errors.New("another event for this user is in flight")}
+	}
+	// The record may have been replaced (removed and registered again) between the read
+	// and the claim: judge the login against the record actually held. Not closing
+	// releases the lock, which is ours now.
+	if rule := Evaluate(&ev, claimed); rule != nil {
+		return Decision{Action: Ack, Outcome: rule.Outcome, Close: rule.Terminal}
 	}
 	// A record this event already held means an earlier attempt got as far as the
 	// claim and maybe the PATCH before it died.
-	return p.flip(ctx, uid, rec, rec.Status == store.StatusVerifying)
+	return p.flip(ctx, uid, claimed, rec.Status == store.StatusVerifying)
 }
 
 // flip re-reads the user and sets email_verified. The read costs one call but closes the

@@ -22,7 +22,8 @@ type fakeClaims struct {
 	getErr   error
 	refuse   bool
 	claimErr error
-	claims   []string // holders, in order
+	claims   []string      // holders, in order
+	claimed  *store.Record // what Claim finds, when the record changed after Get
 }
 
 func (f *fakeClaims) Get(context.Context, string) (store.Record, error) {
@@ -36,6 +37,9 @@ func (f *fakeClaims) Claim(_ context.Context, _, holder string) (store.Record, b
 	f.claims = append(f.claims, holder)
 	if f.claimErr != nil {
 		return store.Record{}, false, f.claimErr
+	}
+	if f.claimed != nil {
+		return *f.claimed, !f.refuse, nil
 	}
 	return f.rec, !f.refuse, nil
 }
@@ -89,6 +93,18 @@ func TestProcessDecisions(t *testing.T) {
 	}{
 		{name: "eligible login flips", want: Decision{Action: Ack, Outcome: OutcomeVerified, Close: true},
 			wantGets: 1, wantPatches: 1, wantClaims: []string{"msg_a"}},
+		{name: "record registered again between read and claim", want: Decision{Action: Ack, Outcome: OutcomeNoPasswordReset},
+			wantClaims: []string{"msg_a"},
+			setup: func(ev *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+				again := r.rec
+				again.ProvisionedAt = ev.Data.User.LastPasswordReset.Add(time.Minute)
+				r.claimed = &again
+			}},
+		{name: "record removed between read and claim", want: Decision{Action: Ack, Outcome: OutcomeNotPending},
+			wantClaims: []string{"msg_a"},
+			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+				r.claimErr = fmt.Errorf("claim: %w", store.ErrNotFound)
+			}},
 		{name: "undecodable payload", want: Decision{Action: DeadLetter},
 			setup: func(_ *PostLoginEvent, j *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				j.Payload = []byte(`{"type":`)

@@ -69,7 +69,9 @@ type registerRequest struct {
 // reset that happened before the registration does not count: a user who already set a
 // password before being registered must go through a reset (email or ticket) again.
 // That is deliberate: mailproof can only vouch for resets it knows were asked for after
-// it started watching.
+// it started watching. It also means the caller vouches that nobody but the mailbox
+// owner can set this user's password from now on: Auth0 sets last_password_reset on a
+// Management API password change or a ticket too, neither of which proves the mailbox.
 //
 // Registering a user whose record is still waiting (pending or verifying) changes
 // nothing and answers 200 with the existing record, so a script can safely retry; the

@@ -81,7 +81,7 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m 
 		Payload:   body,
 	})
 	if err != nil {
-		log.Error("could not record a post-login event: Redis unavailable; the Action lets the login proceed and the reconcile sweep will catch this user",
+		log.Error("could not record a post-login event: Redis unavailable. The login proceeded unverified; the user's next password login will be tried again. Check Redis (MAILPROOF_REDIS_URL, /readyz)",
 			zap.String("user_id", ev.Data.User.UserID), zap.Error(err))
 		return "unavailable", NewError(http.StatusServiceUnavailable, "unavailable", "the event store is unavailable; retry later").WithInternal(err)
 	}

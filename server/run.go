@@ -33,7 +33,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("webhook secrets: %w", err)
 	}
-	rdb, err := store.Open(ctx, cfg.RedisURL)
+	rdb, err := store.Open(ctx, cfg.RedisURL, store.WithPendingTTL(cfg.PendingTTL))
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}

@@ -82,8 +82,8 @@
 // # Ingest
 //
 // Ingest is the receiver's only Redis call: one script that marks the
-// webhook id as seen (SET NX PX), checks the record is pending, and XADDs the
-// job, atomically, so a crash can neither lose an event nor queue it twice.
+// webhook id as seen (SET NX PX), checks the record is pending (or being
+// verified by another event, which may still fail), and XADDs the job, atomically, so a crash can neither lose an event nor queue it twice.
 // Ingester coalesces concurrent Ingest calls into pipelines (group commit).
 //
 // # The job queue

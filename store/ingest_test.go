@@ -56,8 +56,8 @@ func TestIngest(t *testing.T) {
 			{"replay with another user", "msg_1", "auth0|other", store.IngestDuplicate, 1},
 			{"unknown user", "msg_2", "auth0|unknown", store.IngestNotPending, 1},
 			{"unknown user replayed", "msg_2", "auth0|unknown", store.IngestDuplicate, 1},
-			{"user being verified", "msg_3", "auth0|claimed", store.IngestNotPending, 1},
-			{"second login of pending user", "msg_4", "auth0|pending", store.IngestQueued, 2},
+			{"user being verified by another event: queued, kept in case that event fails", "msg_3", "auth0|claimed", store.IngestQueued, 2},
+			{"second login of pending user", "msg_4", "auth0|pending", store.IngestQueued, 3},
 		}
 		for _, tc := range tests {
 			res, err := ingest(timeout(t), store.IngestRequest{

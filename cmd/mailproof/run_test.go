@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -50,6 +51,12 @@ func (s *syncBuffer) String() string {
 
 // serveEnv is a complete environment for serve against a real Redis and the emulator.
 func serveEnv(t *testing.T) map[string]string {
+	env, _ := serveEnvTenant(t)
+	return env
+}
+
+// serveEnvTenant is serveEnv with the emulated tenant, for tests that seed users.
+func serveEnvTenant(t *testing.T) (map[string]string, *auth0test.Tenant) {
 	tenant := auth0test.NewT(t, auth0test.Config{})
 	return map[string]string{
 		"MAILPROOF_REDIS_URL":           redistest.URL(t),
@@ -61,7 +68,7 @@ func serveEnv(t *testing.T) map[string]string {
 		"MAILPROOF_LISTEN":              freeAddr(t),
 		"MAILPROOF_OPS_LISTEN":          freeAddr(t),
 		"MAILPROOF_SHUTDOWN_GRACE":      "5s",
-	}
+	}, tenant
 }
 
 // waitReady polls /readyz until it answers 200 or run returns.
@@ -168,5 +175,46 @@ func TestServeRefusesAnEvictingRedis(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "noeviction") {
 		t.Errorf("error %q does not tell the operator to set noeviction", err)
+	}
+}
+
+func TestServeAppliesThePendingTTL(t *testing.T) {
+	env, tenant := serveEnvTenant(t)
+	env["MAILPROOF_ADMIN_TOKEN"] = "test-admin-token-0123456789"
+	env["MAILPROOF_PENDING_TTL"] = "2h"
+	user := tenant.AddUser(auth0test.UserSeed{Email: "ttl@example.com", Connection: auth0test.DefaultConnection})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, new(bytes.Buffer), &stderr)
+	}()
+	waitReady(t, env["MAILPROOF_OPS_LISTEN"], done, &stderr)
+
+	req, err := http.NewRequest(http.MethodPost, "http://"+env["MAILPROOF_LISTEN"]+"/v1/pending", strings.NewReader(`{"user_id":"`+user.ID+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+env["MAILPROOF_ADMIN_TOKEN"])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rec struct {
+		ProvisionedAt time.Time `json:"provisioned_at"`
+		ExpiresAt     time.Time `json:"expires_at"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&rec); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register: status %d, decode error %v\n%s", resp.StatusCode, err, stderr.String())
+	}
+	if got := rec.ExpiresAt.Sub(rec.ProvisionedAt); got != 2*time.Hour {
+		t.Errorf("record expires %s after provisioning, want MAILPROOF_PENDING_TTL (2h)", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run after cancel: %v", err)
 	}
 }

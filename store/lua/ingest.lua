@@ -8,7 +8,10 @@ if not redis.call('SET', KEYS[1], ARGV[5], 'NX', 'PX', ARGV[1]) then
 end
 local rec = redis.call('HMGET', KEYS[2], 'status', 'expires_at')
 local expires = tonumber(rec[2] or '0') or 0
-if rec[1] ~= 'pending' or (expires > 0 and expires <= tonumber(ARGV[5])) then
+-- A record another event is verifying still takes this one: if that event
+-- ends without a flip (dead letter), this login is the proof left to act on.
+local waiting = rec[1] == 'pending' and not (expires > 0 and expires <= tonumber(ARGV[5]))
+if not waiting and rec[1] ~= 'verifying' then
   return {'not_pending', ''}
 end
 local id = redis.call('XADD', KEYS[3], '*',
