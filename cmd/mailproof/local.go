@@ -27,6 +27,7 @@ import (
 func local(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	runDemo := fs.Bool("demo", false, "once ready, walk one made-up user through the whole story and print each step (needs the bundled emulator)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -43,8 +44,10 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 		defer mr.Close()
 		env["MAILPROOF_REDIS_URL"] = "redis://" + mr.Addr() + "/0"
 	}
+	var tenant *auth0test.Tenant
 	if getenv("MAILPROOF_AUTH0_DOMAIN") == "" {
-		tenant, err := auth0test.Start(auth0test.Config{
+		var err error
+		tenant, err = auth0test.Start(auth0test.Config{
 			ClientID:     getenv("MAILPROOF_AUTH0_CLIENT_ID"),
 			ClientSecret: getenv("MAILPROOF_AUTH0_CLIENT_SECRET"),
 		})
@@ -83,14 +86,25 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 		Registry:          prometheus.NewRegistry(),
 		SkipEvictionCheck: true,
 		OnListen: func(a server.Addrs) {
-			go announce(ctx, a, cfg, lookup, stdout, log)
+			go func() {
+				if !announce(ctx, a, cfg, lookup, stdout, log) || !*runDemo {
+					return
+				}
+				if tenant == nil {
+					log.Warn("--demo needs the bundled Auth0 emulator; unset MAILPROOF_AUTH0_DOMAIN to use it")
+					return
+				}
+				if err := demo(ctx, tenant, a, cfg, stdout); err != nil && ctx.Err() == nil {
+					log.Error("demo failed", zap.Error(err))
+				}
+			}()
 		},
 	})
 }
 
 // announce waits until /readyz answers 200 and then prints how to use this instance,
 // including export lines another shell can paste to run CLI commands against it.
-func announce(ctx context.Context, a server.Addrs, cfg server.Config, lookup func(string) string, w io.Writer, log *zap.Logger) {
+func announce(ctx context.Context, a server.Addrs, cfg server.Config, lookup func(string) string, w io.Writer, log *zap.Logger) bool {
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		resp, err := client.Get("http://" + a.Ops + "/readyz")
@@ -102,7 +116,7 @@ func announce(ctx context.Context, a server.Addrs, cfg server.Config, lookup fun
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -137,6 +151,7 @@ func announce(ctx context.Context, a server.Addrs, cfg server.Config, lookup fun
 	fmt.Fprintf(&b, "\nCtrl-C stops everything.\n")
 	fmt.Fprint(w, b.String())
 	log.Info("local mode ready", zap.String("main", a.Main), zap.String("ops", a.Ops))
+	return true
 }
 
 func tenantKind(lookup func(string) string) string {

@@ -91,3 +91,40 @@ func TestLocalRunsWithNoConfigurationAndPrintsExports(t *testing.T) {
 		t.Fatal("local did not stop after cancel")
 	}
 }
+
+func TestLocalDemoFlipsOneUser(t *testing.T) {
+	fixed := map[string]string{"MAILPROOF_LISTEN": freeAddr(t), "MAILPROOF_OPS_LISTEN": freeAddr(t)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"local", "--demo"}, func(k string) string { return fixed[k] }, &stdout, &stderr) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "See it: mailproof audit") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo never finished\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("local returned early: %v\n%s", err, stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	for _, want := range []string{`"status":"pending"`, `"status":"queued"`, "set email_verified=true"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	env := parseExports(stdout.String())
+	var out bytes.Buffer
+	if err := run(ctx, []string{"audit"}, func(k string) string { return env[k] }, &out, new(bytes.Buffer)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "verified") {
+		t.Errorf("audit after the demo:\n%s\nwant a verified entry", out.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("local after cancel: %v", err)
+	}
+}
