@@ -98,7 +98,9 @@ func TestLocalDemoFlipsOneUser(t *testing.T) {
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"local", "--demo"}, func(k string) string { return fixed[k] }, &stdout, &stderr) }()
+	go func() {
+		done <- run(ctx, []string{"local", "--demo"}, func(k string) string { return fixed[k] }, &stdout, &stderr)
+	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(stdout.String(), "See it: mailproof audit") {
 		if time.Now().After(deadline) {
