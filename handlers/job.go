@@ -47,6 +47,21 @@ const (
 	DeadLetter
 )
 
+// Deferral says why a Retry is not the job's fault: the job was told to wait, so the
+// worker schedules it again without counting an attempt. "" is an ordinary retry.
+type Deferral string
+
+// The reasons a job may be deferred; they double as metric labels.
+const (
+	// DeferRateLimited: Auth0 answered 429; NotBefore is its rate-limit reset.
+	DeferRateLimited Deferral = "rate_limited"
+	// DeferUserBusy: another event for the same user holds the verification lock; this
+	// one looks again shortly, once that one is done.
+	DeferUserBusy Deferral = "user_busy"
+	// DeferBudget: the shared Management API budget had no slot before the lease ran out.
+	DeferBudget Deferral = "budget_wait"
+)
+
 // Decision is the result of processing one job.
 type Decision struct {
 	Action  Action
@@ -55,7 +70,10 @@ type Decision struct {
 	// verified); otherwise a record this job claimed goes back to pending.
 	Close     bool
 	NotBefore time.Time
-	Err       error // why a retry or a dead letter; for the log and the dead-letter entry
+	// Defer, on a Retry, says the job only has to wait (see Deferral): the attempt does
+	// not count towards the worker's MaxAttempts.
+	Defer Deferral
+	Err   error // why a retry or a dead letter; for the log and the dead-letter entry
 }
 
 // Processor turns a queued login into a Decision: the policy table, then a fresh
@@ -87,7 +105,7 @@ func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
 	if rec.Status != store.StatusPending && !(rec.Status == store.StatusVerifying && rec.Holder == job.Owner()) {
 		if rec.Status == store.StatusVerifying {
 			// Another login of the same user is being flipped; look again once it is done.
-			return Decision{Action: Retry, Err: errors.New("another event for this user is in flight")}
+			return Decision{Action: Retry, Defer: DeferUserBusy, Err: errUserBusy}
 		}
 		return Decision{Action: Ack, Outcome: OutcomeNotPending}
 	}
@@ -105,7 +123,7 @@ func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
 	case err != nil:
 		return Decision{Action: Retry, Err: fmt.Errorf("claim pending record: %w", err)}
 	case !ok:
-		return Decision{Action: Retry, Err: errors.New("another event for this user is in flight")}
+		return Decision{Action: Retry, Defer: DeferUserBusy, Err: errUserBusy}
 	}
 	// The record may have been replaced (removed and registered again) between the read
 	// and the claim: judge the login against the record actually held. Not closing
@@ -123,7 +141,7 @@ func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
 // a retry after a PATCH whose answer was lost sees the flag already set and stops.
 func (p *Processor) flip(ctx context.Context, uid string, rec store.Record, resumed bool) Decision {
 	if err := p.Budget.Wait(ctx); err != nil {
-		return Decision{Action: Retry, Err: fmt.Errorf("wait for the Management API budget: %w", err)}
+		return budgetFailure(err)
 	}
 	u, err := p.Users.GetUser(ctx, uid)
 	if err != nil {
@@ -141,7 +159,7 @@ func (p *Processor) flip(ctx context.Context, uid string, rec store.Record, resu
 		return Decision{Action: Ack, Outcome: OutcomeChangedSinceEvent, Close: true}
 	}
 	if err := p.Budget.Wait(ctx); err != nil {
-		return Decision{Action: Retry, Err: fmt.Errorf("wait for the Management API budget: %w", err)}
+		return budgetFailure(err)
 	}
 	if _, err := p.Users.VerifyEmail(ctx, uid); err != nil {
 		return p.apiFailure(ctx, uid, "set email_verified", err)
@@ -159,10 +177,25 @@ func (p *Processor) apiFailure(ctx context.Context, uid, what string, err error)
 		if perr := p.Budget.Pause(ctx, rl.Reset); perr != nil {
 			p.Log.Warn("could not share the rate-limit pause with other replicas", zap.Error(perr))
 		}
-		return Decision{Action: Retry, NotBefore: rl.Reset, Err: fmt.Errorf("%s %s: %w", what, uid, err)}
+		return Decision{Action: Retry, Defer: DeferRateLimited, NotBefore: rl.Reset, Err: fmt.Errorf("%s %s: %w", what, uid, err)}
 	case errors.Is(err, auth0client.ErrPermanent):
 		return Decision{Action: DeadLetter, Err: fmt.Errorf("%s %s: %w", what, uid, err)}
 	default:
 		return Decision{Action: Retry, Err: fmt.Errorf("%s %s: %w", what, uid, err)}
 	}
+}
+
+// errUserBusy is the wait for another event of the same user; ingest queues a second
+// login while the first holds the lock, so this is routine, not a failure.
+var errUserBusy = errors.New("another event for this user is in flight")
+
+// budgetFailure sorts a failed wait for the shared budget: running out of time means the
+// budget is saturated, which is no fault of the job; anything else (Redis down) is an
+// ordinary retry.
+func budgetFailure(err error) Decision {
+	d := Decision{Action: Retry, Err: fmt.Errorf("wait for the Management API budget: %w", err)}
+	if errors.Is(err, context.DeadlineExceeded) {
+		d.Defer = DeferBudget
+	}
+	return d
 }

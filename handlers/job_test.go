@@ -129,7 +129,7 @@ func TestProcessDecisions(t *testing.T) {
 			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				r.rec.Status = store.StatusExpired
 			}},
-		{name: "another event is verifying the user", want: Decision{Action: Retry},
+		{name: "another event is verifying the user", want: Decision{Action: Retry, Defer: DeferUserBusy},
 			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				r.rec.Status, r.rec.Holder = store.StatusVerifying, "msg_other"
 			}},
@@ -153,15 +153,19 @@ func TestProcessDecisions(t *testing.T) {
 			setup: func(ev *PostLoginEvent, _ *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				ev.Data.User.LastPasswordReset = nil
 			}},
-		{name: "claim refused", want: Decision{Action: Retry}, wantClaims: []string{"msg_a"},
+		{name: "claim refused", want: Decision{Action: Retry, Defer: DeferUserBusy}, wantClaims: []string{"msg_a"},
 			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) { r.refuse = true }},
 		{name: "claim fails", want: Decision{Action: Retry}, wantClaims: []string{"msg_a"},
 			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				r.claimErr = errors.New("i/o timeout")
 			}},
-		{name: "budget unavailable", want: Decision{Action: Retry}, wantClaims: []string{"msg_a"},
+		{name: "budget wait timed out", want: Decision{Action: Retry, Defer: DeferBudget}, wantClaims: []string{"msg_a"},
 			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, _ *fakeManagement, b *fakeSlots) {
 				b.waitErr = context.DeadlineExceeded
+			}},
+		{name: "budget unavailable", want: Decision{Action: Retry}, wantClaims: []string{"msg_a"},
+			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, _ *fakeManagement, b *fakeSlots) {
+				b.waitErr = errors.New("rate limit: connection refused")
 			}},
 		{name: "verified in Auth0 meanwhile", want: Decision{Action: Ack, Outcome: OutcomeAlreadyVerified, Close: true},
 			wantGets: 1, wantClaims: []string{"msg_a"},
@@ -203,12 +207,12 @@ func TestProcessDecisions(t *testing.T) {
 			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.patchErr = apiErr(auth0client.ErrUserNotFound)
 			}},
-		{name: "rate limited reading", want: Decision{Action: Retry, NotBefore: reset}, wantErrIs: auth0client.ErrRateLimited,
+		{name: "rate limited reading", want: Decision{Action: Retry, Defer: DeferRateLimited, NotBefore: reset}, wantErrIs: auth0client.ErrRateLimited,
 			wantGets: 1, wantClaims: []string{"msg_a"},
 			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.getErr = fmt.Errorf("get user: %w", &auth0client.RateLimitError{Reset: reset})
 			}},
-		{name: "rate limited patching", want: Decision{Action: Retry, NotBefore: reset}, wantErrIs: auth0client.ErrRateLimited,
+		{name: "rate limited patching", want: Decision{Action: Retry, Defer: DeferRateLimited, NotBefore: reset}, wantErrIs: auth0client.ErrRateLimited,
 			wantGets: 1, wantPatches: 1, wantClaims: []string{"msg_a"},
 			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.patchErr = fmt.Errorf("verify email: %w", &auth0client.RateLimitError{Reset: reset})
@@ -255,9 +259,9 @@ func TestProcessDecisions(t *testing.T) {
 
 		got := p.Process(t.Context(), job)
 
-		if got.Action != tc.want.Action || got.Outcome != tc.want.Outcome || got.Close != tc.want.Close || !got.NotBefore.Equal(tc.want.NotBefore) {
-			t.Errorf("%s: decision action %d outcome %q close %v not before %v, want %d %q %v %v (err %v)", tc.name,
-				got.Action, got.Outcome, got.Close, got.NotBefore, tc.want.Action, tc.want.Outcome, tc.want.Close, tc.want.NotBefore, got.Err)
+		if got.Action != tc.want.Action || got.Outcome != tc.want.Outcome || got.Close != tc.want.Close || !got.NotBefore.Equal(tc.want.NotBefore) || got.Defer != tc.want.Defer {
+			t.Errorf("%s: decision action %d outcome %q close %v not before %v defer %q, want %d %q %v %v %q (err %v)", tc.name,
+				got.Action, got.Outcome, got.Close, got.NotBefore, got.Defer, tc.want.Action, tc.want.Outcome, tc.want.Close, tc.want.NotBefore, tc.want.Defer, got.Err)
 		}
 		if wantErr := tc.want.Action != Ack; (got.Err != nil) != wantErr {
 			t.Errorf("%s: error %v, want an error: %v", tc.name, got.Err, wantErr)

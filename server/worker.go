@@ -34,6 +34,8 @@ type worker struct {
 	// a second delivery of one of them here (its own reclaim, a retried copy) is left to
 	// the attempt already running instead of racing it to the Management API.
 	inflight sync.Map
+	// busyDelay picks how long a job waits for another event of its user; tests shorten it.
+	busyDelay func() time.Duration
 }
 
 type workerMetrics struct {
@@ -51,7 +53,7 @@ func newWorker(cfg Config, rdb *store.Redis, a0 *auth0client.Client, log *zap.Lo
 		}, []string{"outcome"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mailproof_job_retries_total",
-			Help: "Job attempts that ended in a scheduled retry, by reason (rate_limited, transient).",
+			Help: "Job attempts that ended in a scheduled retry, by reason: transient (counts as an attempt), or a deferral that does not (rate_limited, user_busy, budget_wait).",
 		}, []string{"reason"}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "mailproof_job_duration_seconds",
@@ -67,6 +69,8 @@ func newWorker(cfg Config, rdb *store.Redis, a0 *auth0client.Client, log *zap.Lo
 		now:      now,
 		consumer: host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(rand.Uint64()%1e6, 10),
 		metrics:  m,
+
+		busyDelay: busyDelay,
 	}
 	w.proc = &handlers.Processor{
 		Records: rdb,
@@ -200,6 +204,10 @@ func leaseMargin(visibility time.Duration) time.Duration {
 // another replica, having reclaimed it, does too.
 func (w *worker) handle(parent context.Context, job store.Job, delivered time.Time) {
 	log := w.log.With(zap.String("user_id", job.UserID), zap.String("job_id", job.ID), zap.Int("attempt", job.Attempt))
+	if job.UserID == "" {
+		w.dropMalformed(parent, job, log)
+		return
+	}
 	if _, busy := w.inflight.LoadOrStore(job.Owner(), struct{}{}); busy {
 		// The attempt in progress finishes (acknowledges) this entry, or it is
 		// reclaimed after the visibility timeout: left alone, nothing is lost.
@@ -239,19 +247,22 @@ func (w *worker) handle(parent context.Context, job store.Job, delivered time.Ti
 			}
 		}
 	case handlers.Retry:
+		if d.Defer != "" {
+			err = w.deferJob(rctx, job, d, log)
+			break
+		}
 		if job.Attempt >= w.cfg.MaxAttempts {
 			err = w.deadLetter(rctx, job, d.Err, log)
 			break
 		}
 		due := w.now().Add(backoff(job.Attempt, w.cfg.RetryBase, w.cfg.RetryMax))
-		reason := "transient"
 		if d.NotBefore.After(due) {
-			due, reason = d.NotBefore, "rate_limited"
+			due = d.NotBefore
 		}
 		err = w.rdb.Retry(rctx, job, due, errString(d.Err))
 		if err == nil {
-			w.metrics.attempts.WithLabelValues(reason).Inc()
-			log.Warn("job will be retried", zap.Time("not_before", due), zap.String("reason", reason), zap.Error(d.Err))
+			w.metrics.attempts.WithLabelValues("transient").Inc()
+			log.Warn("job will be retried", zap.Time("not_before", due), zap.String("reason", "transient"), zap.Error(d.Err))
 		}
 	case handlers.DeadLetter:
 		err = w.deadLetter(rctx, job, d.Err, log)

@@ -11,9 +11,11 @@ import (
 // Audit outcome codes the queue itself writes; every other code is an
 // Outcome.Code passed to Finish.
 const (
-	AuditRetry      = "retry"       // AuditRetry: the attempt failed and will be retried.
-	AuditDeadLetter = "dead_letter" // AuditDeadLetter: the job gave up, kept in the dead-letter stream.
-	AuditReplayed   = "replayed"    // AuditReplayed: an operator put a dead letter back on the queue.
+	AuditRetry      = "retry"         // AuditRetry: the attempt failed and will be retried.
+	AuditDeadLetter = "dead_letter"   // AuditDeadLetter: the job gave up, kept in the dead-letter stream.
+	AuditReplayed   = "replayed"      // AuditReplayed: an operator put a dead letter back on the queue.
+	AuditDeferred   = "deferred"      // AuditDeferred: the job was told to wait; the attempt does not count.
+	AuditMalformed  = "malformed_job" // AuditMalformed: a job without a user id was acknowledged and dropped.
 )
 
 // AuditEntry is one decision in the audit trail.

@@ -9,6 +9,15 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// ErrMalformedJob reports a job or dead letter without a user id: nothing
+// can claim, finish or dead-letter it, so it is refused rather than queued.
+var ErrMalformedJob = errors.New("malformed job: no user id")
+
+// replayMarkTTL is how long ReplayDLQ remembers which job a dead letter
+// became: long enough for a re-sent script or a re-run command, short
+// enough that the marks never pile up.
+const replayMarkTTL = time.Hour
+
 // DeadJob is a job that exhausted its retries, as kept in the dead-letter
 // stream.
 type DeadJob struct {
@@ -54,12 +63,17 @@ func (r *Redis) ListDLQ(ctx context.Context, limit int) ([]DeadJob, error) {
 	return out, nil
 }
 
-// ReplayDLQ puts dead letter id back on the job stream as a fresh job
-// (attempt 1, enqueued now) and removes it from the dead-letter stream,
-// atomically, returning the new job id; ErrNotFound when there is no such
-// dead letter. The worker will claim the record as usual, so replaying a
-// job whose user was verified meanwhile does nothing harmful.
+// ReplayDLQ puts the dead letter with entry id back on the job stream as a
+// fresh job (attempt 1, enqueued now) and removes it from the dead-letter
+// stream, atomically, returning the new job id; ErrNotFound when there is
+// no such dead letter, ErrMalformedJob for one without a user id (a delayed
+// job that did not decode: replayed, it could never be acknowledged). It is
+// idempotent for replayMarkTTL: replaying the same id again, or go-redis
+// re-sending the script after a lost reply, returns the same new job id.
+// The worker will claim the record as usual, so replaying a job whose user
+// was verified meanwhile does nothing harmful.
 func (r *Redis) ReplayDLQ(ctx context.Context, id string) (string, error) {
+	mark := replayedKey(id)
 	// The user's audit key depends on the entry, so read it first; the
 	// script reads it again atomically and replays what it finds.
 	msgs, err := r.c.XRangeN(ctx, keyDLQ, id, id, 1).Result()
@@ -67,16 +81,29 @@ func (r *Redis) ReplayDLQ(ctx context.Context, id string) (string, error) {
 		return "", wrap("replay dead letter", err)
 	}
 	if len(msgs) == 0 {
-		return "", fmt.Errorf("replay dead letter %s: %w", id, ErrNotFound)
+		// Already replayed (the entry is gone, its mark says where to)?
+		jobID, err := r.c.Get(ctx, mark).Result()
+		if errors.Is(err, redis.Nil) {
+			return "", fmt.Errorf("replay dead letter %s: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return "", wrap("replay dead letter", err)
+		}
+		return jobID, nil
 	}
 	dead := deadJobFromMessage(msgs[0])
-	keys := []string{keyDLQ, keyJobs, keyAudit, userAuditKey(dead.Job.UserID)}
-	args := append([]any{id, ms(r.now())}, r.auditArgs()...)
-	jobID, err := r.scripts.replay.Run(ctx, r.c, keys, args...).Text()
-	if errors.Is(err, redis.Nil) {
-		return "", fmt.Errorf("replay dead letter %s: %w", id, ErrNotFound)
+	if dead.Job.UserID == "" {
+		return "", fmt.Errorf("replay dead letter %s: no user id (%s): %w", id, dead.Error, ErrMalformedJob)
 	}
-	if err != nil {
+	keys := []string{keyDLQ, keyJobs, keyAudit, userAuditKey(dead.Job.UserID), mark}
+	args := append([]any{id, ms(r.now()), durMS(replayMarkTTL)}, r.auditArgs()...)
+	jobID, err := r.scripts.replay.Run(ctx, r.c, keys, args...).Text()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return "", fmt.Errorf("replay dead letter %s: %w", id, ErrNotFound)
+	case redis.HasErrorPrefix(err, "NOUSER"):
+		return "", fmt.Errorf("replay dead letter %s: no user id: %w", id, ErrMalformedJob)
+	case err != nil:
 		return "", wrap("replay dead letter", err)
 	}
 	return jobID, nil

@@ -44,8 +44,17 @@ func TestDeadLetterAndReplay(t *testing.T) {
 	if err != nil || newID == "" {
 		t.Fatalf("replay: %q, %v", newID, err)
 	}
-	if _, err := r.ReplayDLQ(timeout(t), d.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("second replay: %v, want ErrNotFound", err)
+	// A second run, by the operator or by go-redis re-sending the script
+	// after a lost reply, reports the job the first one made: not "not
+	// found", not a second copy.
+	if again, err := r.ReplayDLQ(timeout(t), d.ID); err != nil || again != newID {
+		t.Errorf("second replay: %q, %v; want %q", again, err, newID)
+	}
+	if again, err := store.RunReplayScript(timeout(t), r, d.ID, "auth0|1"); err != nil || again != newID {
+		t.Errorf("re-sent replay script: %q, %v; want %q", again, err, newID)
+	}
+	if n := streamLen(t, r, "mp:{mp}:jobs"); n != 1 {
+		t.Errorf("%d jobs on the stream after three replays, want 1", n)
 	}
 	if _, err := r.ReplayDLQ(timeout(t), "1-1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("replay of an unknown id: %v, want ErrNotFound", err)
@@ -92,5 +101,33 @@ func TestDLQCapped(t *testing.T) {
 	got := streamLen(t, r, "mp:{mp}:dlq")
 	if got < 5 || got > 5+100 {
 		t.Errorf("dead-letter stream holds %d of %d, want between 5 and 105", got, n)
+	}
+}
+
+// TestReplayDLQRefusesEntryWithoutUser: the dead letter of an undecodable
+// delayed job has no user id; replayed, it could never be acknowledged.
+func TestReplayDLQRefusesEntryWithoutUser(t *testing.T) {
+	r := openStore(t)
+	if err := r.Client().ZAdd(timeout(t), "mp:{mp}:delayed", zmember(1, "not json")).Err(); err != nil {
+		t.Fatalf("zadd: %v", err)
+	}
+	if _, err := r.MoveDue(timeout(t), time.Now(), 10); err != nil {
+		t.Fatalf("move: %v", err)
+	}
+	dead, err := r.ListDLQ(timeout(t), 10)
+	if err != nil || len(dead) != 1 {
+		t.Fatalf("dead letters %d, %v; want 1", len(dead), err)
+	}
+	if id, err := r.ReplayDLQ(timeout(t), dead[0].ID); !errors.Is(err, store.ErrMalformedJob) {
+		t.Errorf("replay: %q, %v; want ErrMalformedJob", id, err)
+	}
+	if _, err := store.RunReplayScript(timeout(t), r, dead[0].ID, ""); err == nil {
+		t.Error("replay script alone: nil error, want a refusal")
+	}
+	if n := streamLen(t, r, "mp:{mp}:jobs"); n != 0 {
+		t.Errorf("%d jobs on the stream, want 0", n)
+	}
+	if left, _ := r.ListDLQ(timeout(t), 10); len(left) != 1 {
+		t.Errorf("%d dead letters after the refused replay, want 1 (kept for a person)", len(left))
 	}
 }

@@ -27,8 +27,11 @@
 //	                                                                payload_b64 keeps the payload binary-safe)
 //	mp:{mp}:dlq                   STREAM  capped MAXLEN ~ 10k       dead letters: the job fields plus job_id,
 //	                                                                last_error, failed_at
+//	mp:{mp}:replayed:<enc dlq id> STRING  1h                        the job id ReplayDLQ made of that dead
+//	                                                                letter, so a second run returns it
 //	mp:{mp}:audit                 STREAM  capped MAXLEN ~ 100k      every decision: time, user_id, outcome,
 //	                                                                webhook_id, job_id, attempt, error
+//	                                                                (malformed_job entries: user_id "")
 //	mp:{mp}:audit:<enc user>      STREAM  retention; MAXLEN 100     the same entries for one user
 //	rate:mp:{mp}:ratelimit        STRING  until the budget is full  the shared GCRA budget's theoretical arrival
 //	                                                                time (redis_rate prefixes its keys "rate:")
@@ -90,15 +93,26 @@
 //
 // Workers read the stream through the consumer group "workers" (Read); jobs
 // a dead worker held are taken over after a visibility timeout (Reclaim,
-// XAUTOCLAIM). Every way a job leaves the stream is one script that also
+// XAUTOCLAIM). Reclaim keeps XAUTOCLAIM's cursor in the Redis value between
+// calls (per process, not in Redis: losing it only restarts the walk), so
+// every pending entry is reached however long the pending list is. Every way a job leaves the stream is one script that also
 // XACKs and XDELs it, and does nothing if the job was already acknowledged,
 // so a job finished twice (two workers after a reclaim) counts once:
 //
 //   - Finish records the outcome on the record and in the audit trail.
 //   - Retry parks the job in the delayed set with attempt+1; MoveDue (any
 //     replica, any number at once) moves due jobs back to the stream.
+//   - Defer parks it the same way with the same attempt (audit "deferred"):
+//     the job was told to wait (429, another event holding the user's lock,
+//     a saturated budget), which must not use up its attempts. The worker
+//     bounds deferral by age since enqueued_at (24h), then dead-letters.
 //   - DeadLetter keeps it in the capped dead-letter stream; ReplayDLQ puts
-//     it back as a fresh job.
+//     it back as a fresh job. It refuses an entry without user_id (MoveDue
+//     dead-letters an undecodable delayed job that way) with
+//     ErrMalformedJob, and is idempotent for an hour through the replayed
+//     mark: a re-sent script or a second run returns the same new job id.
+//   - DropMalformed acknowledges a job without user_id (nothing can claim,
+//     finish or dead-letter it) and audits it as malformed_job.
 //
 // # Exactly one PATCH
 //

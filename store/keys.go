@@ -37,6 +37,10 @@ func replayKey(webhookID string) string {
 }
 func userAuditKey(userID string) string { return prefix + "audit:" + encodeID(userID) }
 
+// replayedKey marks a replayed dead letter; the id is the operator's input,
+// so it is encoded like any outside id.
+func replayedKey(dlqID string) string { return prefix + "replayed:" + encodeID(dlqID) }
+
 // ms formats a time as Unix milliseconds, the one time format in Redis:
 // Lua compares numbers, and sorted-set scores must be numbers anyway.
 func ms(t time.Time) string {

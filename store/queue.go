@@ -87,20 +87,47 @@ func (r *Redis) Read(ctx context.Context, consumer string, count int, block time
 	return jobs, nil
 }
 
+// reclaimScans bounds the XAUTOCLAIM calls of one Reclaim. Each scans at
+// most 10×count pending entries; where a call stops, the next one (in this
+// Reclaim or the next) carries on, so a stuck job deep in a long pending
+// list is reached within a few calls instead of never.
+const reclaimScans = 8
+
 // Reclaim takes over up to count (<= 0: 100) jobs that other consumers have held for at
 // least minIdle without finishing them (their worker died or hung): the
 // visibility timeout. Entries whose job was already deleted are dropped
-// from the group by Redis on the way.
+// from the group by Redis on the way. It walks the group's pending list with
+// XAUTOCLAIM's cursor, remembered between calls, until it has count jobs,
+// has gone round to the start, or made reclaimScans calls.
 func (r *Redis) Reclaim(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]Job, error) {
-	msgs, _, err := r.c.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-		Stream: keyJobs, Group: group, Consumer: consumer,
-		MinIdle: minIdle, Start: "0-0", Count: int64(count),
-	}).Result()
-	if redis.HasErrorPrefix(err, "NOGROUP") {
-		return nil, r.EnsureGroup(ctx) // a new group has nothing to reclaim
+	if count <= 0 {
+		count = 100
 	}
-	if err != nil {
-		return nil, wrap("reclaim jobs", err)
+	r.reclaimMu.Lock()
+	defer r.reclaimMu.Unlock()
+	start := r.reclaimFrom
+	if start == "" {
+		start = "0-0"
+	}
+	var msgs []redis.XMessage
+	for range reclaimScans {
+		got, next, err := r.c.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+			Stream: keyJobs, Group: group, Consumer: consumer,
+			MinIdle: minIdle, Start: start, Count: int64(count - len(msgs)),
+		}).Result()
+		if redis.HasErrorPrefix(err, "NOGROUP") {
+			r.reclaimFrom = ""
+			return nil, r.EnsureGroup(ctx) // a new group has nothing to reclaim
+		}
+		if err != nil {
+			return nil, wrap("reclaim jobs", err)
+		}
+		msgs = append(msgs, got...)
+		r.reclaimFrom = next
+		if next == "0-0" || len(msgs) >= count {
+			break // a full pass ended, or enough for now
+		}
+		start = next
 	}
 	if len(msgs) == 0 {
 		return nil, nil

@@ -150,3 +150,43 @@ func TestReclaimWithoutGroup(t *testing.T) {
 		t.Fatalf("reclaim on an empty Redis: %d jobs, %v; want none, nil", len(jobs), err)
 	}
 }
+
+// TestReclaimReachesDeepPendingEntries: XAUTOCLAIM scans 10×count pending
+// entries per call; stuck jobs behind many live ones must still be taken
+// over, by carrying its cursor on.
+func TestReclaimReachesDeepPendingEntries(t *testing.T) {
+	r := openStore(t)
+	putPending(t, r, "auth0|1", time.Now())
+	const n = 200
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = enqueue(t, r, "auth0|1", "w"+itoa(i))
+	}
+	if err := r.EnsureGroup(timeout(t)); err != nil {
+		t.Fatalf("ensure group: %v", err)
+	}
+	if jobs, err := r.Read(timeout(t), "live", n, 0); err != nil || len(jobs) != n {
+		t.Fatalf("read %d, %v; want %d", len(jobs), err, n)
+	}
+	// Two jobs whose worker went silent an hour ago, one near the front of
+	// the pending list and one far behind live ones.
+	stuck := []string{ids[5], ids[n-10]}
+	for _, id := range stuck {
+		if err := r.Client().Do(timeout(t), "XCLAIM", "mp:{mp}:jobs", "workers", "dead", 0, id, "IDLE", time.Hour.Milliseconds()).Err(); err != nil {
+			t.Fatalf("xclaim: %v", err)
+		}
+	}
+	var got []string
+	for call := 0; call < 5 && len(got) < len(stuck); call++ {
+		jobs, err := r.Reclaim(timeout(t), "c2", time.Minute, 1)
+		if err != nil {
+			t.Fatalf("reclaim: %v", err)
+		}
+		for _, j := range jobs {
+			got = append(got, j.ID)
+		}
+	}
+	if len(got) != 2 || got[0] != stuck[0] || got[1] != stuck[1] {
+		t.Errorf("reclaimed %v in 5 calls, want %v", got, stuck)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -44,6 +45,11 @@ type Redis struct {
 	cfg     config
 	scripts scripts
 	now     func() time.Time
+
+	// reclaimMu guards reclaimFrom, where the next Reclaim resumes its walk
+	// of the group's pending list (see Reclaim).
+	reclaimMu   sync.Mutex
+	reclaimFrom string
 }
 
 type config struct {

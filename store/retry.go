@@ -11,21 +11,37 @@ import (
 const DefaultMoveLimit = 100
 
 // Retry acknowledges a job whose attempt failed for a reason worth trying
-// again (Auth0 5xx, timeout, 429) and parks it in the delayed set until due,
+// again (Auth0 5xx, timeout) and parks it in the delayed set until due,
 // with Attempt+1 and lastErr, atomically; MoveDue brings it back. The job
 // keeps any verification lock it holds: its Owner is stable across retries.
 // Retrying a job that is no longer pending in the group does nothing.
 func (r *Redis) Retry(ctx context.Context, job Job, due time.Time, lastErr string) error {
-	if err := checkJob("retry", job); err != nil {
+	return r.park(ctx, "retry", job, due, max(job.Attempt, 1)+1, AuditRetry, lastErr)
+}
+
+// Defer is Retry for a job that was told to wait rather than failed: a 429
+// from Auth0, another event holding the user's lock, the shared budget
+// saturated. The job comes back at due with the same Attempt, so waiting
+// never uses up MaxAttempts; the audit trail records it as AuditDeferred
+// with reason. Callers bound deferral themselves (the worker by the job's
+// age since EnqueuedAt, which Defer keeps).
+func (r *Redis) Defer(ctx context.Context, job Job, due time.Time, reason string) error {
+	return r.park(ctx, "defer", job, due, max(job.Attempt, 1), AuditDeferred, reason)
+}
+
+// park runs the retry script: acknowledge the job and put it in the delayed
+// set as attempt next.
+func (r *Redis) park(ctx context.Context, op string, job Job, due time.Time, next int, outcome, lastErr string) error {
+	if err := checkJob(op, job); err != nil {
 		return err
 	}
 	now := r.now()
 	keys := []string{keyJobs, keyDelayed, keyAudit, userAuditKey(job.UserID)}
 	args := append([]any{
 		group, job.ID, ms(due), job.UserID, job.WebhookID, base64.StdEncoding.EncodeToString(job.Payload),
-		max(job.Attempt, 1), ms(orNow(job.EnqueuedAt, now)), lastErr, ms(now),
+		max(job.Attempt, 1), next, ms(orNow(job.EnqueuedAt, now)), lastErr, ms(now), outcome,
 	}, r.auditArgs()...)
-	return r.runAck(ctx, "retry", r.scripts.retry, keys, args...)
+	return r.runAck(ctx, op, r.scripts.retry, keys, args...)
 }
 
 // MoveDue moves up to limit delayed jobs due at or before now back to the

@@ -15,7 +15,7 @@ var luaFiles embed.FS
 // scripts are the store's Lua scripts. Each is run with EVALSHA, falling
 // back to EVAL (which caches it again) after a Redis restart or SCRIPT FLUSH.
 type scripts struct {
-	put, ingest, claim, finish, retry, moveDue, deadLetter, replay, pause *redis.Script
+	put, ingest, claim, finish, retry, moveDue, deadLetter, replay, pause, drop *redis.Script
 }
 
 func newScripts() scripts {
@@ -36,6 +36,7 @@ func newScripts() scripts {
 		deadLetter: withAudit("deadletter"),
 		replay:     withAudit("replay"),
 		pause:      plain("pause"),
+		drop:       plain("drop"),
 	}
 }
 
