@@ -64,16 +64,7 @@ func dlqList(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintln(stderr, "usage: mailproof dlq list [--limit N] [--json]")
 		fs.PrintDefaults()
 	}
-	rest, help, err := parseInterleaved(fs, args)
-	if err != nil || help {
-		return err
-	}
-	if len(rest) != 0 {
-		fmt.Fprintf(stderr, "unexpected argument %q\n", rest[0])
-		fs.Usage()
-		return errUsage
-	}
-	if err := checkLimit(*limit, stderr); err != nil {
+	if done, err := parseListFlags(fs, args, limit, stderr); done || err != nil {
 		return err
 	}
 	rdb, err := openStore(ctx, getenv)

@@ -62,16 +62,7 @@ func pendingList(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintln(stderr, "usage: mailproof pending list [--limit N] [--cursor C] [--json]")
 		fs.PrintDefaults()
 	}
-	rest, help, err := parseInterleaved(fs, args)
-	if err != nil || help {
-		return err
-	}
-	if len(rest) != 0 {
-		fmt.Fprintf(stderr, "unexpected argument %q\n", rest[0])
-		fs.Usage()
-		return errUsage
-	}
-	if err := checkLimit(*limit, stderr); err != nil {
+	if done, err := parseListFlags(fs, args, limit, stderr); done || err != nil {
 		return err
 	}
 	rdb, err := openStore(ctx, getenv)
@@ -199,6 +190,24 @@ func oneUserID(fs *flag.FlagSet, args []string, stderr io.Writer) (id string, he
 		return "", false, errUsage
 	}
 	return rest[0], false, nil
+}
+
+// parseListFlags parses a list command's flags, which take no positional argument, and
+// checks the parsed --limit. done is true when -h printed the usage: nothing is left to do.
+func parseListFlags(fs *flag.FlagSet, args []string, limit *int, stderr io.Writer) (done bool, err error) {
+	rest, help, err := parseInterleaved(fs, args)
+	if err != nil || help {
+		return true, err
+	}
+	if len(rest) != 0 {
+		fmt.Fprintf(stderr, "unexpected argument %q\n", rest[0])
+		fs.Usage()
+		return true, errUsage
+	}
+	if err := checkLimit(*limit, stderr); err != nil {
+		return true, err
+	}
+	return false, nil
 }
 
 // parseInterleaved parses flags that may come before or after the positional arguments
