@@ -45,13 +45,6 @@ func pending(ctx context.Context, args []string, getenv func(string) string, std
 	return errUsage
 }
 
-// pendingPage is what `pending list --json` prints: the admin API's GET /v1/pending
-// answer, so one parser reads both.
-type pendingPage struct {
-	Records    []store.Record `json:"records"`
-	NextCursor string         `json:"next_cursor"`
-}
-
 func pendingList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("pending list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -81,7 +74,7 @@ func pendingList(ctx context.Context, args []string, getenv func(string) string,
 		if recs == nil {
 			recs = []store.Record{}
 		}
-		return json.NewEncoder(stdout).Encode(pendingPage{Records: recs, NextCursor: next})
+		return json.NewEncoder(stdout).Encode(handlers.PendingPage{Records: recs, NextCursor: next}) // the admin API's shape: one parser reads both
 	}
 	if len(recs) == 0 {
 		fmt.Fprintln(stdout, "no pending records")

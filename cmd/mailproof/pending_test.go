@@ -67,7 +67,7 @@ func TestPendingList(t *testing.T) {
 				t.Fatalf("pending %v: %v\nstderr: %s", tc.args, err, stderr)
 			}
 			if tc.wantJSON != nil {
-				var page pendingPage
+				var page handlers.PendingPage
 				if err := json.Unmarshal([]byte(stdout), &page); err != nil {
 					t.Fatalf("decode %q: %v", stdout, err)
 				}
@@ -111,7 +111,7 @@ func TestPendingListFollowsTheCursor(t *testing.T) {
 		if err != nil {
 			t.Fatalf("pending %v: %v\n%s", args, err, stderr)
 		}
-		var page pendingPage
+		var page handlers.PendingPage
 		if err := json.Unmarshal([]byte(stdout), &page); err != nil {
 			t.Fatal(err)
 		}
