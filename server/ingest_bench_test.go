@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"runtime"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -68,6 +70,81 @@ func BenchmarkIngest(b *testing.B) {
 	}
 }
 
+// BenchmarkIngestPaired is the ratio to report: rounds of the same number of requests
+// alternate between the bare handler and mailproof (batched, as serve runs it), and
+// each mailproof round is compared with the bare rounds either side of it. Other work
+// on a shared machine moves throughput by ±10 % over seconds; neighbours in time see
+// the same load, so their ratio is much steadier than a ratio of separate runs. Redis is
+// flushed before each mailproof round, so every round starts from the same state.
+//
+//	go test -run '^$' -bench IngestPaired -benchtime 1x ./server/
+//
+// MAILPROOF_BENCH_ROUNDS (default 7) and MAILPROOF_BENCH_REQUESTS (default 30000) size it.
+func BenchmarkIngestPaired(b *testing.B) {
+	rounds, perRound := benchEnv(b, "MAILPROOF_BENCH_ROUNDS", 7), benchEnv(b, "MAILPROOF_BENCH_REQUESTS", 30000)
+	body := eventFixture(b)
+	e := echo.New()
+	e.POST(ingestPath, func(c echo.Context) error {
+		if _, err := io.Copy(io.Discard, c.Request().Body); err != nil {
+			return err
+		}
+		return c.JSON(http.StatusAccepted, map[string]string{"status": "queued", "job_id": "1764000000000-0"})
+	})
+	bare := serveLoopback(b, e, discardLogger())
+	s := startMain(b, stackOptions{log: discardLogger()})
+	client := benchClient(b)
+	warm := signDeliveries(b, 2000, body)
+	fire(b, client, bare, body, warm)
+	run := func(url string) (rate, goCPU float64) {
+		ds := signDeliveries(b, perRound, body)
+		elapsed, cpu := fire(b, client, url, body, ds)
+		return float64(perRound) / elapsed.Seconds(), cpu.Seconds() * 1e6 / float64(perRound)
+	}
+	var ratios, goCPU, redisCPUs []float64
+	prev, _ := run(bare)
+	for range rounds {
+		if err := s.store.Client().FlushDB(b.Context()).Err(); err != nil {
+			b.Fatal(err)
+		}
+		s.putPending(b, fixtureUser)
+		redisBefore := redisCPU(b, s)
+		rate, cpu := run(s.url)
+		redisCPUs = append(redisCPUs, (redisCPU(b, s)-redisBefore).Seconds()*1e6/float64(perRound))
+		if n := s.jobs(b); n != int64(perRound) {
+			b.Fatalf("%d jobs queued, want %d", n, perRound)
+		}
+		next, _ := run(bare)
+		ratios = append(ratios, rate/((prev+next)/2))
+		goCPU = append(goCPU, cpu)
+		prev = next
+	}
+	b.ReportMetric(median(ratios), "x-bare-median")
+	b.ReportMetric(slices.Min(ratios), "x-bare-min")
+	b.ReportMetric(slices.Max(ratios), "x-bare-max")
+	b.ReportMetric(median(goCPU), "go-cpu-µs/req")
+	b.ReportMetric(median(redisCPUs), "redis-cpu-µs/req")
+}
+
+func benchEnv(tb testing.TB, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		tb.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
 // benchRun is one call of a benchmark function and the throughput it measured.
 type benchRun struct {
 	n    int
@@ -95,51 +172,10 @@ func reportedMean(runs []benchRun) float64 {
 // benchPost sends b.N distinct signed deliveries of body from benchClients goroutines
 // and returns the requests per second. Signing happens before the timer starts.
 func benchPost(b *testing.B, base string, body []byte) float64 {
-	now := time.Now()
-	ts := strconv.FormatInt(now.Unix(), 10)
-	ids, sigs := make([]string, b.N), make([]string, b.N)
-	for i := range b.N {
-		ids[i] = handlers.NewMessageID()
-		sig, err := handlers.Sign(testSecret, ids[i], now, body)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sigs[i] = sig
-	}
-	tr := &http.Transport{MaxIdleConns: 2 * benchClients, MaxIdleConnsPerHost: 2 * benchClients, DisableCompression: true}
-	b.Cleanup(tr.CloseIdleConnections)
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	procs := runtime.GOMAXPROCS(0)
-	b.SetParallelism(max(1, benchClients/procs)) // goroutines = parallelism × GOMAXPROCS
-	var next atomic.Int64
+	ds := signDeliveries(b, b.N, body)
+	client := benchClient(b)
 	b.ResetTimer()
-	start, cpu := time.Now(), processCPU()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := next.Add(1) - 1
-			req, err := http.NewRequest(http.MethodPost, base+ingestPath, bytes.NewReader(body))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Webhook-Id", ids[i])
-			req.Header.Set("Webhook-Timestamp", ts)
-			req.Header.Set("Webhook-Signature", sigs[i])
-			resp, err := client.Do(req)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusAccepted {
-				b.Errorf("status %d, want 202", resp.StatusCode)
-				return
-			}
-		}
-	})
-	elapsed, cpu := time.Since(start), processCPU()-cpu
+	elapsed, cpu := fire(b, client, base, body, ds)
 	b.StopTimer()
 	rate := float64(b.N) / elapsed.Seconds()
 	b.ReportMetric(rate, "req/s")
@@ -147,6 +183,72 @@ func benchPost(b *testing.B, base string, body []byte) float64 {
 	// and net/http, so the difference between the two is what mailproof adds.
 	b.ReportMetric(cpu.Seconds()*1e6/float64(b.N), "go-cpu-µs/req")
 	return rate
+}
+
+// delivery is one pre-signed request.
+type delivery struct{ id, ts, sig string }
+
+// signDeliveries signs n deliveries of body with distinct webhook ids, now.
+func signDeliveries(tb testing.TB, n int, body []byte) []delivery {
+	now := time.Now()
+	ts := strconv.FormatInt(now.Unix(), 10)
+	ds := make([]delivery, n)
+	for i := range ds {
+		id := handlers.NewMessageID()
+		sig, err := handlers.Sign(testSecret, id, now, body)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ds[i] = delivery{id, ts, sig}
+	}
+	return ds
+}
+
+// benchClient is a keep-alive client with room for every benchmark connection.
+func benchClient(tb testing.TB) *http.Client {
+	tr := &http.Transport{MaxIdleConns: 2 * benchClients, MaxIdleConnsPerHost: 2 * benchClients, DisableCompression: true}
+	tb.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// fire sends every delivery of body from benchClients goroutines, each expecting 202,
+// and returns the wall time and this process's CPU time it took.
+func fire(tb testing.TB, client *http.Client, base string, body []byte, ds []delivery) (time.Duration, time.Duration) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start, cpu := time.Now(), processCPU()
+	for range benchClients {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(ds)) {
+					return
+				}
+				req, err := http.NewRequest(http.MethodPost, base+ingestPath, bytes.NewReader(body))
+				if err != nil {
+					tb.Error(err)
+					return
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Webhook-Id", ds[i].id)
+				req.Header.Set("Webhook-Timestamp", ds[i].ts)
+				req.Header.Set("Webhook-Signature", ds[i].sig)
+				resp, err := client.Do(req)
+				if err != nil {
+					tb.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					tb.Errorf("status %d, want 202", resp.StatusCode)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start), processCPU() - cpu
 }
 
 // processCPU is the user and system CPU time of this process so far.

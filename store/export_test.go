@@ -9,3 +9,23 @@ func RunReplayScript(ctx context.Context, r *Redis, dlqID, userID string) (strin
 	args := append([]any{dlqID, ms(r.now()), durMS(replayMarkTTL)}, r.auditArgs()...)
 	return r.scripts.replay.Run(ctx, r.c, keys, args...).Text()
 }
+
+// IngestBatch runs one ingest script call for several events, as the
+// Ingester's flusher does, so a test can put chosen events in one batch.
+func IngestBatch(ctx context.Context, r *Redis, reqs []IngestRequest) ([]IngestResult, []error) {
+	evs := make([]ingestEvent, len(reqs))
+	for i, req := range reqs {
+		ev, err := r.ingestEvent(req)
+		if err != nil {
+			panic(err)
+		}
+		evs[i] = ev
+	}
+	return r.ingestBatch(ctx, evs)
+}
+
+// PendingKey is the key of a user's pending record.
+func PendingKey(userID string) string { return pendingKey(userID) }
+
+// ReplayKey is the key of a webhook id's replay mark.
+func ReplayKey(webhookID string) string { return replayKey(webhookID) }

@@ -35,36 +35,69 @@ type IngestResult struct {
 
 // Ingest drops replays, checks the user's pending record and enqueues the
 // job, in one atomic script and one round trip. For many concurrent callers
-// an Ingester does the same with far fewer round trips.
+// an Ingester does the same with far fewer round trips and script calls.
 func (r *Redis) Ingest(ctx context.Context, in IngestRequest) (IngestResult, error) {
-	keys, args, err := r.ingestArgs(in)
+	ev, err := r.ingestEvent(in)
 	if err != nil {
 		return IngestResult{}, err
 	}
-	return ingestResult(r.scripts.ingest.Run(ctx, r.c, keys, args...))
+	res, errs := r.ingestBatch(ctx, []ingestEvent{ev})
+	return res[0], errs[0]
 }
 
-func (r *Redis) ingestArgs(in IngestRequest) ([]string, []any, error) {
+// ingestBatch runs the ingest script once for evs and splits its reply into
+// each event's result or error. Run sends EVALSHA, and EVAL (which caches
+// the script again) after a Redis restart emptied the script cache.
+func (r *Redis) ingestBatch(ctx context.Context, evs []ingestEvent) ([]IngestResult, []error) {
+	keys := make([]string, 1, 1+2*len(evs))
+	keys[0] = keyJobs
+	args := make([]any, 0, 5*len(evs))
+	for i := range evs {
+		keys = append(keys, evs[i].keys[:]...)
+		args = append(args, evs[i].args[:]...)
+	}
+	return ingestResults(r.scripts.ingest.Run(ctx, r.c, keys, args...), len(evs))
+}
+
+// ingestEvent is one event's part of an ingest script call: two keys and five
+// arguments (see lua/ingest.lua).
+type ingestEvent struct {
+	keys [2]string
+	args [5]any
+}
+
+func (r *Redis) ingestEvent(in IngestRequest) (ingestEvent, error) {
 	switch {
 	case in.WebhookID == "":
-		return nil, nil, errors.New("ingest: empty webhook id")
+		return ingestEvent{}, errors.New("ingest: empty webhook id")
 	case in.UserID == "":
-		return nil, nil, errors.New("ingest: empty user id")
+		return ingestEvent{}, errors.New("ingest: empty user id")
 	case in.ReplayTTL <= 0:
-		return nil, nil, errors.New("ingest: replay ttl must be positive")
+		return ingestEvent{}, errors.New("ingest: replay ttl must be positive")
 	}
-	keys := []string{replayKey(in.WebhookID), pendingKey(in.UserID), keyJobs}
-	args := []any{durMS(in.ReplayTTL), in.UserID, in.WebhookID, in.Payload, ms(r.now())}
-	return keys, args, nil
+	return ingestEvent{
+		keys: [2]string{replayKey(in.WebhookID), pendingKey(in.UserID)},
+		args: [5]any{durMS(in.ReplayTTL), in.UserID, in.WebhookID, in.Payload, ms(r.now())},
+	}, nil
 }
 
-func ingestResult(cmd *redis.Cmd) (IngestResult, error) {
+// ingestResults splits the reply of a script call for n events into each
+// event's result or error. A failed call fails every event in it.
+func ingestResults(cmd *redis.Cmd, n int) ([]IngestResult, []error) {
+	res, errs := make([]IngestResult, n), make([]error, n)
 	v, err := cmd.StringSlice()
-	if err != nil {
-		return IngestResult{}, wrap("ingest", err)
+	if err == nil && len(v) != 2*n {
+		err = fmt.Errorf("unexpected script reply of %d entries for %d events", len(v), n)
 	}
-	if len(v) != 2 {
-		return IngestResult{}, fmt.Errorf("ingest: unexpected script reply %q", v)
+	for i := range n {
+		switch {
+		case err != nil:
+			errs[i] = wrap("ingest", err)
+		case v[2*i] == "error":
+			errs[i] = fmt.Errorf("ingest: %s", v[2*i+1])
+		default:
+			res[i] = IngestResult{Status: v[2*i], JobID: v[2*i+1]}
+		}
 	}
-	return IngestResult{Status: v[0], JobID: v[1]}, nil
+	return res, errs
 }

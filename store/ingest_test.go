@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -225,5 +226,66 @@ func TestIngesterClose(t *testing.T) {
 	_, err := in.Ingest(timeout(t), store.IngestRequest{WebhookID: "w", UserID: "u", ReplayTTL: time.Minute})
 	if !errors.Is(err, store.ErrClosed) {
 		t.Fatalf("ingest after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestIngestBatchIsolatesEvents puts events of every outcome in one script call: a
+// record key of the wrong type fails its own event alone, and leaves no replay mark, so
+// a redelivery after the key is repaired is taken in.
+func TestIngestBatchIsolatesEvents(t *testing.T) {
+	r := openStore(t)
+	putPending(t, r, "auth0|a", time.Now().Add(-time.Hour))
+	putPending(t, r, "auth0|c", time.Now().Add(-time.Hour))
+	if err := r.Client().Set(timeout(t), store.PendingKey("auth0|broken"), "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Ingest(timeout(t), store.IngestRequest{WebhookID: "seen", UserID: "auth0|a", ReplayTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	reqs := []store.IngestRequest{
+		{WebhookID: "w1", UserID: "auth0|a"},
+		{WebhookID: "w2", UserID: "auth0|broken"},
+		{WebhookID: "seen", UserID: "auth0|a"},
+		{WebhookID: "w3", UserID: "auth0|nobody"},
+		{WebhookID: "w4", UserID: "auth0|c"},
+	}
+	for i := range reqs {
+		reqs[i].ReplayTTL = time.Minute
+	}
+	res, errs := store.IngestBatch(timeout(t), r, reqs)
+	want := []string{store.IngestQueued, "", store.IngestDuplicate, store.IngestNotPending, store.IngestQueued}
+	for i := range reqs {
+		if i == 1 {
+			if errs[i] == nil || !strings.Contains(errs[i].Error(), "WRONGTYPE") {
+				t.Errorf("event with a broken record: %+v, %v; want a WRONGTYPE error", res[i], errs[i])
+			}
+			continue
+		}
+		if errs[i] != nil || res[i].Status != want[i] {
+			t.Errorf("event %d (%s): %+v, %v; want %s", i, reqs[i].WebhookID, res[i], errs[i], want[i])
+		}
+	}
+	if n := r.Client().Exists(timeout(t), store.ReplayKey("w2")).Val(); n != 0 {
+		t.Error("the failed event left a replay mark: its redelivery would be dropped as a duplicate")
+	}
+	if n := streamLen(t, r, "mp:{mp}:jobs"); n != 3 {
+		t.Errorf("%d jobs on the stream, want 3 (seen, w1, w4)", n)
+	}
+}
+
+// TestIngestEnqueueFailureLeavesNoMark: when the XADD itself fails, the replay mark set
+// just before it is taken back, so the event is neither queued nor remembered.
+func TestIngestEnqueueFailureLeavesNoMark(t *testing.T) {
+	r := openStore(t)
+	putPending(t, r, "auth0|a", time.Now().Add(-time.Hour))
+	if err := r.Client().Set(timeout(t), "mp:{mp}:jobs", "not a stream", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Ingest(timeout(t), store.IngestRequest{WebhookID: "w1", UserID: "auth0|a", ReplayTTL: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "WRONGTYPE") {
+		t.Fatalf("ingest onto a broken stream: %+v, %v; want a WRONGTYPE error", res, err)
+	}
+	if n := r.Client().Exists(timeout(t), store.ReplayKey("w1")).Val(); n != 0 {
+		t.Error("the unqueued event left a replay mark: its redelivery would be dropped as a duplicate")
 	}
 }

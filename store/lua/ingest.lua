@@ -1,20 +1,50 @@
--- Ingest: the webhook receiver's one round trip. The replay mark and the
--- enqueue happen together or not at all, so a crash can neither lose an
--- event (marked but not queued) nor double it (queued twice).
--- KEYS: 1 replay mark, 2 record hash, 3 job stream
--- ARGV: 1 replay ttl ms, 2 user id, 3 webhook id, 4 payload, 5 now ms
-if not redis.call('SET', KEYS[1], ARGV[5], 'NX', 'PX', ARGV[1]) then
-  return {'duplicate', ''}
+-- Ingest: the webhook receiver's write. For each event the replay mark and
+-- the enqueue happen together or not at all, so a crash can neither lose an
+-- event (marked but not queued) nor double it (queued twice). One call takes
+-- a whole batch of events: Redis pays the script call once per batch, not
+-- once per event, and the batch runs as one atomic unit.
+-- KEYS: 1 job stream, then per event i (from 0): 2+2i replay mark, 3+2i
+--       record hash
+-- ARGV: per event i: 1+5i replay ttl ms, 2+5i user id, 3+5i webhook id,
+--       4+5i payload, 5+5i now ms
+-- Returns two entries per event: a status and the job id ('' unless queued),
+-- or 'error' and the Redis error for that event alone (a key of the wrong
+-- type); the other events of the batch are unaffected.
+local out = {}
+local function ingest(replay, record, ttl, user, webhook, payload, now)
+  -- Read first: an error here must leave no replay mark behind.
+  local rec = redis.pcall('HMGET', record, 'status', 'expires_at')
+  if rec.err then
+    return 'error', rec.err
+  end
+  local set = redis.pcall('SET', replay, now, 'NX', 'PX', ttl)
+  if type(set) == 'table' and set.err then
+    return 'error', set.err
+  elseif not set then
+    return 'duplicate', ''
+  end
+  local expires = tonumber(rec[2] or '0') or 0
+  -- A record another event is verifying still takes this one: if that event
+  -- ends without a flip (dead letter), this login is the proof left to act on.
+  local waiting = rec[1] == 'pending' and not (expires > 0 and expires <= tonumber(now))
+  if not waiting and rec[1] ~= 'verifying' then
+    return 'not_pending', ''
+  end
+  local id = redis.pcall('XADD', KEYS[1], '*',
+    'user_id', user, 'webhook_id', webhook, 'payload', payload,
+    'attempt', '1', 'enqueued_at', now)
+  if type(id) == 'table' and id.err then
+    -- Not queued, so not seen: a redelivery must get its chance.
+    redis.call('DEL', replay)
+    return 'error', id.err
+  end
+  return 'queued', id
 end
-local rec = redis.call('HMGET', KEYS[2], 'status', 'expires_at')
-local expires = tonumber(rec[2] or '0') or 0
--- A record another event is verifying still takes this one: if that event
--- ends without a flip (dead letter), this login is the proof left to act on.
-local waiting = rec[1] == 'pending' and not (expires > 0 and expires <= tonumber(ARGV[5]))
-if not waiting and rec[1] ~= 'verifying' then
-  return {'not_pending', ''}
+for i = 0, #ARGV / 5 - 1 do
+  local a = 5 * i
+  local status, detail = ingest(KEYS[2 + 2 * i], KEYS[3 + 2 * i],
+    ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5])
+  out[#out + 1] = status
+  out[#out + 1] = detail
 end
-local id = redis.call('XADD', KEYS[3], '*',
-  'user_id', ARGV[2], 'webhook_id', ARGV[3], 'payload', ARGV[4],
-  'attempt', '1', 'enqueued_at', ARGV[5])
-return {'queued', id}
+return out
