@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -82,6 +83,10 @@ func TestDecodePostLoginFixtures(t *testing.T) {
 		{file: "passkey-login.json", userID: "auth0|6561d0e3f5c1b2a3d4e5f607", strategy: "auth0", methods: "passkey", reset: true, logins: 2},
 		{file: "extra-fields.json", userID: "auth0|6562e1f4a6d2c3b4e5f60718", strategy: "auth0", methods: "pwd mfa", reset: true, logins: 12},
 		{file: "realistic-2k.json", userID: "auth0|6560c1f2e4b0a1b2c3d4e5f6", strategy: "auth0", methods: "pwd", reset: true, logins: 1},
+		// What the Action's buildBody makes of realistic-2k.json, and of a login with MFA
+		// and a 1 KiB user agent (testdata/events/action-bodies.js).
+		{file: "action-typical.json", userID: "auth0|6560c1f2e4b0a1b2c3d4e5f6", strategy: "auth0", methods: "pwd", reset: true, logins: 1},
+		{file: "action-2k.json", userID: "auth0|6560c1f2e4b0a1b2c3d4e5f6", strategy: "auth0", methods: "pwd mfa mfa", reset: true, logins: 1},
 	}
 	if len(tests) != len(eventFixtures(t)) {
 		t.Errorf("%d fixtures tested, %d in testdata/events", len(tests), len(eventFixtures(t)))
@@ -364,4 +369,35 @@ func TestDecodePostLoginAccepts(t *testing.T) {
 		}
 		assertRoundTrip(t, tc.name, ev)
 	}
+}
+
+// TestParseISOTimeAgrees walks the calendar's edges (leap years, month lengths, hour,
+// minute and second limits) and checks the fast path against UnmarshalText both ways:
+// the same answer wherever the layout is the fast path's.
+func TestParseISOTimeAgrees(t *testing.T) {
+	n := 0
+	for _, year := range []int{0, 1, 1900, 1999, 2000, 2023, 2024, 2100, 2400, 9999} {
+		for month := 0; month <= 13; month++ {
+			for day := 0; day <= 32; day++ {
+				for _, clock := range []string{"00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "09:05:07"} {
+					for _, frac := range []string{"", ".000", ".999", ".5"} {
+						s := fmt.Sprintf("%04d-%02d-%02dT%s%sZ", year, month, day, clock, frac)
+						var want time.Time
+						wantErr := want.UnmarshalText([]byte(s))
+						got, ok := parseISOTime([]byte(s))
+						switch {
+						case ok && wantErr != nil:
+							t.Fatalf("parseISOTime(%q) accepted what UnmarshalText refuses: %v", s, wantErr)
+						case ok && got != want:
+							t.Fatalf("parseISOTime(%q) = %v, UnmarshalText = %v", s, got, want)
+						case !ok && wantErr == nil && frac != ".5":
+							t.Fatalf("parseISOTime(%q) refused a time of its own layout", s)
+						}
+						n++
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d strings compared", n)
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -115,6 +116,31 @@ func FuzzDecodePostLogin(f *testing.F) {
 		}
 		if !json.Valid(body) && utf8.Valid(body) && !syntax && ee.Problem != "nests deeper than 32 levels" {
 			t.Fatalf("invalid JSON %q rejected with %v, want a JSON error", body, err)
+		}
+	})
+}
+
+// FuzzParseISOTime holds the decoder's fast time path to time.Time.UnmarshalText: where
+// the fast path answers, it must give exactly what UnmarshalText gives, and it must never
+// accept what UnmarshalText refuses.
+func FuzzParseISOTime(f *testing.F) {
+	for _, s := range []string{"2026-11-24T10:15:03.120Z", "2026-11-24T10:15:03Z", "2024-02-29T00:00:00.000Z",
+		"2023-02-29T00:00:00.000Z", "2026-04-31T12:00:00Z", "2026-11-24T24:00:00Z", "2026-11-24T23:59:60Z",
+		"0000-01-01T00:00:00.000Z", "2026-11-24T10:15:03.12Z", "2026-11-24t10:15:03Z", "2026-11-24T10:15:03+00:00",
+		"-026-11-24T10:15:03Z", "2026-+1-24T10:15:03Z", "2026-11-24T10:15:03,120Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseISOTime([]byte(s))
+		if !ok {
+			return
+		}
+		var want time.Time
+		if err := want.UnmarshalText([]byte(s)); err != nil {
+			t.Fatalf("parseISOTime(%q) accepted what UnmarshalText refuses: %v", s, err)
+		}
+		if got != want {
+			t.Fatalf("parseISOTime(%q) = %v, UnmarshalText = %v", s, got, want)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -17,7 +18,8 @@ func (d *eventDecoder) peek() byte {
 }
 
 func (d *eventDecoder) ws() {
-	for d.pos < len(d.buf) {
+	// Compact JSON, which JSON.stringify writes, has no whitespace: one test per call.
+	for d.pos < len(d.buf) && d.buf[d.pos] <= ' ' {
 		switch d.buf[d.pos] {
 		case ' ', '\t', '\n', '\r':
 			d.pos++
@@ -205,15 +207,16 @@ func (d *eventDecoder) scanString() (raw []byte, escaped bool) {
 
 // plainRun returns how many bytes at the start of b are plain string content: no quote,
 // backslash or control character. Strings are most of an event, so it tests 8 bytes at
-// a time with the classic "has a zero byte" bit trick before looking byte by byte.
+// a time with the classic "has a zero byte" bit trick. The trick may flag bytes above
+// the first real hit, never below it, so the lowest flag is the exact position.
 func plainRun(b []byte) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
 		q, s := x^('"'*ones), x^('\\'*ones)
-		if ((x-0x20*ones)&^x|(q-ones)&^q|(s-ones)&^s)&highs != 0 {
-			break
+		if m := ((x-0x20*ones)&^x | (q-ones)&^q | (s-ones)&^s) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
 	for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
