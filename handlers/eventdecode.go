@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -73,6 +74,53 @@ type eventDecoder struct {
 	err     *EventError
 	first   *EventError
 	scratch []byte // unescaped member names
+	// String values are not copied one by one: str records where each one is and
+	// which member it is, and strings copies them all into one allocation. A member is
+	// recorded once (a repeat is an error), so there are at most len(spans).
+	spans  [len(stringFields)]stringSpan
+	nspans int
+}
+
+// stringSpan is the value of member f, waiting in buf[start:end] (escaped or not).
+type stringSpan struct {
+	f          field
+	start, end int
+	n          int // length once unescaped
+	escaped    bool
+}
+
+// stringFields are the members read with str.
+var stringFields = [...]field{fType, fTenantID, fTransactionID, fSessionID, fConnectionID,
+	fConnectionName, fStrategy, fIP, fUserAgent, fUserID, fEmail}
+
+// setString stores member f's value. A field number, not a pointer, is what str
+// records: a pointer kept in the decoder would move the event to the heap.
+func (ev *PostLoginEvent) setString(f field, v string) {
+	p := &ev.Data
+	switch f {
+	case fType:
+		ev.Type = v
+	case fTenantID:
+		p.Tenant.ID = v
+	case fTransactionID:
+		p.Transaction.ID = v
+	case fSessionID:
+		p.Session.ID = v
+	case fConnectionID:
+		p.Connection.ID = v
+	case fConnectionName:
+		p.Connection.Name = v
+	case fStrategy:
+		p.Connection.Strategy = v
+	case fIP:
+		p.Request.IP = v
+	case fUserAgent:
+		p.Request.UserAgent = v
+	case fUserID:
+		p.User.UserID = v
+	case fEmail:
+		p.User.Email = v
+	}
 }
 
 func (d *eventDecoder) fieldErr(f field, problem string) {
@@ -86,12 +134,12 @@ func (d *eventDecoder) fieldErr(f field, problem string) {
 	d.first = &EventError{Field: path, Problem: problem}
 }
 
-// known reads the value of member f with read. A repeated member is an error; null
-// counts as absent (JSON.stringify drops undefined, so Auth0 may send either); a value
-// of another type is skipped and recorded against f.
-func known[T any](d *eventDecoder, f field, read func(*eventDecoder) (T, string)) (v T) {
+// member starts reading known member f and reports whether there is a value to read. A
+// repeated member is an error; null counts as absent (JSON.stringify drops undefined,
+// so Auth0 may send either).
+func (d *eventDecoder) member(f field) bool {
 	if d.err != nil {
-		return v
+		return false
 	}
 	if d.seen&f.bit() != 0 {
 		d.fieldErr(f, "appears more than once")
@@ -99,27 +147,86 @@ func known[T any](d *eventDecoder, f field, read func(*eventDecoder) (T, string)
 	d.seen |= f.bit()
 	if d.peek() == 'n' {
 		d.literal("null")
-		return v
+		return false
 	}
-	v, problem := read(d)
+	return true
+}
+
+// got records how reading member f's value went: a problem against f, or f present.
+func (d *eventDecoder) got(f field, problem string) bool {
 	if problem != "" {
-		var zero T
 		d.fieldErr(f, problem)
-		return zero
+		return false
 	}
 	d.have |= f.bit()
-	return v
+	return true
+}
+
+// The typed member readers below pair member and got around a value reader. (One
+// generic reader taking the value reader as a func value cost the decoder a heap
+// allocation: escape analysis cannot see through a func value.)
+
+func (d *eventDecoder) objectMember(f field) bool {
+	if !d.member(f) {
+		return false
+	}
+	ok, problem := d.object()
+	return d.got(f, problem) && ok
+}
+
+func (d *eventDecoder) arrayMember(f field) bool {
+	if !d.member(f) {
+		return false
+	}
+	ok, problem := d.array()
+	return d.got(f, problem) && ok
+}
+
+func (d *eventDecoder) timeMember(f field) (t time.Time) {
+	if d.member(f) {
+		if v, problem := d.timeValue(); d.got(f, problem) {
+			t = v
+		}
+	}
+	return t
+}
+
+func (d *eventDecoder) boolMember(f field) (b bool) {
+	if d.member(f) {
+		if v, problem := d.boolValue(); d.got(f, problem) {
+			b = v
+		}
+	}
+	return b
+}
+
+func (d *eventDecoder) countMember(f field) (n int) {
+	if d.member(f) {
+		if v, problem := d.countValue(); d.got(f, problem) {
+			n = v
+		}
+	}
+	return n
+}
+
+func (d *eventDecoder) nameMember(f field) (s string) {
+	if d.member(f) {
+		if v, problem := d.stringValue(); d.got(f, problem) {
+			s = v
+		}
+	}
+	return s
 }
 
 func (d *eventDecoder) event(ev *PostLoginEvent) {
 	for first := true; d.more(first, '}'); first = false {
 		switch string(d.key()) {
 		case "type":
-			ev.Type = known(d, fType, (*eventDecoder).stringValue)
+			d.str(fType)
 		case "timestamp":
-			ev.Timestamp = known(d, fTimestamp, (*eventDecoder).timeValue)
+			ev.Timestamp = d.timeMember(fTimestamp)
 		case "data":
-			if known(d, fData, (*eventDecoder).object) {
+			if d.objectMember(fData) {
 				d.data(&ev.Data)
 			}
 		default:
@@ -132,35 +239,35 @@ func (d *eventDecoder) data(p *PostLoginData) {
 	for first := true; d.more(first, '}'); first = false {
 		switch string(d.key()) {
 		case "tenant":
-			p.Tenant.ID = d.idObject(fTenant, fTenantID)
+			d.idObject(fTenant, fTenantID)
 		case "transaction":
-			p.Transaction.ID = d.idObject(fTransaction, fTransactionID)
+			d.idObject(fTransaction, fTransactionID)
 		case "session":
-			p.Session.ID = d.idObject(fSession, fSessionID)
+			d.idObject(fSession, fSessionID)
 		case "connection":
-			if known(d, fConnection, (*eventDecoder).object) {
+			if d.objectMember(fConnection) {
 				d.connection(&p.Connection)
 			}
 		case "authentication":
-			if known(d, fAuthentication, (*eventDecoder).object) {
+			if d.objectMember(fAuthentication) {
 				d.authentication(&p.Authentication)
 			}
 		case "stats":
-			if known(d, fStats, (*eventDecoder).object) {
+			if d.objectMember(fStats) {
 				for first := true; d.more(first, '}'); first = false {
 					if string(d.key()) == "logins_count" {
-						p.Stats.LoginsCount = known(d, fLoginsCount, (*eventDecoder).countValue)
+						p.Stats.LoginsCount = d.countMember(fLoginsCount)
 					} else {
 						d.skip()
 					}
 				}
 			}
 		case "request":
-			if known(d, fRequest, (*eventDecoder).object) {
+			if d.objectMember(fRequest) {
 				d.request(&p.Request)
 			}
 		case "user":
-			if known(d, fUser, (*eventDecoder).object) {
+			if d.objectMember(fUser) {
 				d.user(&p.User)
 			}
 		default:
@@ -170,28 +277,27 @@ func (d *eventDecoder) data(p *PostLoginData) {
 }
 
 // idObject reads an object whose one known member is "id".
-func (d *eventDecoder) idObject(obj, id field) (s string) {
-	if known(d, obj, (*eventDecoder).object) {
+func (d *eventDecoder) idObject(obj, id field) {
+	if d.objectMember(obj) {
 		for first := true; d.more(first, '}'); first = false {
 			if string(d.key()) == "id" {
-				s = known(d, id, (*eventDecoder).stringValue)
+				d.str(id)
 			} else {
 				d.skip()
 			}
 		}
 	}
-	return s
 }
 
 func (d *eventDecoder) connection(c *EventConnection) {
 	for first := true; d.more(first, '}'); first = false {
 		switch string(d.key()) {
 		case "id":
-			c.ID = known(d, fConnectionID, (*eventDecoder).stringValue)
+			d.str(fConnectionID)
 		case "name":
-			c.Name = known(d, fConnectionName, (*eventDecoder).stringValue)
+			d.str(fConnectionName)
 		case "strategy":
-			c.Strategy = known(d, fStrategy, (*eventDecoder).stringValue)
+			d.str(fStrategy)
 		default:
 			d.skip()
 		}
@@ -204,7 +310,7 @@ func (d *eventDecoder) authentication(a *EventAuthentication) {
 			d.skip()
 			continue
 		}
-		if !known(d, fMethods, (*eventDecoder).array) {
+		if !d.arrayMember(fMethods) {
 			continue
 		}
 		a.Methods = []AuthMethod{} // never nil: "methods": [] must survive a round trip
@@ -219,16 +325,16 @@ func (d *eventDecoder) authMethod() (m AuthMethod) {
 	const bits = 1<<fMethod | 1<<fMethodName | 1<<fMethodTimestamp
 	d.seen &^= bits
 	d.have &^= bits
-	if !known(d, fMethod, (*eventDecoder).object) {
+	if !d.objectMember(fMethod) {
 		d.require(fMethod)
 		return m
 	}
 	for first := true; d.more(first, '}'); first = false {
 		switch string(d.key()) {
 		case "name":
-			m.Name = known(d, fMethodName, (*eventDecoder).stringValue)
+			m.Name = d.nameMember(fMethodName)
 		case "timestamp":
-			m.Timestamp = known(d, fMethodTimestamp, (*eventDecoder).timeValue)
+			m.Timestamp = d.timeMember(fMethodTimestamp)
 		default:
 			d.skip()
 		}
@@ -241,9 +347,9 @@ func (d *eventDecoder) request(r *EventRequest) {
 	for first := true; d.more(first, '}'); first = false {
 		switch string(d.key()) {
 		case "ip":
-			r.IP = known(d, fIP, (*eventDecoder).stringValue)
+			d.str(fIP)
 		case "user_agent":
-			r.UserAgent = known(d, fUserAgent, (*eventDecoder).stringValue)
+			d.str(fUserAgent)
 		default:
 			d.skip()
 		}
@@ -254,15 +360,15 @@ func (d *eventDecoder) user(u *EventUser) {
 	for first := true; d.more(first, '}'); first = false {
 		switch string(d.key()) {
 		case "user_id":
-			u.UserID = known(d, fUserID, (*eventDecoder).stringValue)
+			d.str(fUserID)
 		case "email":
-			u.Email = known(d, fEmail, (*eventDecoder).stringValue)
+			d.str(fEmail)
 		case "email_verified":
-			u.EmailVerified = known(d, fEmailVerified, (*eventDecoder).boolValue)
+			u.EmailVerified = d.boolMember(fEmailVerified)
 		case "created_at":
-			u.CreatedAt = known(d, fCreatedAt, (*eventDecoder).timeValue)
+			u.CreatedAt = d.timeMember(fCreatedAt)
 		case "last_password_reset":
-			if t := known(d, fLastPasswordReset, (*eventDecoder).timeValue); d.have&fLastPasswordReset.bit() != 0 {
+			if t := d.timeMember(fLastPasswordReset); d.have&fLastPasswordReset.bit() != 0 {
 				u.LastPasswordReset = &t
 			}
 		default:
@@ -271,7 +377,7 @@ func (d *eventDecoder) user(u *EventUser) {
 	}
 }
 
-// The typed readers below return a problem instead of recording it, so that known can
+// The value readers below return a problem instead of recording it, so that got can
 // attach the path; a value of the wrong type is skipped (and so still checked as JSON).
 
 func (d *eventDecoder) object() (bool, string) {
@@ -290,6 +396,63 @@ func (d *eventDecoder) array() (bool, string) {
 	return d.open(), ""
 }
 
+// str reads string member f; strings gives the event its value once the walk is done.
+func (d *eventDecoder) str(f field) {
+	repeated := d.seen&f.bit() != 0
+	if !d.member(f) {
+		return
+	}
+	if d.peek() != '"' {
+		d.skip()
+		d.got(f, "must be a string")
+		return
+	}
+	start := d.pos + 1
+	raw, escaped := d.scanString()
+	if d.err != nil {
+		return
+	}
+	n := len(raw)
+	if escaped {
+		var ok bool
+		if d.scratch, ok = unescape(d.scratch[:0], raw); !ok {
+			d.got(f, "must not contain an unpaired UTF-16 surrogate")
+			return
+		}
+		n = len(d.scratch)
+	}
+	d.got(f, "")
+	if !repeated { // a repeat is an error already; the event is never used
+		d.spans[d.nspans] = stringSpan{f, start, start + len(raw), n, escaped}
+		d.nspans++
+	}
+}
+
+// strings gives the event the values str recorded, all of them slices of one copy.
+func (d *eventDecoder) strings(ev *PostLoginEvent) {
+	n := 0
+	for _, sp := range d.spans[:d.nspans] {
+		n += sp.n
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, sp := range d.spans[:d.nspans] {
+		raw := d.buf[sp.start:sp.end]
+		if sp.escaped {
+			d.scratch, _ = unescape(d.scratch[:0], raw)
+			raw = d.scratch
+		}
+		b.Write(raw)
+	}
+	all, off := b.String(), 0
+	for _, sp := range d.spans[:d.nspans] {
+		ev.setString(sp.f, all[off:off+sp.n])
+		off += sp.n
+	}
+}
+
+// stringValue reads a string that gets its own copy, but for the factor names Auth0
+// documents, which cost nothing.
 func (d *eventDecoder) stringValue() (string, string) {
 	if d.peek() != '"' {
 		d.skip()
@@ -297,6 +460,16 @@ func (d *eventDecoder) stringValue() (string, string) {
 	}
 	raw, escaped := d.scanString()
 	if !escaped {
+		switch string(raw) {
+		case "pwd":
+			return "pwd", ""
+		case "mfa":
+			return "mfa", ""
+		case "federated":
+			return "federated", ""
+		case "passkey":
+			return "passkey", ""
+		}
 		return string(raw), ""
 	}
 	b, ok := unescape(make([]byte, 0, len(raw)), raw)

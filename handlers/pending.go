@@ -130,7 +130,7 @@ func RegisterPending(cfg RegisterConfig, users UserReader, budget Budget, s Pend
 
 // decodeRegister strictly decodes the registration body: one JSON object, user_id only.
 func decodeRegister(r io.Reader) (string, error) {
-	body, err := readBody(r, maxAdminBody)
+	body, err := readBody(r, -1, maxAdminBody)
 	if errors.Is(err, errTooLarge) {
 		return "", NewError(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is over the size limit")
 	}

@@ -2,10 +2,13 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -45,7 +48,7 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m 
 	if !isJSON(req.Header.Get(echo.HeaderContentType)) {
 		return "unsupported_media_type", NewError(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
 	}
-	body, err := readBody(req.Body, cfg.BodyLimit)
+	body, err := readBody(req.Body, req.ContentLength, cfg.BodyLimit)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
 			return "body_too_large", NewError(http.StatusRequestEntityTooLarge, "body_too_large", "the event is over the body size limit")
@@ -88,20 +91,35 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m 
 	switch res.Status {
 	case store.IngestQueued:
 		log.Info("login queued for verification", zap.String("user_id", ev.Data.User.UserID), zap.String("job_id", res.JobID), zap.String("key_id", keyID))
-		return "queued", c.JSON(http.StatusAccepted, postLoginAnswer{Status: "queued", JobID: res.JobID})
+		return "queued", c.JSONBlob(http.StatusAccepted, queuedAnswer(res.JobID))
 	case store.IngestDuplicate:
-		return "duplicate", c.JSON(http.StatusOK, postLoginAnswer{Status: "duplicate"})
+		return "duplicate", c.JSONBlob(http.StatusOK, answerDuplicate)
 	default:
-		return "not_pending", c.JSON(http.StatusOK, postLoginAnswer{Status: "ignored", Reason: "not_pending"})
+		return "not_pending", c.JSONBlob(http.StatusOK, answerNotPending)
 	}
 }
 
-// postLoginAnswer is the body of a success answer. A struct, not a map: encoding/json
-// caches a struct's encoder, and a map costs a sort and reflection on every request.
-type postLoginAnswer struct {
-	Status string `json:"status"`
-	Reason string `json:"reason,omitempty"`
-	JobID  string `json:"job_id,omitempty"`
+// The success answers are written as bytes, byte for byte what c.JSON would write:
+// encoding/json cost about a microsecond a request on the hottest path.
+var (
+	answerDuplicate  = []byte(`{"status":"duplicate"}` + "\n")
+	answerNotPending = []byte(`{"status":"ignored","reason":"not_pending"}` + "\n")
+)
+
+// queuedAnswer is {"status":"queued","job_id":…}. A Redis stream id is digits and one
+// dash, which need no JSON escaping; anything else goes through encoding/json.
+func queuedAnswer(jobID string) []byte {
+	if strings.Trim(jobID, "0123456789-") != "" {
+		b, _ := json.Marshal(struct {
+			Status string `json:"status"`
+			JobID  string `json:"job_id"`
+		}{"queued", jobID})
+		return append(b, '\n')
+	}
+	b := make([]byte, 0, 48)
+	b = append(b, `{"status":"queued","job_id":"`...)
+	b = append(b, jobID...)
+	return append(b, "\"}\n"...)
 }
 
 // signatureMessage tells the sender what to fix without revealing which key was close.
@@ -122,6 +140,9 @@ func signatureMessage(se *SignatureError) string {
 }
 
 func isJSON(ct string) bool {
+	if ct == echo.MIMEApplicationJSON { // what the Action sends; ParseMediaType allocates
+		return true
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && mt == "application/json"
 }
@@ -129,18 +150,33 @@ func isJSON(ct string) bool {
 var errTooLarge = errors.New("body over the limit")
 
 // readBody reads at most limit bytes; one more byte means the body is too large. The
-// middleware's limit covers the whole listener, this one is the receiver's own.
-func readBody(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	var he *echo.HTTPError
-	if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
-		return nil, errTooLarge
+// middleware's limit covers the whole listener, this one is the receiver's own. A
+// declared length within the limit sizes the buffer once: io.ReadAll's doubling from
+// 512 bytes was an eighth of everything a request allocated.
+func readBody(r io.Reader, declared, limit int64) ([]byte, error) {
+	size := int64(512)
+	if declared >= 0 && declared <= limit {
+		size = declared + 1 // room to see a body longer than declared
 	}
-	if err != nil {
-		return nil, err
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if int64(len(b)) > limit {
+			return nil, errTooLarge
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		var he *echo.HTTPError
+		if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
+			return nil, errTooLarge
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(int64(cap(b)), limit+1-int64(len(b)))))
+		}
 	}
-	if int64(len(b)) > limit {
-		return nil, errTooLarge
-	}
-	return b, nil
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -392,5 +393,67 @@ func TestPostLoginSenderHangsUp(t *testing.T) {
 	close(h.gone)
 	if err := <-done; err != nil || rec.Code != http.StatusAccepted {
 		t.Errorf("sender hung up mid-write: error %v, status %d; want the event recorded (202)", err, rec.Code)
+	}
+}
+
+// TestReadBody: the declared length only sizes the buffer; what is read decides.
+func TestReadBody(t *testing.T) {
+	const limit = 100
+	tests := []struct {
+		name         string
+		size         int
+		declared     int64
+		wantTooLarge bool
+	}{
+		{"declared exactly", 60, 60, false},
+		{"undeclared", 60, -1, false},
+		{"undeclared, over 512", limit, -1, false},
+		{"declared short", 60, 10, false},
+		{"declared long", 60, 90, false},
+		{"declared over the limit", 60, 1 << 40, false},
+		{"empty", 0, 0, false},
+		{"at the limit", limit, limit, false},
+		{"one over, declared", limit + 1, limit + 1, true},
+		{"one over, declared short", limit + 1, 10, true},
+		{"one over, undeclared", limit + 1, -1, true},
+		{"far over, declared at the limit", 10 * limit, limit, true},
+	}
+	for _, tc := range tests {
+		body := bytes.Repeat([]byte{'x'}, tc.size)
+		// iotest.HalfReader returns short reads, as a network connection does.
+		got, err := readBody(iotest.HalfReader(bytes.NewReader(body)), tc.declared, limit)
+		switch {
+		case tc.wantTooLarge && !errors.Is(err, errTooLarge):
+			t.Errorf("%s: %d bytes, %v; want errTooLarge", tc.name, len(got), err)
+		case !tc.wantTooLarge && (err != nil || !bytes.Equal(got, body)):
+			t.Errorf("%s: %d bytes, %v; want the %d bytes back", tc.name, len(got), err, tc.size)
+		}
+	}
+}
+
+// TestAnswersMatchEncodingJSON: the answers written as bytes are what c.JSON wrote.
+func TestAnswersMatchEncodingJSON(t *testing.T) {
+	encode := func(v any) string {
+		var b strings.Builder
+		if err := json.NewEncoder(&b).Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	type answer struct {
+		Status string `json:"status"`
+		Reason string `json:"reason,omitempty"`
+		JobID  string `json:"job_id,omitempty"`
+	}
+	for _, id := range []string{"1764000000000-0", "0-1", `odd"id\` + "\n", "ü-1"} {
+		if got, want := string(queuedAnswer(id)), encode(answer{Status: "queued", JobID: id}); got != want {
+			t.Errorf("queuedAnswer(%q) = %q, want %q", id, got, want)
+		}
+	}
+	if got, want := string(answerDuplicate), encode(answer{Status: "duplicate"}); got != want {
+		t.Errorf("duplicate answer %q, want %q", got, want)
+	}
+	if got, want := string(answerNotPending), encode(answer{Status: "ignored", Reason: "not_pending"}); got != want {
+		t.Errorf("not_pending answer %q, want %q", got, want)
 	}
 }
