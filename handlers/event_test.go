@@ -401,3 +401,50 @@ func TestParseISOTimeAgrees(t *testing.T) {
 	}
 	t.Logf("%d strings compared", n)
 }
+
+// assertJobPayload: the job payload is JSON the decoder takes back, giving the event
+// without the members the worker never reads.
+func assertJobPayload(t testing.TB, name string, ev PostLoginEvent) {
+	t.Helper()
+	payload := ev.AppendJobPayload(nil)
+	if !json.Valid(payload) {
+		t.Fatalf("%s: job payload is not JSON: %s", name, payload)
+	}
+	again, err := DecodePostLogin(payload)
+	if err != nil {
+		t.Fatalf("%s: decode of job payload %s: %v", name, payload, err)
+	}
+	want := ev
+	want.Data.Tenant, want.Data.Transaction, want.Data.Session = EventTenant{}, EventTransaction{}, EventSession{}
+	want.Data.Stats, want.Data.Request = EventStats{}, EventRequest{}
+	w, _ := json.Marshal(want)
+	if g, _ := json.Marshal(again); !bytes.Equal(g, w) {
+		t.Fatalf("%s: job payload decodes to\n%s\nwant\n%s", name, g, w)
+	}
+}
+
+func TestJobPayload(t *testing.T) {
+	for _, name := range eventFixtures(t) {
+		ev, err := DecodePostLogin(readEvent(t, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		assertJobPayload(t, name, ev)
+		if p, body := len(ev.AppendJobPayload(nil)), len(readEvent(t, name)); p > body {
+			t.Errorf("%s: job payload of %d bytes, more than the %d of the body", name, p, body)
+		}
+	}
+	// Strings that need escaping, and times with an offset and a fraction.
+	ev, err := DecodePostLogin(edit(t, func(m map[string]any) {
+		data := m["data"].(map[string]any)
+		user := data["user"].(map[string]any)
+		user["user_id"] = "auth0|\"quoted\"\\back/slash"
+		user["email"] = "ünï\u00e9@example.com"
+		user["created_at"] = "2026-11-20T10:00:00.123456789+02:00"
+		data["connection"].(map[string]any)["name"] = "tab\there\nnew\u0001line"
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertJobPayload(t, "escapes", ev)
+}

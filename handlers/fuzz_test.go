@@ -102,6 +102,7 @@ func FuzzDecodePostLogin(f *testing.F) {
 				t.Fatalf("accepted %q, which encoding/json calls invalid", body)
 			}
 			assertRoundTrip(t, "fuzz", ev)
+			assertJobPayload(t, "fuzz", ev)
 			return
 		}
 		var ee *EventError

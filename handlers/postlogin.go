@@ -81,7 +81,7 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m 
 		WebhookID: webhookID,
 		UserID:    ev.Data.User.UserID,
 		ReplayTTL: cfg.ReplayTTL,
-		Payload:   body,
+		Payload:   ev.AppendJobPayload(make([]byte, 0, len(body))),
 	})
 	if err != nil {
 		log.Error("could not record a post-login event: Redis unavailable. The login proceeded unverified; the user's next password login will be tried again. Check Redis (MAILPROOF_REDIS_URL, /readyz)",

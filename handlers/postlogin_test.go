@@ -197,9 +197,14 @@ func (rc *receiver) deliver(t *testing.T, name string, d delivery, markID string
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("%s: last job: %v, %d entries", name, err, len(msgs))
 	}
-	if m := msgs[0]; m.ID != a.JobID || m.Values["payload"] != string(d.body) || m.Values["webhook_id"] != markID {
-		t.Errorf("%s: job %s webhook_id %v, payload %d bytes equal to the body: %v; want job %s, webhook_id %s",
-			name, m.ID, m.Values["webhook_id"], len(d.body), m.Values["payload"] == string(d.body), a.JobID, markID)
+	ev, err := DecodePostLogin(d.body)
+	if err != nil {
+		t.Fatalf("%s: queued a body that does not decode: %v", name, err)
+	}
+	want := string(ev.AppendJobPayload(nil))
+	if m := msgs[0]; m.ID != a.JobID || m.Values["payload"] != want || m.Values["webhook_id"] != markID {
+		t.Errorf("%s: job %s webhook_id %v, payload %q; want job %s, webhook_id %s, payload %q",
+			name, m.ID, m.Values["webhook_id"], m.Values["payload"], a.JobID, markID, want)
 	}
 }
 

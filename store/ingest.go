@@ -23,7 +23,8 @@ type IngestRequest struct {
 	// ReplayTTL is how long the webhook id is remembered; it must cover the
 	// signature timestamp tolerance on both sides (twice the tolerance).
 	ReplayTTL time.Duration
-	// Payload is the job body the worker will decode (the event JSON).
+	// Payload is the job body the worker will decode: the event JSON, trimmed
+	// to what the policy reads (handlers.PostLoginEvent.AppendJobPayload).
 	Payload []byte
 }
 
