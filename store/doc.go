@@ -84,10 +84,13 @@
 //
 // # Ingest
 //
-// Ingest is the receiver's only Redis call: one script that marks the
-// webhook id as seen (SET NX PX), checks the record is pending (or being
-// verified by another event, which may still fail), and XADDs the job, atomically, so a crash can neither lose an event nor queue it twice.
-// Ingester coalesces concurrent Ingest calls into pipelines (group commit).
+// Ingest is the receiver's only Redis call: one script that checks the
+// record is pending (or being verified by another event, which may still
+// fail), marks the webhook id as seen (SET NX PX) and XADDs the job,
+// atomically, so a crash can neither lose an event nor queue it twice. An
+// event whose XADD fails leaves no mark. Ingester coalesces concurrent
+// Ingest calls into one call of the same script (group commit), in which
+// each event keeps its own outcome.
 //
 // # The job queue
 //
