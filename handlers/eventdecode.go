@@ -246,7 +246,7 @@ func (d *eventDecoder) data(p *PostLoginData) {
 			d.idObject(fSession, fSessionID)
 		case "connection":
 			if d.objectMember(fConnection) {
-				d.connection(&p.Connection)
+				d.connection()
 			}
 		case "authentication":
 			if d.objectMember(fAuthentication) {
@@ -264,7 +264,7 @@ func (d *eventDecoder) data(p *PostLoginData) {
 			}
 		case "request":
 			if d.objectMember(fRequest) {
-				d.request(&p.Request)
+				d.request()
 			}
 		case "user":
 			if d.objectMember(fUser) {
@@ -289,7 +289,7 @@ func (d *eventDecoder) idObject(obj, id field) {
 	}
 }
 
-func (d *eventDecoder) connection(c *EventConnection) {
+func (d *eventDecoder) connection() {
 	for first := true; d.more(first, '}'); first = false {
 		switch string(d.key()) {
 		case "id":
@@ -343,7 +343,7 @@ func (d *eventDecoder) authMethod() (m AuthMethod) {
 	return m
 }
 
-func (d *eventDecoder) request(r *EventRequest) {
+func (d *eventDecoder) request() {
 	for first := true; d.more(first, '}'); first = false {
 		switch string(d.key()) {
 		case "ip":
