@@ -124,3 +124,24 @@ func BenchmarkVerifyAndDecode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkParseISOTime compares the decoder's fast path with the UnmarshalText it
+// stands in for, on the layout JavaScript's toISOString writes.
+func BenchmarkParseISOTime(b *testing.B) {
+	raw := []byte("2026-11-24T10:15:02.877Z")
+	b.Run("fast-path", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok := parseISOTime(raw); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("UnmarshalText-baseline", func(b *testing.B) {
+		for b.Loop() {
+			var t time.Time
+			if err := t.UnmarshalText(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

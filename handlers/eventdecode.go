@@ -537,8 +537,8 @@ func (d *eventDecoder) countValue() (int, string) {
 }
 
 // parseISOTime reads the one layout JavaScript's toISOString and Auth0 write,
-// "2006-01-02T15:04:05.000Z", and the same without the fraction, four times faster
-// than time.Time.UnmarshalText. It reports false for anything else, which then goes to
+// "2006-01-02T15:04:05.000Z", and the same without the fraction, in half the time of
+// time.Time.UnmarshalText (BenchmarkParseISOTime: 19 against 36 ns). It reports false for anything else, which then goes to
 // UnmarshalText; where it reports true it agrees with UnmarshalText (FuzzParseISOTime).
 func parseISOTime(b []byte) (time.Time, bool) {
 	if len(b) != 20 && len(b) != 24 || b[4] != '-' || b[7] != '-' || b[10] != 'T' ||
@@ -557,8 +557,8 @@ func parseISOTime(b []byte) (time.Time, bool) {
 		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 || milli < 0 {
 		return time.Time{}, false
 	}
-	// Days since the epoch from the civil date (H. Hinnant's days_from_civil); time.Date
-	// would normalize fields already known to be in range, at three times the cost.
+	// Days since the epoch from the civil date (H. Hinnant's days_from_civil): time.Date
+	// would normalize fields that are already known to be in range.
 	y := year
 	if month <= 2 {
 		y--
