@@ -154,7 +154,7 @@ func DecodePostLogin(body []byte) (PostLoginEvent, error) {
 	if d.err != nil {
 		return PostLoginEvent{}, d.err
 	}
-	d.strings(&ev)
+	d.fillStrings(&ev)
 	if err := d.validate(&ev); err != nil {
 		return PostLoginEvent{}, err
 	}

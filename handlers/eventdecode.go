@@ -75,7 +75,7 @@ type eventDecoder struct {
 	first   *EventError
 	scratch []byte // unescaped member names
 	// String values are not copied one by one: str records where each one is and
-	// which member it is, and strings copies them all into one allocation. A member is
+	// which member it is, and fillStrings copies them all into one allocation. A member is
 	// recorded once (a repeat is an error), so there are at most len(spans).
 	spans  [len(stringFields)]stringSpan
 	nspans int
@@ -396,7 +396,7 @@ func (d *eventDecoder) array() (bool, string) {
 	return d.open(), ""
 }
 
-// str reads string member f; strings gives the event its value once the walk is done.
+// str reads string member f; fillStrings gives the event its value once the walk is done.
 func (d *eventDecoder) str(f field) {
 	repeated := d.seen&f.bit() != 0
 	if !d.member(f) {
@@ -428,8 +428,8 @@ func (d *eventDecoder) str(f field) {
 	}
 }
 
-// strings gives the event the values str recorded, all of them slices of one copy.
-func (d *eventDecoder) strings(ev *PostLoginEvent) {
+// fillStrings gives the event the values str recorded, all of them slices of one copy.
+func (d *eventDecoder) fillStrings(ev *PostLoginEvent) {
 	n := 0
 	for _, sp := range d.spans[:d.nspans] {
 		n += sp.n
