@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestSendNow(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		queued, inFlight int
+		closed, want     bool
+	}{
+		{"nothing queued", 0, 0, false, false},
+		{"nothing queued on close", 0, 1, true, false},
+		{"redis idle takes one event", 1, 0, false, true},
+		{"one in flight holds a small batch", minSecondBatch - 1, 1, false, false},
+		{"one in flight sends a full batch", minSecondBatch, 1, false, true},
+		{"close sends what is left", 1, 1, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sendNow(tc.queued, tc.inFlight, tc.closed); got != tc.want {
+				t.Errorf("sendNow(%d, %d, %v) = %v, want %v", tc.queued, tc.inFlight, tc.closed, got, tc.want)
+			}
+		})
+	}
+}
+
+// heldSender stands in for the script call: it reports each batch's size and
+// answers only when the test releases it, so the test sees the queue while
+// batches are in flight.
+type heldSender struct {
+	sizes   chan int
+	release chan struct{}
+}
+
+func (h heldSender) send(ctx context.Context, evs []ingestEvent) ([]IngestResult, []error) {
+	h.sizes <- len(evs)
+	<-h.release
+	res := make([]IngestResult, len(evs))
+	for i := range res {
+		res[i] = IngestResult{Status: IngestQueued, JobID: strconv.Itoa(i)}
+	}
+	return res, make([]error, len(evs))
+}
+
+// TestIngesterSecondBatch: while one batch is in flight, events wait until
+// minSecondBatch of them are queued, and then go out together while the first
+// is still in flight. Every caller gets its answer.
+func TestIngesterSecondBatch(t *testing.T) {
+	h := heldSender{sizes: make(chan int, 3), release: make(chan struct{})}
+	in := newIngester(&Redis{now: time.Now}, 64, h.send)
+	var wg sync.WaitGroup
+	ingest := func(n int) {
+		for i := range n {
+			wg.Go(func() {
+				res, err := in.Ingest(context.Background(), IngestRequest{WebhookID: "w" + strconv.Itoa(i), UserID: "u", ReplayTTL: time.Minute})
+				if err != nil || res.Status != IngestQueued {
+					t.Errorf("ingest: %+v, %v; want queued", res, err)
+				}
+			})
+		}
+	}
+	ingest(1)
+	if got := <-h.sizes; got != 1 {
+		t.Fatalf("first batch of %d events, want 1 (Redis had nothing of ours)", got)
+	}
+	ingest(minSecondBatch - 1)
+	waitFor(t, in, func() bool { return len(in.queue) == minSecondBatch-1 })
+	if got := inFlight(in); got != 1 {
+		t.Fatalf("%d batches in flight with %d events queued, want 1", got, minSecondBatch-1)
+	}
+	ingest(1)
+	if got := <-h.sizes; got != minSecondBatch {
+		t.Fatalf("second batch of %d events, want %d", got, minSecondBatch)
+	}
+	close(h.release)
+	wg.Wait()
+	in.Close()
+	select {
+	case n := <-h.sizes:
+		t.Errorf("a third batch of %d events, want none", n)
+	default:
+	}
+}
+
+// TestIngesterCloseFlushesHeldEvents: events held back for the batch in
+// flight are sent on Close rather than dropped.
+func TestIngesterCloseFlushesHeldEvents(t *testing.T) {
+	h := heldSender{sizes: make(chan int, 3), release: make(chan struct{})}
+	in := newIngester(&Redis{now: time.Now}, 64, h.send)
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Go(func() {
+			if _, err := in.Ingest(context.Background(), IngestRequest{WebhookID: "w" + strconv.Itoa(i), UserID: "u", ReplayTTL: time.Minute}); err != nil {
+				t.Errorf("ingest: %v", err)
+			}
+		})
+		if i == 0 {
+			<-h.sizes
+		}
+	}
+	waitFor(t, in, func() bool { return len(in.queue) == 2 })
+	closed := make(chan struct{})
+	go func() { in.Close(); close(closed) }()
+	if got := <-h.sizes; got != 2 {
+		t.Errorf("batch sent on close holds %d events, want 2", got)
+	}
+	close(h.release)
+	wg.Wait()
+	<-closed
+}
+
+func inFlight(in *Ingester) int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.inFlight
+}
+
+// waitFor polls cond under the Ingester's lock until it holds: the callers'
+// goroutines reach the queue in their own time.
+func waitFor(t *testing.T, in *Ingester, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		in.mu.Lock()
+		ok := cond()
+		in.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the queue never reached the expected state")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
