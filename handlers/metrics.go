@@ -9,6 +9,17 @@ type Metrics struct {
 	ingestSeconds     *prometheus.HistogramVec
 	signatureFailures *prometheus.CounterVec
 	keyMatches        *prometheus.CounterVec
+
+	// Children resolved once for the label values known up front: WithLabelValues
+	// hashes the values and takes a lock on every call, ~0.1-0.3 µs each, three times
+	// per event. Read-only after NewMetrics.
+	outcomes map[string]outcomeMetrics
+	keys     map[string]prometheus.Counter
+}
+
+type outcomeMetrics struct {
+	events  prometheus.Counter
+	seconds prometheus.Observer
 }
 
 // NewMetrics registers the handlers' metrics on reg and pre-declares every label value
@@ -34,14 +45,35 @@ func NewMetrics(reg prometheus.Registerer, keyIDs []string) *Metrics {
 		}, []string{"key_id"}),
 	}
 	reg.MustRegister(m.events, m.ingestSeconds, m.signatureFailures, m.keyMatches)
+	m.outcomes = make(map[string]outcomeMetrics)
 	for _, o := range []string{"queued", "duplicate", "not_pending", "invalid_signature", "stale_timestamp", "invalid_event", "body_too_large", "unsupported_media_type", "bad_request", "unavailable"} {
-		m.events.WithLabelValues(o)
+		m.outcomes[o] = outcomeMetrics{m.events.WithLabelValues(o), m.ingestSeconds.WithLabelValues(o)}
 	}
 	for _, r := range SignatureReasons {
 		m.signatureFailures.WithLabelValues(r)
 	}
+	m.keys = make(map[string]prometheus.Counter, len(keyIDs))
 	for _, k := range keyIDs {
-		m.keyMatches.WithLabelValues(k)
+		m.keys[k] = m.keyMatches.WithLabelValues(k)
 	}
 	return m
+}
+
+// observeEvent counts one answered event and its time by outcome.
+func (m *Metrics) observeEvent(outcome string, seconds float64) {
+	om, ok := m.outcomes[outcome]
+	if !ok {
+		om = outcomeMetrics{m.events.WithLabelValues(outcome), m.ingestSeconds.WithLabelValues(outcome)}
+	}
+	om.events.Inc()
+	om.seconds.Observe(seconds)
+}
+
+// keyMatched counts a verified event by the key that matched.
+func (m *Metrics) keyMatched(keyID string) {
+	c, ok := m.keys[keyID]
+	if !ok {
+		c = m.keyMatches.WithLabelValues(keyID)
+	}
+	c.Inc()
 }
