@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -14,11 +15,48 @@ import (
 	"github.com/mailproof/mailproof/handlers"
 )
 
-// httpMetrics counts requests per listener and route template; raw URLs never become
-// label values, so a scanner hitting random paths cannot blow up the series count.
+// httpMetrics counts requests per listener and route template; raw URLs and methods
+// outside HTTP's standard set never become label values, so a scanner hitting random
+// paths or methods cannot blow up the series count.
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// children caches each label combination's counter and histogram (routeKey to
+	// routeMetrics): WithLabelValues hashes four values and takes a lock on every
+	// call, ~0.5 µs per request for both, where a cache hit costs a tenth of that.
+	children sync.Map
+}
+
+type routeKey struct {
+	listener, method, route string
+	status                  int
+}
+
+type routeMetrics struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+func (m *httpMetrics) route(k routeKey) routeMetrics {
+	if v, ok := m.children.Load(k); ok {
+		return v.(routeMetrics)
+	}
+	rm := routeMetrics{
+		requests: m.requests.WithLabelValues(k.listener, k.method, k.route, strconv.Itoa(k.status)),
+		duration: m.duration.WithLabelValues(k.listener, k.route),
+	}
+	m.children.Store(k, rm)
+	return rm
+}
+
+// methodLabel is the method as a label value: the standard ones, else "other".
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -76,8 +114,9 @@ func requestLog(listener string, log *zap.Logger, m *httpMetrics) echo.Middlewar
 			}
 			status := c.Response().Status
 			elapsed := time.Since(start)
-			m.requests.WithLabelValues(listener, c.Request().Method, route, strconv.Itoa(status)).Inc()
-			m.duration.WithLabelValues(listener, route).Observe(elapsed.Seconds())
+			rm := m.route(routeKey{listener, methodLabel(c.Request().Method), route, status})
+			rm.requests.Inc()
+			rm.duration.Observe(elapsed.Seconds())
 			if listener == "ops" && status < 400 {
 				return nil // probes every few seconds would drown the log
 			}

@@ -71,3 +71,32 @@ func TestErrorHandlerShapesAndHidesInternals(t *testing.T) {
 		t.Errorf("panic logged %d times, want 1", n)
 	}
 }
+
+// TestRequestMetricsLabels: a method outside HTTP's standard set is counted as "other",
+// so random methods cannot add series, and repeated requests land on the same series.
+func TestRequestMetricsLabels(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := newEcho("main", 1024, zap.NewNop(), newHTTPMetrics(reg))
+	e.GET("/ok", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	for _, method := range []string{"GET", "GET", "FOOBAR", "BAZ", "DELETE"} {
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(method, "/ok", nil))
+	}
+	tests := []struct {
+		method string
+		want   float64
+	}{
+		{"GET", 2},
+		{"other", 2},
+		{"DELETE", 1},
+		{"FOOBAR", -1},
+		{"BAZ", -1},
+	}
+	for _, tc := range tests {
+		if got := metricValue(t, reg, "mailproof_http_requests_total", "method", tc.method); got != tc.want {
+			t.Errorf("mailproof_http_requests_total{method=%q} = %v, want %v", tc.method, got, tc.want)
+		}
+	}
+	if got := metricValue(t, reg, "mailproof_http_request_duration_seconds", "route", "/ok"); got != 5 {
+		t.Errorf("mailproof_http_request_duration_seconds{route=\"/ok\"} counted %v requests, want 5", got)
+	}
+}
