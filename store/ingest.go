@@ -55,7 +55,8 @@ func (r *Redis) Ingest(ctx context.Context, in IngestRequest) (IngestResult, err
 func (r *Redis) ingestBatch(ctx context.Context, evs []ingestEvent) ([]IngestResult, []error) {
 	keys := make([]string, 1, 1+2*len(evs))
 	keys[0] = keyJobs
-	args := make([]any, 0, 5*len(evs))
+	args := make([]any, 1, 1+4*len(evs))
+	args[0] = ms(r.now())
 	for i := range evs {
 		keys = append(keys, evs[i].keys[:]...)
 		args = append(args, evs[i].args[:]...)
@@ -63,11 +64,11 @@ func (r *Redis) ingestBatch(ctx context.Context, evs []ingestEvent) ([]IngestRes
 	return ingestResults(r.scripts.ingest.Run(ctx, r.c, keys, args...), len(evs))
 }
 
-// ingestEvent is one event's part of an ingest script call: two keys and five
-// arguments (see lua/ingest.lua).
+// ingestEvent is one event's part of an ingest script call: two keys and four
+// arguments (see lua/ingest.lua); the clock is read once per call.
 type ingestEvent struct {
 	keys [2]string
-	args [5]any
+	args [4]any
 }
 
 func (r *Redis) ingestEvent(in IngestRequest) (ingestEvent, error) {
@@ -81,7 +82,7 @@ func (r *Redis) ingestEvent(in IngestRequest) (ingestEvent, error) {
 	}
 	return ingestEvent{
 		keys: [2]string{replayKey(in.WebhookID), pendingKey(in.UserID)},
-		args: [5]any{durMS(in.ReplayTTL), in.UserID, in.WebhookID, in.Payload, ms(r.now())},
+		args: [4]any{durMS(in.ReplayTTL), in.UserID, in.WebhookID, in.Payload},
 	}, nil
 }
 

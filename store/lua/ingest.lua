@@ -5,13 +5,15 @@
 -- once per event, and the batch runs as one atomic unit.
 -- KEYS: 1 job stream, then per event i (from 0): 2+2i replay mark, 3+2i
 --       record hash
--- ARGV: per event i: 1+5i replay ttl ms, 2+5i user id, 3+5i webhook id,
---       4+5i payload, 5+5i now ms
+-- ARGV: 1 now ms (one clock reading for the batch), then per event i:
+--       2+4i replay ttl ms, 3+4i user id, 4+4i webhook id, 5+4i payload
 -- Returns two entries per event: a status and the job id ('' unless queued),
 -- or 'error' and the Redis error for that event alone (a key of the wrong
 -- type); the other events of the batch are unaffected.
 local out = {}
-local function ingest(replay, record, ttl, user, webhook, payload, now)
+local now = ARGV[1]
+local nowMS = tonumber(now)
+local function ingest(replay, record, ttl, user, webhook, payload)
   -- Read first: an error here must leave no replay mark behind.
   local rec = redis.pcall('HMGET', record, 'status', 'expires_at')
   if rec.err then
@@ -26,7 +28,7 @@ local function ingest(replay, record, ttl, user, webhook, payload, now)
   local expires = tonumber(rec[2] or '0') or 0
   -- A record another event is verifying still takes this one: if that event
   -- ends without a flip (dead letter), this login is the proof left to act on.
-  local waiting = rec[1] == 'pending' and not (expires > 0 and expires <= tonumber(now))
+  local waiting = rec[1] == 'pending' and not (expires > 0 and expires <= nowMS)
   if not waiting and rec[1] ~= 'verifying' then
     return 'not_pending', ''
   end
@@ -40,10 +42,10 @@ local function ingest(replay, record, ttl, user, webhook, payload, now)
   end
   return 'queued', id
 end
-for i = 0, #ARGV / 5 - 1 do
-  local a = 5 * i
+for i = 0, (#ARGV - 1) / 4 - 1 do
+  local a = 1 + 4 * i
   local status, detail = ingest(KEYS[2 + 2 * i], KEYS[3 + 2 * i],
-    ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5])
+    ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4])
   out[#out + 1] = status
   out[#out + 1] = detail
 end
