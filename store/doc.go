@@ -90,7 +90,9 @@
 // atomically, so a crash can neither lose an event nor queue it twice. An
 // event whose XADD fails leaves no mark. Ingester coalesces concurrent
 // Ingest calls into one call of the same script (group commit), in which
-// each event keeps its own outcome.
+// each event keeps its own outcome. Up to two calls are in flight: the
+// second goes out once eight events wait, so Redis works while the receiver
+// does without paying a round trip per event.
 //
 // # The job queue
 //
