@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mailproof/mailproof/store"
+	"github.com/mailproof/mailproof/store/redistest"
 )
 
 // ingestFunc is what both the direct and the batched path offer.
@@ -287,5 +288,54 @@ func TestIngestEnqueueFailureLeavesNoMark(t *testing.T) {
 	}
 	if n := r.Client().Exists(timeout(t), store.ReplayKey("w1")).Val(); n != 0 {
 		t.Error("the unqueued event left a replay mark: its redelivery would be dropped as a duplicate")
+	}
+}
+
+// TestIngesterFrozenRedis: with Redis frozen, many concurrent callers all leave at their
+// own deadline, with batches stuck in flight and more events queued behind them. Once
+// Redis is back, every event redelivered is queued or a duplicate of one the frozen
+// Redis took in late, and the stream holds each event exactly once: none lost, none
+// doubled.
+func TestIngesterFrozenRedis(t *testing.T) {
+	srv := redistest.Dedicated(t)
+	r := openURL(t, srv.URL())
+	in := store.NewIngester(r, 0)
+	t.Cleanup(in.Close)
+	putPending(t, r, "auth0|1", time.Now())
+	const events = 40
+	send := func(ctxTimeout time.Duration) []error {
+		errs := make([]error, events)
+		var wg sync.WaitGroup
+		for i := range events {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(t.Context(), ctxTimeout)
+				defer cancel()
+				var res store.IngestResult
+				res, errs[i] = in.Ingest(ctx, store.IngestRequest{
+					WebhookID: fmt.Sprintf("msg_%d", i), UserID: "auth0|1", ReplayTTL: time.Minute,
+				})
+				if errs[i] == nil && res.Status != store.IngestQueued && res.Status != store.IngestDuplicate {
+					errs[i] = fmt.Errorf("status %q, want queued or duplicate", res.Status)
+				}
+			})
+		}
+		wg.Wait()
+		return errs
+	}
+
+	srv.Pause()
+	for i, err := range send(300 * time.Millisecond) {
+		if err == nil {
+			t.Errorf("event %d with Redis frozen: no error, want one", i)
+		}
+	}
+	srv.Resume()
+	for i, err := range send(10 * time.Second) {
+		if err != nil {
+			t.Errorf("event %d redelivered after Redis came back: %v", i, err)
+		}
+	}
+	if got := streamLen(t, r, "mp:{mp}:jobs"); got != events {
+		t.Errorf("stream holds %d jobs, want each of the %d events once", got, events)
 	}
 }
