@@ -51,6 +51,7 @@ type Ingester struct {
 	ready    sync.Cond // signalled when a flusher may have a batch to send
 	queue    []*ingestCall
 	inFlight int
+	idle     int // flushers waiting in ready.Wait; tests wait for both
 	closed   bool
 
 	stopped chan struct{}
@@ -109,6 +110,12 @@ func (in *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestResult
 		in.mu.Unlock()
 		return IngestResult{}, fmt.Errorf("ingest: %w", ErrClosed)
 	}
+	if len(in.queue) == cap(in.queue) {
+		// Before the queue grows, drop calls whose caller already left: while Redis
+		// hangs, both flushers wait and callers leave at their deadlines, and their
+		// calls would otherwise pile up at the request rate until a flusher is back.
+		in.queue = dropLeft(in.queue)
+	}
 	in.queue = append(in.queue, c)
 	send := in.sendable()
 	in.mu.Unlock()
@@ -156,13 +163,18 @@ func (in *Ingester) run() {
 				in.mu.Unlock()
 				return
 			}
+			in.idle++
 			in.ready.Wait()
+			in.idle--
 		}
 		n := min(len(in.queue), in.maxBatch)
 		batch = append(batch[:0], in.queue[:n]...)
 		rest := copy(in.queue, in.queue[n:])
 		clear(in.queue[rest:]) // no stale pointers keep answered calls alive
 		in.queue = in.queue[:rest]
+		if rest == 0 && cap(in.queue) > 4*in.maxBatch {
+			in.queue = nil // a backlog after a hang leaves no large array behind
+		}
 		in.inFlight++
 		more := in.sendable()
 		in.mu.Unlock()
@@ -174,6 +186,19 @@ func (in *Ingester) run() {
 		in.mu.Lock()
 		in.inFlight-- // a batch held back for this one may go now: the loop sees it
 	}
+}
+
+// dropLeft removes the calls whose caller has gone, keeping the order of the rest.
+// Nothing of theirs has happened, and nobody waits for their answer.
+func dropLeft(q []*ingestCall) []*ingestCall {
+	kept := q[:0]
+	for _, c := range q {
+		if c.ctx.Err() == nil {
+			kept = append(kept, c)
+		}
+	}
+	clear(q[len(kept):])
+	return kept
 }
 
 // flush runs the script once for the batch and answers every caller in it.

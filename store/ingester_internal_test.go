@@ -114,6 +114,83 @@ func TestIngesterCloseFlushesHeldEvents(t *testing.T) {
 	<-closed
 }
 
+// TestIngesterCappedBatchWakesSecondFlusher: a flusher that takes a batch capped at
+// maxBatch and leaves minSecondBatch or more behind wakes the other flusher, so both
+// batches are in flight at once.
+func TestIngesterCappedBatchWakesSecondFlusher(t *testing.T) {
+	h := heldSender{sizes: make(chan int, 4), release: make(chan struct{})}
+	const maxBatch = 4
+	in := newIngester(&Redis{now: time.Now}, maxBatch, h.send)
+	calls := make([]*ingestCall, maxBatch+minSecondBatch+1)
+	// Both flushers asleep, so only a signal can start the second one.
+	waitFor(t, in, func() bool { return in.idle == maxInFlight })
+	in.mu.Lock()
+	for i := range calls {
+		ev, err := in.r.ingestEvent(IngestRequest{WebhookID: "w" + strconv.Itoa(i), UserID: "u", ReplayTTL: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls[i] = &ingestCall{ctx: context.Background(), ev: ev, done: make(chan ingestReply, 1)}
+	}
+	in.queue = append(in.queue, calls...) // all at once, as if they had piled up
+	in.mu.Unlock()
+	in.ready.Signal() // one wake-up, as Ingest gives
+	for range 2 {
+		select {
+		case got := <-h.sizes:
+			if got != maxBatch {
+				t.Errorf("batch of %d events, want %d (the cap)", got, maxBatch)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the second flusher never took the remaining events")
+		}
+	}
+	close(h.release)
+	for i, c := range calls {
+		if rep := <-c.done; rep.err != nil {
+			t.Errorf("call %d: %v", i, rep.err)
+		}
+	}
+	in.Close()
+}
+
+// TestIngesterDropsLeftCalls: while both flushers wait on a hung Redis, calls whose
+// callers gave up do not pile up in the queue.
+func TestIngesterDropsLeftCalls(t *testing.T) {
+	h := heldSender{sizes: make(chan int, 3), release: make(chan struct{})}
+	in := newIngester(&Redis{now: time.Now}, 64, h.send)
+	var wg sync.WaitGroup
+	ingest := func(ctx context.Context, id string) {
+		wg.Go(func() {
+			_, _ = in.Ingest(ctx, IngestRequest{WebhookID: id, UserID: "u", ReplayTTL: time.Minute})
+		})
+	}
+	ingest(context.Background(), "first")
+	<-h.sizes
+	for i := range minSecondBatch {
+		ingest(context.Background(), "second"+strconv.Itoa(i))
+	}
+	<-h.sizes // both flushers are now waiting on the held sender
+	const gaveUp = 300
+	for i := range gaveUp {
+		ctx, cancel := context.WithCancel(context.Background())
+		ingest(ctx, "left"+strconv.Itoa(i))
+		waitFor(t, in, func() bool { return len(in.queue) > 0 && in.queue[len(in.queue)-1].ctx == ctx })
+		cancel()
+	}
+	in.mu.Lock()
+	queued := len(in.queue)
+	in.mu.Unlock()
+	// The queue never held more than minSecondBatch live calls, so its array never
+	// grew past that: a left call is dropped whenever the next one would grow it.
+	if queued > minSecondBatch {
+		t.Errorf("%d calls queued after %d callers gave up one after another, want at most %d", queued, gaveUp, minSecondBatch)
+	}
+	close(h.release)
+	wg.Wait()
+	in.Close()
+}
+
 func inFlight(in *Ingester) int {
 	in.mu.Lock()
 	defer in.mu.Unlock()
