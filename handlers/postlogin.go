@@ -54,7 +54,9 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m 
 	bodyBuf := bufs.get()
 	defer bufs.put(bodyBuf)
 	body, err := appendBody(*bodyBuf, req.Body, req.ContentLength, cfg.BodyLimit)
-	*bodyBuf = body
+	if body != nil {
+		*bodyBuf = body
+	}
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
 			return "body_too_large", NewError(http.StatusRequestEntityTooLarge, "body_too_large", "the event is over the body size limit")

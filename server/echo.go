@@ -45,8 +45,8 @@ func (m *httpMetrics) route(k routeKey) routeMetrics {
 		requests: m.requests.WithLabelValues(k.listener, k.method, k.route, strconv.Itoa(k.status)),
 		duration: m.duration.WithLabelValues(k.listener, k.route),
 	}
-	m.children.Store(k, rm)
-	return rm
+	v, _ := m.children.LoadOrStore(k, rm)
+	return v.(routeMetrics)
 }
 
 // methodLabel is the method as a label value: the standard ones, else "other".
