@@ -16,13 +16,14 @@ const DefaultMaxBatch = 128
 // maxInFlight is how many batches may be in flight at once, and
 // minSecondBatch how many events must be waiting before a batch goes out
 // while another is still in flight. With one batch at a time, every request
-// ends up waiting on the batch in Redis while the receiver's CPU idles (16 %
-// idle against bare Echo's 7 %); sending every event the moment a flusher is
-// free halves the batches and spends the CPU saved on round trips instead.
-// Measured with BenchmarkIngestPaired in server (32 clients, two rounds of 9
-// each): one at a time 0.458 and 0.459 of bare Echo; two, the second once 4,
-// 6, 8 or 12 events wait, 0.48 to 0.51, all within the noise of each other.
-// 8 spends the least CPU per event of those.
+// ended up waiting on the batch in Redis while the cores idled (15-17 % of the
+// machine idle under load, against bare Echo's 6-10 %). A second flusher that
+// sent every event the moment it was free halved the batches and spent on
+// round trips the CPU it freed. Measured with BenchmarkIngestPaired in server
+// (32 clients, runs of 9 rounds, in alternation): one at a time 0.458 and
+// 0.459 of bare Echo; two, the second once 4, 6, 8, 12 or 16 events wait,
+// 0.48-0.51, all within the noise of each other, with 9-12 % idle; three,
+// 0.465 and 0.474. 8 spent the least CPU per event.
 const (
 	maxInFlight    = 2
 	minSecondBatch = 8
