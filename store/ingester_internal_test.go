@@ -106,8 +106,13 @@ func TestIngesterCloseFlushesHeldEvents(t *testing.T) {
 	waitFor(t, in, func() bool { return len(in.queue) == 2 })
 	closed := make(chan struct{})
 	go func() { in.Close(); close(closed) }()
-	if got := <-h.sizes; got != 2 {
-		t.Errorf("batch sent on close holds %d events, want 2", got)
+	select {
+	case got := <-h.sizes:
+		if got != 2 {
+			t.Errorf("batch sent on close holds %d events, want 2", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close never sent the events held back for the batch in flight")
 	}
 	close(h.release)
 	wg.Wait()
