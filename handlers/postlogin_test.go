@@ -281,6 +281,11 @@ func TestPostLogin(t *testing.T) {
 		{name: "array nested 1000 deep", body: []byte(strings.Repeat("[", 1000) + strings.Repeat("]", 1000)), want: invalid("nests deeper than 32 levels")},
 		{name: "not UTF-8", body: raw(t, `"ada@example.com"`, "\"ada\xff@example.com\""), want: invalid("is not valid UTF-8")},
 		{name: "user id with a newline", body: with(t, "data.user.user_id", "auth0|x}:{mp}:jobs\n"), want: invalid("data.user.user_id must not contain control characters")},
+		// Nothing is parsed before the signature holds: a bad body under a bad signature
+		// is a signature failure, never a decoding one.
+		{name: "invalid JSON, wrong secret", secret: rotatedSecret, body: []byte(`{"type":`), want: unauthorized("no signature matches")},
+		{name: "nested 1000 deep, wrong secret", secret: rotatedSecret, body: with(t, "data.extra", nested(1000)), want: unauthorized("no signature matches")},
+		{name: "not UTF-8, wrong secret", secret: rotatedSecret, body: raw(t, `"ada@example.com"`, "\"ada\xff@example.com\""), want: unauthorized("no signature matches")},
 	}
 	for _, f := range []string{"type", "timestamp", "data", "data.connection", "data.connection.name", "data.connection.strategy",
 		"data.authentication", "data.authentication.methods", "data.user", "data.user.user_id", "data.user.email", "data.user.email_verified"} {

@@ -304,6 +304,7 @@ func TestVerifyGrammar(t *testing.T) {
 		{name: "empty timestamp", id: vectorID, ts: "", sig: valid, wantReason: "missing_timestamp"},
 		{name: "empty signature", id: vectorID, ts: vectorTS, sig: "", wantReason: "missing_signature"},
 		{name: "id of 257", id: strings.Repeat("a", 257), ts: vectorTS, sig: valid, wantReason: "malformed_id"},
+		{name: "id of 256 is well formed", id: strings.Repeat("a", 256), ts: vectorTS, sig: valid, wantReason: "no_match"},
 		{name: "id with a dot", id: "msg.1", ts: vectorTS, sig: valid, wantReason: "malformed_id"},
 		{name: "id with a space", id: "msg 1", ts: vectorTS, sig: valid, wantReason: "malformed_id"},
 		{name: "id with a slash", id: "msg/1", ts: vectorTS, sig: valid, wantReason: "malformed_id"},
