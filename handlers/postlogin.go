@@ -49,6 +49,9 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m 
 	if !isJSON(req.Header.Get(echo.HeaderContentType)) {
 		return "unsupported_media_type", NewError(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
 	}
+	if req.ContentLength > cfg.BodyLimit { // declared too large: refused unread
+		return bodyTooLarge()
+	}
 	// The decoded event holds copies of its strings, so the body's buffer is free
 	// again once the request ends, whatever the outcome.
 	bodyBuf := bufs.get()
@@ -59,7 +62,7 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m 
 	}
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
-			return "body_too_large", NewError(http.StatusRequestEntityTooLarge, "body_too_large", "the event is over the body size limit")
+			return bodyTooLarge()
 		}
 		return "bad_request", NewError(http.StatusBadRequest, "bad_request", "could not read the request body").WithInternal(err)
 	}
@@ -161,6 +164,10 @@ func isJSON(ct string) bool {
 }
 
 var errTooLarge = errors.New("body over the limit")
+
+func bodyTooLarge() (string, error) {
+	return "body_too_large", NewError(http.StatusRequestEntityTooLarge, "body_too_large", "the event is over the body size limit")
+}
 
 // readBody reads at most limit bytes; one more byte means the body is too large. The
 // middleware's limit covers the whole listener, this one is the receiver's own.

@@ -94,8 +94,19 @@ func newEcho(listener string, bodyLimit int64, log *zap.Logger, m *httpMetrics) 
 			return err
 		},
 	}))
-	e.Use(middleware.BodyLimit(strconv.FormatInt(bodyLimit, 10) + "B"))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit: strconv.FormatInt(bodyLimit, 10) + "B",
+		// The receiver enforces the same limit itself, so that an oversized event is
+		// counted and timed under its own outcome (body_too_large) like every other.
+		Skipper: func(c echo.Context) bool { return c.Path() == postLoginPath },
+	}))
 	return e
+}
+
+// newMainEcho is the main listener's Echo with the configured body limit (see
+// newVerifier for why it is a function of its own).
+func newMainEcho(cfg Config, log *zap.Logger, m *httpMetrics) *echo.Echo {
+	return newEcho("main", cfg.BodyLimit, log, m)
 }
 
 // requestLog logs and measures every request after the error handler has written it, so

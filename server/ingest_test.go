@@ -37,6 +37,7 @@ type stackOptions struct {
 	keys     []string // default: testSecret
 	direct   bool     // *store.Redis as the Ingester instead of the batched store.Ingester
 	log      *zap.Logger
+	config   func(*Config) // changes to the test configuration
 }
 
 // mainStack is the main listener as Run builds it (newEcho's middleware, routes, the
@@ -59,7 +60,10 @@ func startMain(tb testing.TB, o stackOptions) *mainStack {
 		o.log = zaptest.NewLogger(tb)
 	}
 	cfg := Config{WebhookSecrets: o.keys, BodyLimit: 64 << 10, Tolerance: 5 * time.Minute, RedisTimeout: time.Second}
-	verifier, err := handlers.NewVerifier(cfg.WebhookSecrets, cfg.Tolerance, time.Now)
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	verifier, err := newVerifier(cfg, time.Now)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -76,7 +80,7 @@ func startMain(tb testing.TB, o stackOptions) *mainStack {
 	}
 	reg := prometheus.NewRegistry()
 	httpM := newHTTPMetrics(reg)
-	mainE := newEcho("main", cfg.BodyLimit, o.log, httpM)
+	mainE := newMainEcho(cfg, o.log, httpM)
 	routes(mainE, newEcho("ops", 64<<10, o.log, httpM), routeDeps{
 		cfg: cfg, verifier: verifier, ingester: ingester,
 		metrics: handlers.NewMetrics(reg, verifier.KeyIDs()), log: o.log, reg: reg,
@@ -166,7 +170,13 @@ type ingestReply struct {
 // test instead of stalling it.
 func doIngest(tb testing.TB, req *http.Request) (*http.Response, ingestReply) {
 	tb.Helper()
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	return doIngestWithin(tb, req, 10*time.Second)
+}
+
+// doIngestWithin is doIngest with a client that gives up after timeout.
+func doIngestWithin(tb testing.TB, req *http.Request, timeout time.Duration) (*http.Response, ingestReply) {
+	tb.Helper()
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
 	if err != nil {
 		tb.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
@@ -257,9 +267,11 @@ func TestIngestThroughServer(t *testing.T) {
 	}
 }
 
-// TestIngestRedisFailure: with Redis down or hung, the receiver answers 503 within its
-// RedisTimeout (1 s here; the client's 10 s timeout turns a hang into a failure), and it
-// takes events again once Redis is back.
+// TestIngestRedisFailure: with Redis down or hung, the receiver answers 503 at its
+// RedisTimeout, and it takes events again once Redis is back. The RedisTimeout is 200 ms
+// here and the client gives up after 900 ms: a receiver that ignored the setting would
+// answer a hung Redis only at the Redis client's own timeouts (1-2 s), too late. (The
+// margin is four and a half times the deadline, so this checks the wiring, not speed.)
 func TestIngestRedisFailure(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -274,11 +286,12 @@ func TestIngestRedisFailure(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := redistest.Dedicated(t)
-			s := startMain(t, stackOptions{redisURL: srv.URL(), direct: tc.direct})
+			s := startMain(t, stackOptions{redisURL: srv.URL(), direct: tc.direct,
+				config: func(c *Config) { c.RedisTimeout = 200 * time.Millisecond }})
 			s.putPending(t, fixtureUser)
 			send := func(step string, wantStatus int, want string) {
 				req, _ := signedRequest(t, s.url, testSecret, time.Now(), eventFixture(t))
-				resp, r := doIngest(t, req)
+				resp, r := doIngestWithin(t, req, 900*time.Millisecond)
 				got := r.Status
 				if r.Error != nil {
 					got = r.Error.Code
@@ -291,6 +304,9 @@ func TestIngestRedisFailure(t *testing.T) {
 			tc.fail(srv)
 			send("failing", 503, "unavailable")
 			send("still failing", 503, "unavailable")
+			if got := metricValue(t, s.reg, "mailproof_events_total", "outcome", "unavailable"); got != 2 {
+				t.Errorf("%s: mailproof_events_total{outcome=\"unavailable\"} = %v, want 2", tc.name, got)
+			}
 			tc.heal(srv)
 			s.putPending(t, fixtureUser) // a restarted Redis comes back empty
 			send("healed", 202, "queued")
@@ -325,6 +341,7 @@ func TestIngestMetrics(t *testing.T) {
 	send(testSecret, now, body, func(r *http.Request) { r.Header.Set("content-type", "text/plain") }) // unsupported_media_type
 	big := append(bytes.Repeat([]byte(" "), 64<<10), body...)
 	send(testSecret, now, big, func(r *http.Request) { r.ContentLength = -1 }) // body_too_large, read by the handler
+	send(testSecret, now, big, nil)                                            // body_too_large, declared
 
 	keyID := func(k string) string { pk, _ := handlers.ParseKey(k); return pk.ID() }
 	tests := []struct {
@@ -338,7 +355,7 @@ func TestIngestMetrics(t *testing.T) {
 		{"mailproof_events_total", "outcome", "stale_timestamp", 1},
 		{"mailproof_events_total", "outcome", "invalid_event", 1},
 		{"mailproof_events_total", "outcome", "unsupported_media_type", 1},
-		{"mailproof_events_total", "outcome", "body_too_large", 1},
+		{"mailproof_events_total", "outcome", "body_too_large", 2},
 		{"mailproof_events_total", "outcome", "unavailable", 0},
 		{"mailproof_signature_failures_total", "reason", "no_match", 1},
 		{"mailproof_signature_failures_total", "reason", "missing_signature", 1},
@@ -349,7 +366,7 @@ func TestIngestMetrics(t *testing.T) {
 		{"mailproof_ingest_duration_seconds", "outcome", "queued", 2},
 		{"mailproof_ingest_duration_seconds", "outcome", "duplicate", 1},
 		{"mailproof_ingest_duration_seconds", "outcome", "invalid_signature", 2},
-		{"mailproof_ingest_duration_seconds", "outcome", "body_too_large", 1},
+		{"mailproof_ingest_duration_seconds", "outcome", "body_too_large", 2},
 	}
 	for _, tc := range tests {
 		if got := metricValue(t, s.reg, tc.metric, tc.label, tc.value); got != tc.want {
@@ -382,4 +399,50 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value stri
 		}
 	}
 	return -1
+}
+
+// TestIngestConfig: the signature tolerance, the body limit and the replay guard's memory
+// follow the configuration.
+func TestIngestConfig(t *testing.T) {
+	s := startMain(t, stackOptions{config: func(c *Config) {
+		c.Tolerance = time.Minute
+		c.BodyLimit = 2048
+	}})
+	s.putPending(t, fixtureUser)
+	body := eventFixture(t)
+	sized := func(n int) []byte { // the fixture padded with JSON whitespace to n bytes
+		return append(bytes.Clone(body), bytes.Repeat([]byte(" "), n-len(body))...)
+	}
+	tests := []struct {
+		name       string
+		age        time.Duration
+		body       []byte
+		wantStatus int
+		want       string
+	}{
+		{"signed 30 s ago", 30 * time.Second, body, 202, "queued"},
+		{"signed 2 minutes ago, tolerance 1 minute", 2 * time.Minute, body, 401, "stale_timestamp"},
+		{"body at the limit", 0, sized(2048), 202, "queued"},
+		{"body one byte over", 0, sized(2049), 413, "body_too_large"},
+	}
+	for _, tc := range tests {
+		req, id := signedRequest(t, s.url, testSecret, time.Now().Add(-tc.age), tc.body)
+		resp, r := doIngest(t, req)
+		got := r.Status
+		if r.Error != nil {
+			got = r.Error.Code
+		}
+		if resp.StatusCode != tc.wantStatus || got != tc.want {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, resp.StatusCode, got, tc.wantStatus, tc.want)
+		}
+		if tc.wantStatus != 202 {
+			continue
+		}
+		// Remembered for at least twice the tolerance: a redelivery inside the window
+		// on either side must find the mark.
+		ttl, err := s.store.Client().PTTL(t.Context(), "mp:{mp}:replay:"+base64.RawURLEncoding.EncodeToString([]byte(id))).Result()
+		if err != nil || ttl < 2*time.Minute {
+			t.Errorf("%s: replay mark lives %v (%v), want at least twice the 1 minute tolerance", tc.name, ttl, err)
+		}
+	}
 }

@@ -9,9 +9,12 @@ import (
 	"github.com/mailproof/mailproof/handlers"
 )
 
+// postLoginPath is the receiver's route; newEcho leaves its body limit to the handler.
+const postLoginPath = "/v1/events/post-login"
+
 // routes is every route of both listeners in one place.
 func routes(mainE, opsE *echo.Echo, d routeDeps) {
-	mainE.POST("/v1/events/post-login", handlers.PostLogin(handlers.PostLoginConfig{
+	mainE.POST(postLoginPath, handlers.PostLogin(handlers.PostLoginConfig{
 		BodyLimit:    d.cfg.BodyLimit,
 		ReplayTTL:    2*d.cfg.Tolerance + time.Minute,
 		RedisTimeout: d.cfg.RedisTimeout,

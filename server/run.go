@@ -29,7 +29,7 @@ func Run(ctx context.Context, o Options) error {
 	redis.SetLogger(redisLogger{log.Named("go-redis")})
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	verifier, err := handlers.NewVerifier(cfg.WebhookSecrets, cfg.Tolerance, o.Now)
+	verifier, err := newVerifier(cfg, o.Now)
 	if err != nil {
 		return fmt.Errorf("webhook secrets: %w", err)
 	}
@@ -53,7 +53,7 @@ func Run(ctx context.Context, o Options) error {
 	defer ingester.Close()
 	metrics := handlers.NewMetrics(reg, verifier.KeyIDs())
 	httpM := newHTTPMetrics(reg)
-	mainE := newEcho("main", cfg.BodyLimit, log, httpM)
+	mainE := newMainEcho(cfg, log, httpM)
 	opsE := newEcho("ops", 64<<10, log, httpM)
 
 	w := newWorker(cfg, rdb, a0, log, reg, o.Now)
@@ -153,3 +153,9 @@ var (
 	_ handlers.UserReader   = (*auth0client.Client)(nil)
 	_ handlers.Budget       = (*store.Limiter)(nil)
 )
+
+// newVerifier is the signature check as the configuration asks for it. The server tests
+// build their stack through it and newMainEcho, so a setting Run ignored fails a test.
+func newVerifier(cfg Config, now func() time.Time) (*handlers.Verifier, error) {
+	return handlers.NewVerifier(cfg.WebhookSecrets, cfg.Tolerance, now)
+}
