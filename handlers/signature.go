@@ -161,7 +161,7 @@ func (v *Verifier) Verify(id, timestamp, signature string, body []byte) (keyID s
 	case !validMessageID(id):
 		return "", &SignatureError{Reason: reasonMalformedID}
 	}
-	ts, ok := parseTimestamp(timestamp)
+	ts, ok := ParseTimestamp(timestamp)
 	if !ok {
 		return "", &SignatureError{Reason: reasonMalformedTimestamp}
 	}
@@ -236,9 +236,10 @@ func validMessageID(id string) bool {
 	return true
 }
 
-// parseTimestamp accepts only canonical decimal: no sign, no leading zero, no junk,
-// within int64. The reference libraries disagree on anything looser.
-func parseTimestamp(s string) (int64, bool) {
+// ParseTimestamp reads a webhook-timestamp as Verify does: only canonical decimal, with
+// no sign, no leading zero and no junk, within int64. The reference libraries disagree
+// on anything looser.
+func ParseTimestamp(s string) (int64, bool) {
 	if s == "" || len(s) > 19 || s[0] == '0' && len(s) > 1 {
 		return 0, false
 	}

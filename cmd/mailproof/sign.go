@@ -49,9 +49,11 @@ func sign(args []string, getenv func(string) string, stdout, stderr io.Writer) e
 	}
 	at := time.Now()
 	if *ts != "" {
-		n, err := strconv.ParseInt(*ts, 10, 64)
-		if err != nil {
-			return fmt.Errorf("--timestamp must be Unix seconds: %w", err)
+		// The receiver's own rule: a looser one would print a header other than the
+		// one given, or accept what the receiver refuses.
+		n, ok := handlers.ParseTimestamp(*ts)
+		if !ok {
+			return fmt.Errorf("--timestamp %q must be Unix seconds in plain decimal (no sign or leading zero)", *ts)
 		}
 		at = time.Unix(n, 0)
 	}

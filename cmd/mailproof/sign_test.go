@@ -79,6 +79,7 @@ func TestSignSecretSources(t *testing.T) {
 	secretFile := signTempFile(t, "secret", []byte(v.Secret+"\n"))
 	const otherSecret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw=="
 	const publicKey = "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4="
+	ts := strconv.FormatInt(v.Timestamp, 10)
 	tests := []struct {
 		name    string
 		flags   []string
@@ -94,6 +95,8 @@ func TestSignSecretSources(t *testing.T) {
 		{name: "both flags", flags: []string{"--secret", v.Secret, "--secret-file", secretFile}, wantErr: []string{"not both"}},
 		{name: "a public key cannot sign", flags: []string{"--secret", publicKey}, wantErr: []string{"cannot sign"}},
 		{name: "id outside the grammar", flags: []string{"--secret", v.Secret, "--id", "msg.1"}, wantErr: []string{"message id must be"}},
+		{name: "timestamp with a plus", flags: []string{"--secret", v.Secret, "--timestamp", "+" + ts}, wantErr: []string{"plain decimal"}},
+		{name: "timestamp with a leading zero", flags: []string{"--secret", v.Secret, "--timestamp", "0" + ts}, wantErr: []string{"plain decimal"}},
 	}
 	for _, tc := range tests {
 		args := append([]string{"sign", "--timestamp", strconv.FormatInt(v.Timestamp, 10)}, tc.flags...)
