@@ -90,9 +90,10 @@
 // atomically, so a crash can neither lose an event nor queue it twice. An
 // event whose XADD fails leaves no mark. Ingester coalesces concurrent
 // Ingest calls into one call of the same script (group commit), in which
-// each event keeps its own outcome. Up to two calls are in flight: the
-// second goes out once eight events wait, so Redis works while the receiver
-// does without paying a round trip per event.
+// each event keeps its own outcome. Under load a call goes out once eight
+// events wait, or after 500 µs while none of ours is in Redis, and up to two
+// are in flight, so Redis works while the receiver does without paying a
+// round trip for one or two events.
 //
 // # The job queue
 //

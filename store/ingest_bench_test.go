@@ -70,6 +70,35 @@ func benchIngest(b *testing.B, r *store.Redis, ingest ingestFunc) {
 	b.ReportMetric((redisCPU(b, r)-redisBefore).Seconds()*1e6/n, "redis-cpu-µs/op")
 }
 
+// BenchmarkIngestLone is the price of group commit for a lone login: one caller at a
+// time, so every event through the Ingester waits out the linger for company that
+// never comes. ns/op is the latency of one event.
+//
+//	go test -run '^$' -bench IngestLone ./store/
+func BenchmarkIngestLone(b *testing.B) {
+	r := openStore(b)
+	putPending(b, r, "auth0|pending", time.Now())
+	in := store.NewIngester(r, 0)
+	b.Cleanup(in.Close)
+	for _, path := range []struct {
+		name   string
+		ingest ingestFunc
+	}{{"direct", r.Ingest}, {"batched", in.Ingest}} {
+		b.Run(path.name, func(b *testing.B) {
+			n := 0
+			for b.Loop() {
+				n++
+				_, err := path.ingest(b.Context(), store.IngestRequest{
+					WebhookID: path.name + strconv.Itoa(n), UserID: "auth0|pending", ReplayTTL: 10 * time.Minute,
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // processCPU is the user+system CPU time of this process.
 func processCPU() time.Duration {
 	var ru syscall.Rusage

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // ErrClosed reports a call on an Ingester after Close.
@@ -13,20 +14,28 @@ var ErrClosed = errors.New("ingester closed")
 // DefaultMaxBatch is the batch size NewIngester uses for maxBatch <= 0.
 const DefaultMaxBatch = 128
 
-// maxInFlight is how many batches may be in flight at once, and
-// minSecondBatch how many events must be waiting before a batch goes out
-// while another is still in flight. With one batch at a time, every request
-// ended up waiting on the batch in Redis while the cores idled (15-17 % of the
-// machine idle under load, against bare Echo's 6-10 %). A second flusher that
-// sent every event the moment it was free halved the batches and spent on
-// round trips the CPU it freed. Measured with BenchmarkIngestPaired in server
-// (32 clients, runs of 9 rounds, in alternation): one at a time 0.458 and
-// 0.459 of bare Echo; two, the second once 4, 6, 8, 12 or 16 events wait,
-// 0.48-0.51, all within the noise of each other, with 9-12 % idle; three,
-// 0.465 and 0.474. 8 spent the least CPU per event.
+// maxInFlight is how many batches may be in flight at once. A batch goes out
+// once minBatch events wait; a smaller one when Redis has nothing of ours and
+// the queue has waited maxLinger, or at once when the latest batch went alone
+// (one caller at a time has no company to wait for). Measured with
+// BenchmarkIngestPaired in server (32 clients, runs of 9 rounds, alternated):
+//
+//   - One batch at a time, sent whenever a flusher was free: 0.458 and 0.459
+//     of bare Echo. Every request ended up waiting on the batch in Redis while
+//     the cores idled (15-17 % of the machine idle under load, against bare
+//     Echo's 6-10 %).
+//   - Two in flight, the second once 4-16 events wait, the first at once:
+//     0.48-0.51, idle down to 9-12 %; three in flight 0.465 and 0.474. Half the
+//     round trips then carried 2.2-2.6 events: the batches sent the moment
+//     Redis had nothing of ours.
+//   - Those batches also waiting up to 0.2-2 ms for 8 events: 0.50-0.57, with
+//     Redis CPU per event down from 13-14 to 12-13 µs. 500 µs, about one round
+//     trip here, did as well as longer waits. With nothing to wait for, a lone
+//     event costs ~15 µs more than the direct call (BenchmarkIngestLone).
 const (
-	maxInFlight    = 2
-	minSecondBatch = 8
+	maxInFlight = 2
+	minBatch    = 8
+	maxLinger   = 500 * time.Microsecond
 )
 
 // flushTimeout bounds one batch when Redis stops answering; each caller
@@ -35,11 +44,12 @@ const flushTimeout = readTimeout + writeTimeout
 
 // Ingester is Ingest with group commit: calls from many goroutines are
 // coalesced into one call of the ingest script, one round trip and one script
-// run per batch instead of per event. A free flusher takes whatever is queued
-// (up to maxBatch), sends it, hands each caller its own result, and loops; so
-// an idle Ingester adds no delay, and a busy one batches what piled up during
-// the previous round trip. A second batch goes out while one is in flight only
-// once minSecondBatch events wait, so Redis works while the receiver does.
+// run per batch instead of per event. A free flusher takes what is queued (up
+// to maxBatch), sends it, hands each caller its own result, and loops. Under
+// load a batch waits for minBatch events, so a round trip is not spent on one
+// or two, but never more than maxLinger while Redis has nothing of ours; a
+// lone caller does not wait at all. Two batches may be in flight, so Redis
+// works while the receiver does.
 //
 // Each event keeps its own outcome: a key of the wrong type fails that event
 // alone. The batch also runs atomically, which no event needs but none minds.
@@ -54,6 +64,11 @@ type Ingester struct {
 	inFlight int
 	idle     int // flushers waiting in ready.Wait; tests wait for both
 	closed   bool
+	// lingered says the queue has waited maxLinger since it started filling;
+	// filling counts the fillings, so a timer of an earlier one changes nothing.
+	lingered bool
+	filling  int
+	lastSize int // events in the latest batch sent
 
 	stopped chan struct{}
 }
@@ -70,9 +85,8 @@ type ingestReply struct {
 }
 
 // NewIngester starts the flushers. maxBatch caps a batch (<= 0 means
-// DefaultMaxBatch). A flusher never waits for a batch to fill: lingering
-// would add latency at low load, and at high load the batch fills during the
-// round trip in flight anyway. Close stops it.
+// DefaultMaxBatch). A lone event waits at most maxLinger for company, a cost
+// no login notices. Close stops it.
 func NewIngester(r *Redis, maxBatch int) *Ingester {
 	return newIngester(r, maxBatch, r.ingestBatch)
 }
@@ -118,6 +132,9 @@ func (in *Ingester) Ingest(ctx context.Context, req IngestRequest) (IngestResult
 		in.queue = dropLeft(in.queue)
 	}
 	in.queue = append(in.queue, c)
+	if len(in.queue) == 1 {
+		in.startFilling()
+	}
 	send := in.sendable()
 	in.mu.Unlock()
 	if send {
@@ -145,14 +162,35 @@ func (in *Ingester) Close() {
 
 // sendable says whether a free flusher should send a batch now. in.mu held.
 func (in *Ingester) sendable() bool {
-	return sendNow(len(in.queue), in.inFlight, in.closed)
+	return sendNow(len(in.queue), in.inFlight, in.lingered, in.closed)
 }
 
-// sendNow is the dispatch rule: anything queued goes out when Redis has
-// nothing of ours, or on Close; with a batch in flight, only a batch worth
-// its round trip does.
-func sendNow(queued, inFlight int, closed bool) bool {
-	return queued > 0 && (inFlight == 0 || queued >= minSecondBatch || closed)
+// sendNow is the dispatch rule: a batch worth its round trip goes out at
+// once; a smaller one only when Redis has nothing of ours and the queue has
+// waited maxLinger, or on Close.
+func sendNow(queued, inFlight int, lingered, closed bool) bool {
+	return queued > 0 && (queued >= minBatch || inFlight == 0 && lingered || closed)
+}
+
+// startFilling starts the queue's wait for company. in.mu held. Only when
+// the latest batch had company does the next wait for it: one caller at a
+// time, or a quiet tenant's lone logins, would wait for nothing.
+func (in *Ingester) startFilling() {
+	in.filling++
+	in.lingered = in.lastSize < 2
+	if in.lingered {
+		return
+	}
+	filling := in.filling
+	time.AfterFunc(maxLinger, func() {
+		in.mu.Lock()
+		in.lingered = in.lingered || in.filling == filling
+		send := in.sendable()
+		in.mu.Unlock()
+		if send {
+			in.ready.Signal()
+		}
+	})
 }
 
 func (in *Ingester) run() {
@@ -176,7 +214,11 @@ func (in *Ingester) run() {
 		if rest == 0 && cap(in.queue) > 4*in.maxBatch {
 			in.queue = nil // a backlog after a hang leaves no large array behind
 		}
+		if rest > 0 {
+			in.startFilling() // what is left waits anew, or for the batch in flight
+		}
 		in.inFlight++
+		in.lastSize = n
 		more := in.sendable()
 		in.mu.Unlock()
 		if more {

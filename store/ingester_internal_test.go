@@ -10,20 +10,22 @@ import (
 
 func TestSendNow(t *testing.T) {
 	for _, tc := range []struct {
-		name             string
-		queued, inFlight int
-		closed, want     bool
+		name                   string
+		queued, inFlight       int
+		lingered, closed, want bool
 	}{
-		{"nothing queued", 0, 0, false, false},
-		{"nothing queued on close", 0, 1, true, false},
-		{"redis idle takes one event", 1, 0, false, true},
-		{"one in flight holds a small batch", minSecondBatch - 1, 1, false, false},
-		{"one in flight sends a full batch", minSecondBatch, 1, false, true},
-		{"close sends what is left", 1, 1, true, true},
+		{name: "nothing queued", queued: 0, inFlight: 0, lingered: true, want: false},
+		{name: "nothing queued on close", queued: 0, inFlight: 1, closed: true, want: false},
+		{name: "a full batch goes at once", queued: minBatch, inFlight: 0, want: true},
+		{name: "a full batch goes while one is in flight", queued: minBatch, inFlight: 1, want: true},
+		{name: "a small batch waits for company", queued: minBatch - 1, inFlight: 0, want: false},
+		{name: "a small batch goes after the linger", queued: 1, inFlight: 0, lingered: true, want: true},
+		{name: "a small batch waits for the batch in flight", queued: minBatch - 1, inFlight: 1, lingered: true, want: false},
+		{name: "close sends what is left", queued: 1, inFlight: 1, closed: true, want: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := sendNow(tc.queued, tc.inFlight, tc.closed); got != tc.want {
-				t.Errorf("sendNow(%d, %d, %v) = %v, want %v", tc.queued, tc.inFlight, tc.closed, got, tc.want)
+			if got := sendNow(tc.queued, tc.inFlight, tc.lingered, tc.closed); got != tc.want {
+				t.Errorf("sendNow(%d, %d, %v, %v) = %v, want %v", tc.queued, tc.inFlight, tc.lingered, tc.closed, got, tc.want)
 			}
 		})
 	}
@@ -47,9 +49,22 @@ func (h heldSender) send(ctx context.Context, evs []ingestEvent) ([]IngestResult
 	return res, make([]error, len(evs))
 }
 
-// TestIngesterSecondBatch: while one batch is in flight, events wait until
-// minSecondBatch of them are queued, and then go out together while the first
-// is still in flight. Every caller gets its answer.
+// next is the size of the next batch sent; a batch that never comes fails the test
+// instead of hanging it.
+func (h heldSender) next(t *testing.T) int {
+	t.Helper()
+	select {
+	case n := <-h.sizes:
+		return n
+	case <-time.After(10 * time.Second):
+		t.Fatal("no batch was sent")
+		return 0
+	}
+}
+
+// TestIngesterSecondBatch: a lone event goes out after the linger; while it is
+// in flight, events wait until minBatch of them are queued, and then go out
+// together while the first is still in flight. Every caller gets its answer.
 func TestIngesterSecondBatch(t *testing.T) {
 	h := heldSender{sizes: make(chan int, 3), release: make(chan struct{})}
 	in := newIngester(&Redis{now: time.Now}, 64, h.send)
@@ -65,17 +80,17 @@ func TestIngesterSecondBatch(t *testing.T) {
 		}
 	}
 	ingest(1)
-	if got := <-h.sizes; got != 1 {
+	if got := h.next(t); got != 1 {
 		t.Fatalf("first batch of %d events, want 1 (Redis had nothing of ours)", got)
 	}
-	ingest(minSecondBatch - 1)
-	waitFor(t, in, func() bool { return len(in.queue) == minSecondBatch-1 })
+	ingest(minBatch - 1)
+	waitFor(t, in, func() bool { return len(in.queue) == minBatch-1 })
 	if got := inFlight(in); got != 1 {
-		t.Fatalf("%d batches in flight with %d events queued, want 1", got, minSecondBatch-1)
+		t.Fatalf("%d batches in flight with %d events queued, want 1", got, minBatch-1)
 	}
 	ingest(1)
-	if got := <-h.sizes; got != minSecondBatch {
-		t.Fatalf("second batch of %d events, want %d", got, minSecondBatch)
+	if got := h.next(t); got != minBatch {
+		t.Fatalf("second batch of %d events, want %d", got, minBatch)
 	}
 	close(h.release)
 	wg.Wait()
@@ -100,7 +115,7 @@ func TestIngesterCloseFlushesHeldEvents(t *testing.T) {
 			}
 		})
 		if i == 0 {
-			<-h.sizes
+			h.next(t)
 		}
 	}
 	waitFor(t, in, func() bool { return len(in.queue) == 2 })
@@ -120,13 +135,13 @@ func TestIngesterCloseFlushesHeldEvents(t *testing.T) {
 }
 
 // TestIngesterCappedBatchWakesSecondFlusher: a flusher that takes a batch capped at
-// maxBatch and leaves minSecondBatch or more behind wakes the other flusher, so both
-// batches are in flight at once.
+// maxBatch and leaves minBatch or more behind wakes the other flusher, so both
+// batches are in flight at once; what is left after them goes out after the linger.
 func TestIngesterCappedBatchWakesSecondFlusher(t *testing.T) {
 	h := heldSender{sizes: make(chan int, 4), release: make(chan struct{})}
 	const maxBatch = 4
 	in := newIngester(&Redis{now: time.Now}, maxBatch, h.send)
-	calls := make([]*ingestCall, maxBatch+minSecondBatch+1)
+	calls := make([]*ingestCall, maxBatch+minBatch+1)
 	// Both flushers asleep, so only a signal can start the second one.
 	waitFor(t, in, func() bool { return in.idle == maxInFlight })
 	in.mu.Lock()
@@ -151,9 +166,16 @@ func TestIngesterCappedBatchWakesSecondFlusher(t *testing.T) {
 		}
 	}
 	close(h.release)
+	// The 5 left after two batches of 4 are fewer than minBatch: they go out once
+	// Redis is free and their linger is over, which only the timer can end here.
 	for i, c := range calls {
-		if rep := <-c.done; rep.err != nil {
-			t.Errorf("call %d: %v", i, rep.err)
+		select {
+		case rep := <-c.done:
+			if rep.err != nil {
+				t.Errorf("call %d: %v", i, rep.err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("call %d was never answered", i)
 		}
 	}
 	in.Close()
@@ -171,11 +193,11 @@ func TestIngesterDropsLeftCalls(t *testing.T) {
 		})
 	}
 	ingest(context.Background(), "first")
-	<-h.sizes
-	for i := range minSecondBatch {
+	h.next(t)
+	for i := range minBatch {
 		ingest(context.Background(), "second"+strconv.Itoa(i))
 	}
-	<-h.sizes // both flushers are now waiting on the held sender
+	h.next(t) // both flushers are now waiting on the held sender
 	const gaveUp = 300
 	for i := range gaveUp {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -186,10 +208,10 @@ func TestIngesterDropsLeftCalls(t *testing.T) {
 	in.mu.Lock()
 	queued := len(in.queue)
 	in.mu.Unlock()
-	// The queue never held more than minSecondBatch live calls, so its array never
+	// The queue never held more than minBatch live calls, so its array never
 	// grew past that: a left call is dropped whenever the next one would grow it.
-	if queued > minSecondBatch {
-		t.Errorf("%d calls queued after %d callers gave up one after another, want at most %d", queued, gaveUp, minSecondBatch)
+	if queued > minBatch {
+		t.Errorf("%d calls queued after %d callers gave up one after another, want at most %d", queued, gaveUp, minBatch)
 	}
 	close(h.release)
 	wg.Wait()
