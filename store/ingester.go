@@ -214,11 +214,11 @@ func (in *Ingester) run() {
 		if rest == 0 && cap(in.queue) > 4*in.maxBatch {
 			in.queue = nil // a backlog after a hang leaves no large array behind
 		}
+		in.lastSize = n
 		if rest > 0 {
 			in.startFilling() // what is left waits anew, or for the batch in flight
 		}
 		in.inFlight++
-		in.lastSize = n
 		more := in.sendable()
 		in.mu.Unlock()
 		if more {
