@@ -177,7 +177,7 @@ func sendNow(queued, inFlight int, lingered, closed bool) bool {
 // time, or a quiet tenant's lone logins, would wait for nothing.
 func (in *Ingester) startFilling() {
 	in.filling++
-	in.lingered = in.lastSize < 2
+	in.lingered = in.lastSize < minBatch
 	if in.lingered {
 		return
 	}

@@ -31,6 +31,26 @@ func TestSendNow(t *testing.T) {
 	}
 }
 
+// TestStartFillingWaits: the queue waits for company only after a full batch. After a
+// smaller one, waiting would only delay: two or three callers taking turns would each
+// wait out the linger on every event.
+func TestStartFillingWaits(t *testing.T) {
+	for _, tc := range []struct {
+		lastSize int
+		wait     bool
+	}{{0, false}, {1, false}, {2, false}, {minBatch - 1, false}, {minBatch, true}, {64, true}} {
+		in := &Ingester{lastSize: tc.lastSize}
+		in.ready.L = &in.mu
+		in.mu.Lock()
+		in.startFilling()
+		waits := !in.lingered
+		in.mu.Unlock()
+		if waits != tc.wait {
+			t.Errorf("after a batch of %d, the next waits for company: %v, want %v", tc.lastSize, waits, tc.wait)
+		}
+	}
+}
+
 // heldSender stands in for the script call: it reports each batch's size and
 // answers only when the test releases it, so the test sees the queue while
 // batches are in flight.
