@@ -96,14 +96,13 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m 
 		ReplayTTL: cfg.ReplayTTL,
 		Payload:   *payload,
 	})
-	if err == nil {
-		bufs.put(payload) // after an error a batch in flight may still be sending it
-	}
 	if err != nil {
 		log.Error("could not record a post-login event: Redis unavailable. The login proceeded unverified; the user's next password login will be tried again. Check Redis (MAILPROOF_REDIS_URL, /readyz)",
 			zap.String("user_id", ev.Data.User.UserID), zap.Error(err))
 		return "unavailable", NewError(http.StatusServiceUnavailable, "unavailable", "the event store is unavailable; retry later").WithInternal(err)
 	}
+	bufs.put(payload) // only now: after an error a batch in flight may still be sending it
+
 	switch res.Status {
 	case store.IngestQueued:
 		log.Info("login queued for verification", zap.String("user_id", ev.Data.User.UserID), zap.String("job_id", res.JobID), zap.String("key_id", keyID))
