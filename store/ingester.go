@@ -64,8 +64,9 @@ type Ingester struct {
 	inFlight int
 	idle     int // flushers waiting in ready.Wait; tests wait for both
 	closed   bool
-	// lingered says the queue has waited maxLinger since it started filling;
-	// filling counts the fillings, so a timer of an earlier one changes nothing.
+	// lingered says the queue is done waiting for company: it waited maxLinger
+	// since it started filling, or had no reason to wait. filling counts the
+	// fillings, so the timer of an earlier one changes nothing.
 	lingered bool
 	filling  int
 	lastSize int // events in the latest batch sent
@@ -166,15 +167,16 @@ func (in *Ingester) sendable() bool {
 }
 
 // sendNow is the dispatch rule: a batch worth its round trip goes out at
-// once; a smaller one only when Redis has nothing of ours and the queue has
-// waited maxLinger, or on Close.
+// once; a smaller one only when Redis has nothing of ours and the queue is
+// done waiting for company (lingered), or on Close.
 func sendNow(queued, inFlight int, lingered, closed bool) bool {
 	return queued > 0 && (queued >= minBatch || inFlight == 0 && lingered || closed)
 }
 
-// startFilling starts the queue's wait for company. in.mu held. Only when
-// the latest batch had company does the next wait for it: one caller at a
-// time, or a quiet tenant's lone logins, would wait for nothing.
+// startFilling starts the queue's wait for company. in.mu held. Only after a
+// full batch does the next wait: after a smaller one, company is not coming
+// soon, and one caller at a time, a few taking turns or a quiet tenant's lone
+// logins would wait for nothing.
 func (in *Ingester) startFilling() {
 	in.filling++
 	in.lingered = in.lastSize < minBatch
