@@ -83,7 +83,7 @@ func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	t.mux.ServeHTTP(sw, r)
+	t.serveWithChanges(sw, r)
 }
 
 // authorized checks the bearer token and answers 401 the way Auth0 does when

@@ -3,8 +3,8 @@
 // bodies and rate-limit headers mailproof relies on, so the real go-auth0
 // client runs against it unchanged. Tests and `mailproof local` both use it;
 // the hooks on Tenant let a driver seed users, simulate a person completing a
-// password reset, and inject faults (latency, 5xx, 429, hangs, dropped
-// connections).
+// password reset, change a user's email at a chosen moment of a client's
+// calls, and inject faults (latency, 5xx, 429, hangs, dropped connections).
 package auth0test
 
 import (
@@ -74,6 +74,7 @@ type Tenant struct {
 	users    map[string]*record
 	tickets  map[string]*ticket
 	faults   []*activeFault
+	changes  []*pendingChange // armed email changes (ScheduleEmailChange)
 	calls    []Call
 	actions  map[string]*action
 	bindings map[string][]binding // trigger id → bindings in order
