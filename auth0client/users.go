@@ -89,13 +89,24 @@ func (c *Client) GetUser(ctx context.Context, id string) (User, error) {
 }
 
 // VerifyEmail sets email_verified on the user, sending nothing else, and
-// returns the user as Auth0 now has it.
+// returns the user as Auth0 now has it: the caller must check that answer,
+// since the address may have changed after it last read the user.
 func (c *Client) VerifyEmail(ctx context.Context, id string) (User, error) {
+	return c.setEmailVerified(ctx, id, true, "verify email")
+}
+
+// UnverifyEmail sets email_verified back to false, sending nothing else: it
+// takes back a flip that landed on an address nobody proved.
+func (c *Client) UnverifyEmail(ctx context.Context, id string) (User, error) {
+	return c.setEmailVerified(ctx, id, false, "undo verify email")
+}
+
+func (c *Client) setEmailVerified(ctx context.Context, id string, verified bool, what string) (User, error) {
 	m := c.m.Load()
 	ctx, ex := withExchange(ctx)
-	u := &management.User{EmailVerified: auth0.Bool(true)}
+	u := &management.User{EmailVerified: auth0.Bool(verified)}
 	if err := m.User.Update(ctx, id, u); err != nil {
-		return User{}, fmt.Errorf("verify email of %s: %w", id, c.classify(m, err, ex, ErrUserNotFound))
+		return User{}, fmt.Errorf("%s of %s: %w", what, id, c.classify(m, err, ex, ErrUserNotFound))
 	}
 	return toUser(u), nil
 }

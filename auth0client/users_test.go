@@ -140,3 +140,33 @@ func TestCreateUser(t *testing.T) {
 		})
 	}
 }
+
+func TestUnverifyEmail(t *testing.T) {
+	tn, _ := newTenant(t)
+	c := newClient(t, tn, nil)
+	u := tn.AddUser(auth0test.UserSeed{Email: "ada@example.com", EmailVerified: true, Connection: auth0test.DefaultConnection})
+	tn.ResetCalls()
+
+	got, err := c.UnverifyEmail(context.Background(), u.ID)
+	if err != nil {
+		t.Fatalf("UnverifyEmail: %v", err)
+	}
+	if got.EmailVerified || got.Email != "ada@example.com" || got.Connection != auth0test.DefaultConnection {
+		t.Errorf("UnverifyEmail answer: %+v, want the unverified user on its connection", got)
+	}
+	if stored, _ := tn.User(u.ID); stored.EmailVerified {
+		t.Errorf("stored user: %+v, want unverified", stored)
+	}
+	var patches []string
+	for _, call := range tn.Calls() {
+		if call.Method == http.MethodPatch {
+			patches = append(patches, strings.TrimSpace(string(call.Body)))
+		}
+	}
+	if len(patches) != 1 || patches[0] != `{"email_verified":false}` {
+		t.Errorf("PATCH bodies %q, want exactly one {\"email_verified\":false}", patches)
+	}
+	if _, err := c.UnverifyEmail(context.Background(), "auth0|000000000000000000000000"); !errors.Is(err, auth0client.ErrUserNotFound) {
+		t.Errorf("UnverifyEmail of a deleted user: %v, want ErrUserNotFound", err)
+	}
+}

@@ -43,7 +43,17 @@ func NewLimiter(r *Redis, rate float64) *Limiter {
 // shared pause (if any) has passed and the budget has a slot. It returns
 // ctx's error if ctx ends first, or Redis's error: with Redis down nobody
 // knows the budget, so nobody calls.
-func (l *Limiter) Wait(ctx context.Context) error {
+func (l *Limiter) Wait(ctx context.Context) error { return l.WaitN(ctx, 1) }
+
+// WaitN is Wait for calls made back to back: it returns once n slots are
+// free together (n is at most the burst, 2), so nothing waits between the
+// calls. The worker takes its fresh read and its flip this way: a wait
+// between them would be a window in which the address can change after it
+// was checked.
+func (l *Limiter) WaitN(ctx context.Context, n int) error {
+	if n < 1 || n > l.limit.Burst {
+		return fmt.Errorf("rate limit: %d calls at once; the budget holds at most %d", n, l.limit.Burst)
+	}
 	for {
 		until, err := l.pausedUntil(ctx)
 		if err != nil {
@@ -55,7 +65,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			}
 			continue
 		}
-		res, err := l.rl.Allow(ctx, keyRate, l.limit)
+		res, err := l.rl.AllowN(ctx, keyRate, l.limit, n)
 		if err != nil {
 			return wrap("rate limit", err)
 		}
