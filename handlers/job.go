@@ -16,12 +16,23 @@ import (
 type Users interface {
 	GetUser(ctx context.Context, id string) (auth0client.User, error)
 	VerifyEmail(ctx context.Context, id string) (auth0client.User, error)
+	UnverifyEmail(ctx context.Context, id string) (auth0client.User, error)
 }
 
 // Budget is the Management API rate budget shared by every replica.
 type Budget interface {
 	Wait(ctx context.Context) error
+	// WaitN returns once n calls may be made back to back.
+	WaitN(ctx context.Context, n int) error
 	Pause(ctx context.Context, until time.Time) error
+}
+
+// Undos is the durable list of flips to take back (store.Undo).
+type Undos interface {
+	ScheduleUndo(ctx context.Context, u store.Undo, held time.Duration) error
+	TakeDueUndos(ctx context.Context, lease time.Duration, limit int) ([]store.Undo, error)
+	UndoFailed(ctx context.Context, u store.Undo, next time.Time, cause string) error
+	UndoDone(ctx context.Context, userID, result string) (bool, error)
 }
 
 // Records is the part of the store that decides who may flip a user.
@@ -74,6 +85,12 @@ type Decision struct {
 	// not count towards the worker's MaxAttempts.
 	Defer Deferral
 	Err   error // why a retry or a dead letter; for the log and the dead-letter entry
+	// MayHaveFlipped says a PATCH was sent and its answer never came. A retry's fresh
+	// read settles it; a dead letter cannot, so the worker leaves a Check undo behind.
+	MayHaveFlipped bool
+	// Undo, on changed_during_flip, says whether the flip was taken back at once
+	// ("done") or waits in the undo list ("failed").
+	Undo string
 }
 
 // Processor turns a queued login into a Decision: the policy table, then a fresh
@@ -83,6 +100,7 @@ type Processor struct {
 	Records Records
 	Users   Users
 	Budget  Budget
+	Undos   Undos
 	Log     *zap.Logger
 }
 
@@ -133,14 +151,21 @@ func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
 	}
 	// A record this event already held means an earlier attempt got as far as the
 	// claim and maybe the PATCH before it died.
-	return p.flip(ctx, uid, claimed, rec.Status == store.StatusVerifying)
+	return p.flip(ctx, job, claimed, rec.Status == store.StatusVerifying)
 }
 
 // flip re-reads the user and sets email_verified. The read costs one call but closes the
 // window between the login and now: an email changed or verified meanwhile is caught, and
 // a retry after a PATCH whose answer was lost sees the flag already set and stops.
-func (p *Processor) flip(ctx context.Context, uid string, rec store.Record, resumed bool) Decision {
-	if err := p.Budget.Wait(ctx); err != nil {
+//
+// The person can change their address at any moment, and Auth0 has no conditional
+// update, so three guards stand between a change and a wrong flip (see "Flipping only
+// the proven address" in store/doc.go): both calls take their budget before the read,
+// so nothing waits between the check and the write; the PATCH answer is checked; and a
+// flip that landed on another address is taken back at once, durably.
+func (p *Processor) flip(ctx context.Context, job store.Job, rec store.Record, resumed bool) Decision {
+	uid := rec.UserID
+	if err := p.Budget.WaitN(ctx, 2); err != nil {
 		return budgetFailure(err)
 	}
 	u, err := p.Users.GetUser(ctx, uid)
@@ -148,23 +173,164 @@ func (p *Processor) flip(ctx context.Context, uid string, rec store.Record, resu
 		return p.apiFailure(ctx, uid, "read user", err)
 	}
 	switch {
+	case u.EmailVerified && resumed && !provisionedAddress(u, rec):
+		// An earlier attempt of this event, holding the same claim, may have PATCHed
+		// after the address changed and died before it could check the answer.
+		return p.takeBack(ctx, job, u, "the read resuming an interrupted flip")
 	case u.EmailVerified && resumed:
 		// An earlier attempt of this very event PATCHed and died before recording it.
 		return Decision{Action: Ack, Outcome: OutcomeVerified, Close: true}
 	case u.EmailVerified:
 		return Decision{Action: Ack, Outcome: OutcomeAlreadyVerified, Close: true}
-	case NormalizeEmail(u.Email) != rec.Email || (rec.Connection != "" && u.Connection != "" && u.Connection != rec.Connection):
+	case !provisionedAddress(u, rec):
 		p.Log.Warn("user changed in Auth0 since the login; not verifying",
 			zap.String("user_id", uid), zap.String("current_email", MaskEmail(u.Email)))
 		return Decision{Action: Ack, Outcome: OutcomeChangedSinceEvent, Close: true}
 	}
-	if err := p.Budget.Wait(ctx); err != nil {
-		return budgetFailure(err)
+	after, err := p.Users.VerifyEmail(ctx, uid)
+	if err != nil {
+		d := p.apiFailure(ctx, uid, "set email_verified", err)
+		// Auth0 answered no (4xx) or the call never left: nothing was written. Anything
+		// else may have landed.
+		d.MayHaveFlipped = d.Action != Ack && !errors.Is(err, auth0client.ErrPermanent) && !isRateLimited(err)
+		return d
 	}
-	if _, err := p.Users.VerifyEmail(ctx, uid); err != nil {
-		return p.apiFailure(ctx, uid, "set email_verified", err)
+	if !provisionedAddress(after, rec) {
+		return p.takeBack(ctx, job, after, "the PATCH answer")
 	}
 	return Decision{Action: Ack, Outcome: OutcomeVerified, Close: true}
+}
+
+// provisionedAddress reports whether Auth0's user still holds the address and connection
+// mailproof provisioned.
+func provisionedAddress(u auth0client.User, rec store.Record) bool {
+	return NormalizeEmail(u.Email) == rec.Email && (rec.Connection == "" || u.Connection == "" || u.Connection == rec.Connection)
+}
+
+// takeBack handles email_verified true on an address nobody proved, seen in seenIn. The
+// undo is written to Redis before Auth0 is called, so a crash from here on cannot lose
+// it, and the call is made at once, outside the budget: it is rare, and every moment the
+// flag stays set a token can be issued with it. When neither the record nor the call
+// worked, the job is retried rather than acknowledged: its next attempt resumes the claim,
+// reads the user and comes back here.
+func (p *Processor) takeBack(ctx context.Context, job store.Job, u auth0client.User, seenIn string) Decision {
+	uid := u.ID
+	if uid == "" {
+		uid = job.UserID
+	}
+	p.Log.Error("email_verified is true on an address nobody proved: the address changed during the flip; setting email_verified back to false now",
+		zap.String("user_id", uid), zap.String("current_email", MaskEmail(u.Email)), zap.String("seen_in", seenIn), zap.String("outcome", OutcomeChangedDuringFlip))
+	recErr := p.Undos.ScheduleUndo(ctx, store.Undo{UserID: uid, JobID: job.ID, WebhookID: job.WebhookID}, undoLease)
+	if recErr != nil {
+		p.Log.Error("could not record the undo in Redis; calling Auth0 anyway", zap.String("user_id", uid), zap.Error(recErr))
+	}
+	result, err := p.undo(ctx, uid)
+	switch {
+	case err != nil && recErr != nil:
+		return Decision{Action: Retry, MayHaveFlipped: true, Err: fmt.Errorf("take back the flip of %s: not recorded (%v) and not done: %w", uid, recErr, err)}
+	case err == nil && recErr == nil:
+		if _, derr := p.Undos.UndoDone(ctx, uid, result); derr != nil {
+			// The undo stays listed; the loop will call Auth0 again, which is harmless.
+			p.Log.Warn("flip taken back, but Redis did not record it; it will be repeated", zap.String("user_id", uid), zap.Error(derr))
+		}
+		p.Log.Warn("flip taken back: email_verified is false again", zap.String("user_id", uid), zap.String("result", result))
+	case err == nil:
+		p.Log.Warn("flip taken back: email_verified is false again", zap.String("user_id", uid), zap.String("result", result))
+	default:
+		p.Log.Error("could not take the flip back yet; it stays in the undo list and is retried before any other job. Check the Management API (mailproof_flip_undos_total)",
+			zap.String("user_id", uid), zap.Error(err))
+		return Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoFailed}
+	}
+	return Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoDone}
+}
+
+// undo sets email_verified back to false and says what it found.
+func (p *Processor) undo(ctx context.Context, uid string) (string, error) {
+	u, err := p.Users.UnverifyEmail(ctx, uid)
+	switch {
+	case errors.Is(err, auth0client.ErrUserNotFound):
+		return "user deleted in Auth0: nothing to take back", nil
+	case err != nil:
+		return "", err
+	case u.EmailVerified:
+		return "", fmt.Errorf("undo verify email of %s: the answer still shows email_verified true", uid)
+	}
+	return "email_verified set back to false", nil
+}
+
+// undoLease is how long a replica holds an undo it listed or took from the list before
+// another may take it: longer than one Management API call (10 s by default).
+const undoLease = 15 * time.Second
+
+// Results of an attempt to take a flip back, as metric labels.
+const (
+	UndoDone   = "done"
+	UndoFailed = "failed"
+)
+
+// UndoReport counts what RunDueUndos did.
+type UndoReport struct{ Done, Failed int }
+
+// RunDueUndos takes back the flips waiting in the undo list. The worker calls it before
+// it takes each job, so a waiting undo goes first; each is leased while it runs, so
+// replicas share the list. A failure leaves the undo listed for a later try with
+// exponential backoff (1 s doubling to 5 min): an undo is never given up.
+func (p *Processor) RunDueUndos(ctx context.Context) (UndoReport, error) {
+	var rep UndoReport
+	us, err := p.Undos.TakeDueUndos(ctx, undoLease, 10)
+	for _, u := range us {
+		result, uerr := p.runUndo(ctx, u)
+		if uerr == nil {
+			if _, err := p.Undos.UndoDone(ctx, u.UserID, result); err != nil {
+				p.Log.Warn("flip taken back, but Redis did not record it; it will be repeated", zap.String("user_id", u.UserID), zap.Error(err))
+			}
+			p.Log.Warn("flip taken back from the undo list", zap.String("user_id", u.UserID), zap.String("result", result), zap.Int("attempt", u.Attempts))
+			rep.Done++
+			continue
+		}
+		rep.Failed++
+		next := time.Now().Add(min(time.Second<<min(u.Attempts-1, 9), 5*time.Minute))
+		if ferr := p.Undos.UndoFailed(ctx, u, next, uerr.Error()); ferr != nil {
+			p.Log.Warn("could not record the failed undo in Redis; its lease expires and it is tried again", zap.String("user_id", u.UserID), zap.Error(ferr))
+		}
+		p.Log.Error("could not take a flip back yet: email_verified may still be true on an address nobody proved; retrying. Check the Management API credentials and status",
+			zap.String("user_id", u.UserID), zap.Int("attempt", u.Attempts), zap.Time("next_try", next), zap.Error(uerr))
+	}
+	return rep, err
+}
+
+// runUndo carries out one listed undo. A Check undo reads first: it was left by a job
+// that gave up after a PATCH whose answer never came.
+func (p *Processor) runUndo(ctx context.Context, u store.Undo) (string, error) {
+	if u.Check {
+		rec, err := p.Records.Get(ctx, u.UserID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", fmt.Errorf("read pending record: %w", err)
+		}
+		if err := p.Budget.Wait(ctx); err != nil {
+			return "", fmt.Errorf("wait for the Management API budget: %w", err)
+		}
+		cur, err := p.Users.GetUser(ctx, u.UserID)
+		switch {
+		case errors.Is(err, auth0client.ErrUserNotFound):
+			return "user deleted in Auth0: nothing to take back", nil
+		case err != nil:
+			return "", err
+		case !cur.EmailVerified:
+			return "checked: email_verified is false, nothing to take back", nil
+		case rec.UserID != "" && provisionedAddress(cur, rec):
+			return "checked: email_verified is true on the provisioned address", nil
+		}
+	}
+	if err := p.Budget.Wait(ctx); err != nil {
+		return "", fmt.Errorf("wait for the Management API budget: %w", err)
+	}
+	return p.undo(ctx, u.UserID)
+}
+
+func isRateLimited(err error) bool {
+	var rl *auth0client.RateLimitError
+	return errors.As(err, &rl)
 }
 
 // apiFailure sorts a Management API error into what to do next.

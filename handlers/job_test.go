@@ -24,6 +24,12 @@ type fakeClaims struct {
 	claimErr error
 	claims   []string      // holders, in order
 	claimed  *store.Record // what Claim finds, when the record changed after Get
+
+	scheduleErr error
+	scheduled   []store.Undo
+	due         []store.Undo
+	done        []string
+	failed      []string
 }
 
 func (f *fakeClaims) Get(context.Context, string) (store.Record, error) {
@@ -44,11 +50,37 @@ func (f *fakeClaims) Claim(_ context.Context, _, holder string) (store.Record, b
 	return f.rec, !f.refuse, nil
 }
 
+// The store's undo list as Process sees it: what was scheduled and finished.
+func (f *fakeClaims) ScheduleUndo(_ context.Context, u store.Undo, _ time.Duration) error {
+	f.scheduled = append(f.scheduled, u)
+	return f.scheduleErr
+}
+
+func (f *fakeClaims) TakeDueUndos(context.Context, time.Duration, int) ([]store.Undo, error) {
+	due := f.due
+	f.due = nil
+	return due, nil
+}
+
+func (f *fakeClaims) UndoFailed(_ context.Context, u store.Undo, _ time.Time, _ string) error {
+	f.failed = append(f.failed, u.UserID)
+	return nil
+}
+
+func (f *fakeClaims) UndoDone(_ context.Context, userID, _ string) (bool, error) {
+	f.done = append(f.done, userID)
+	return true, nil
+}
+
 // fakeManagement is the Management API: one user, and errors to answer with.
 type fakeManagement struct {
 	user             auth0client.User
 	getErr, patchErr error
-	gets, patches    int
+	// patched is what the PATCH answers with when set (an address changed under it);
+	// otherwise the user, verified.
+	patched                   *auth0client.User
+	unverifyErr               error
+	gets, patches, unverifies int
 }
 
 func (f *fakeManagement) GetUser(context.Context, string) (auth0client.User, error) {
@@ -58,7 +90,19 @@ func (f *fakeManagement) GetUser(context.Context, string) (auth0client.User, err
 
 func (f *fakeManagement) VerifyEmail(context.Context, string) (auth0client.User, error) {
 	f.patches++
-	return f.user, f.patchErr
+	if f.patched != nil {
+		return *f.patched, f.patchErr
+	}
+	u := f.user
+	u.EmailVerified = true
+	return u, f.patchErr
+}
+
+func (f *fakeManagement) UnverifyEmail(context.Context, string) (auth0client.User, error) {
+	f.unverifies++
+	u := f.user
+	u.EmailVerified = false
+	return u, f.unverifyErr
 }
 
 // fakeSlots counts the slots taken and remembers the pauses asked for.
@@ -68,8 +112,10 @@ type fakeSlots struct {
 	pauses  []time.Time
 }
 
-func (f *fakeSlots) Wait(context.Context) error {
-	f.waits++
+func (f *fakeSlots) Wait(ctx context.Context) error { return f.WaitN(ctx, 1) }
+
+func (f *fakeSlots) WaitN(_ context.Context, n int) error {
+	f.waits += n
 	return f.waitErr
 }
 
@@ -85,11 +131,12 @@ func TestProcessDecisions(t *testing.T) {
 		name  string
 		setup func(ev *PostLoginEvent, job *store.Job, r *fakeClaims, u *fakeManagement, b *fakeSlots)
 
-		want        Decision // Err is only checked for being set
-		wantErrIs   error
-		wantGets    int
-		wantPatches int
-		wantClaims  []string
+		want           Decision // Err is only checked for being set
+		wantErrIs      error
+		wantGets       int
+		wantPatches    int
+		wantUnverifies int
+		wantClaims     []string
 	}{
 		{name: "eligible login flips", want: Decision{Action: Ack, Outcome: OutcomeVerified, Close: true},
 			wantGets: 1, wantPatches: 1, wantClaims: []string{"msg_a"}},
@@ -217,7 +264,7 @@ func TestProcessDecisions(t *testing.T) {
 			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.patchErr = fmt.Errorf("verify email: %w", &auth0client.RateLimitError{Reset: reset})
 			}},
-		{name: "server error", want: Decision{Action: Retry}, wantErrIs: auth0client.ErrTransient,
+		{name: "server error", want: Decision{Action: Retry, MayHaveFlipped: true}, wantErrIs: auth0client.ErrTransient,
 			wantGets: 1, wantPatches: 1, wantClaims: []string{"msg_a"},
 			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.patchErr = apiErr(auth0client.ErrTransient)
@@ -231,6 +278,51 @@ func TestProcessDecisions(t *testing.T) {
 			wantGets: 1, wantPatches: 1, wantClaims: []string{"msg_a"},
 			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.patchErr = apiErr(auth0client.ErrPermanent)
+			}},
+		{name: "address changed between the read and the PATCH: taken back at once",
+			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoDone},
+			wantGets: 1, wantPatches: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
+			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+				changed := u.user
+				changed.Email, changed.EmailVerified = "attacker@evil.example", true
+				u.patched = &changed
+			}},
+		{name: "address changed during the flip, the undo fails: listed for the loop",
+			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoFailed},
+			wantGets: 1, wantPatches: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
+			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+				changed := u.user
+				changed.Email, changed.EmailVerified = "attacker@evil.example", true
+				u.patched, u.unverifyErr = &changed, apiErr(auth0client.ErrTransient)
+			}},
+		{name: "address changed during the flip, Redis cannot list the undo: taken back anyway",
+			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoDone},
+			wantGets: 1, wantPatches: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
+			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+				changed := u.user
+				changed.Email, changed.EmailVerified = "attacker@evil.example", true
+				u.patched, r.scheduleErr = &changed, errors.New("connection refused")
+			}},
+		{name: "address changed during the flip, neither listed nor undone: the job stays",
+			want:     Decision{Action: Retry, MayHaveFlipped: true},
+			wantGets: 1, wantPatches: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
+			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+				changed := u.user
+				changed.Email, changed.EmailVerified = "attacker@evil.example", true
+				u.patched, r.scheduleErr, u.unverifyErr = &changed, errors.New("connection refused"), apiErr(auth0client.ErrTransient)
+			}},
+		{name: "resumed and verified on another address: an earlier PATCH may have landed there",
+			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoDone},
+			wantGets: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
+			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+				r.rec.Status, r.rec.Holder = store.StatusVerifying, "msg_a"
+				u.user.Email, u.user.EmailVerified = "attacker@evil.example", true
+			}},
+		{name: "not resumed and verified on another address: not ours to touch",
+			want:     Decision{Action: Ack, Outcome: OutcomeAlreadyVerified, Close: true},
+			wantGets: 1, wantClaims: []string{"msg_a"},
+			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+				u.user.Email, u.user.EmailVerified = "kate@new.example", true
 			}},
 		{name: "job without a webhook id holds the lock as its job id", want: Decision{Action: Ack, Outcome: OutcomeVerified, Close: true},
 			wantGets: 1, wantPatches: 1, wantClaims: []string{"1700000000000-0"},
@@ -255,13 +347,22 @@ func TestProcessDecisions(t *testing.T) {
 			}
 			job.Payload = b
 		}
-		p := &Processor{Records: recs, Users: users, Budget: budget, Log: zaptest.NewLogger(t)}
+		p := &Processor{Records: recs, Users: users, Budget: budget, Undos: recs, Log: zaptest.NewLogger(t)}
 
 		got := p.Process(t.Context(), job)
 
 		if got.Action != tc.want.Action || got.Outcome != tc.want.Outcome || got.Close != tc.want.Close || !got.NotBefore.Equal(tc.want.NotBefore) || got.Defer != tc.want.Defer {
 			t.Errorf("%s: decision action %d outcome %q close %v not before %v defer %q, want %d %q %v %v %q (err %v)", tc.name,
 				got.Action, got.Outcome, got.Close, got.NotBefore, got.Defer, tc.want.Action, tc.want.Outcome, tc.want.Close, tc.want.NotBefore, tc.want.Defer, got.Err)
+		}
+		if got.Undo != tc.want.Undo || got.MayHaveFlipped != tc.want.MayHaveFlipped {
+			t.Errorf("%s: undo %q may have flipped %v, want %q %v", tc.name, got.Undo, got.MayHaveFlipped, tc.want.Undo, tc.want.MayHaveFlipped)
+		}
+		if users.unverifies != tc.wantUnverifies {
+			t.Errorf("%s: %d undo PATCHes, want %d", tc.name, users.unverifies, tc.wantUnverifies)
+		}
+		if wantListed := tc.wantUnverifies; len(recs.scheduled) != wantListed || len(recs.done) != min(wantListed, btoi(tc.want.Undo == UndoDone && recs.scheduleErr == nil)) {
+			t.Errorf("%s: undos listed %v and finished %v, want %d listed, finished only when done", tc.name, recs.scheduled, recs.done, wantListed)
 		}
 		if wantErr := tc.want.Action != Ack; (got.Err != nil) != wantErr {
 			t.Errorf("%s: error %v, want an error: %v", tc.name, got.Err, wantErr)
@@ -272,14 +373,72 @@ func TestProcessDecisions(t *testing.T) {
 		if users.gets != tc.wantGets || users.patches != tc.wantPatches {
 			t.Errorf("%s: %d reads and %d PATCHes, want %d and %d", tc.name, users.gets, users.patches, tc.wantGets, tc.wantPatches)
 		}
-		if budget.waits != users.gets+users.patches && !(budget.waitErr != nil && budget.waits == 1) {
-			t.Errorf("%s: %d budget slots for %d calls, want one slot per call", tc.name, budget.waits, users.gets+users.patches)
+		// The read and the PATCH take their slots together, before the read; an undo is
+		// made at once, outside the budget.
+		if wantSlots := 2 * btoi(users.gets > 0 || budget.waitErr != nil); budget.waits != wantSlots {
+			t.Errorf("%s: %d budget slots for %d reads and %d PATCHes, want %d taken before the read", tc.name, budget.waits, users.gets, users.patches, wantSlots)
 		}
 		if !slices.Equal(recs.claims, tc.wantClaims) {
 			t.Errorf("%s: claims by %q, want %q", tc.name, recs.claims, tc.wantClaims)
 		}
 		if wantPause := !tc.want.NotBefore.IsZero(); wantPause != slices.Equal(budget.pauses, []time.Time{tc.want.NotBefore}) {
 			t.Errorf("%s: pauses %v, want a shared pause until %v: %v", tc.name, budget.pauses, tc.want.NotBefore, wantPause)
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestRunDueUndos(t *testing.T) {
+	const uid = "auth0|6560c1f2e4b0a1b2c3d4e5f6"
+	tests := []struct {
+		name           string
+		undo           store.Undo
+		user           auth0client.User // as Auth0 has it before the undo
+		unverifyErr    error
+		wantGets       int
+		wantUnverifies int
+		wantDone       bool
+	}{
+		{name: "a listed undo is made", undo: store.Undo{UserID: uid, Attempts: 1},
+			user: auth0client.User{ID: uid, Email: "attacker@evil.example", EmailVerified: true}, wantUnverifies: 1, wantDone: true},
+		{name: "a failing undo stays listed", undo: store.Undo{UserID: uid, Attempts: 3},
+			user:        auth0client.User{ID: uid, Email: "attacker@evil.example", EmailVerified: true},
+			unverifyErr: fmt.Errorf("undo: %w", auth0client.ErrTransient), wantUnverifies: 1},
+		{name: "a user deleted since is done", undo: store.Undo{UserID: uid, Attempts: 1},
+			unverifyErr: fmt.Errorf("undo: %w", auth0client.ErrUserNotFound), wantUnverifies: 1, wantDone: true},
+		{name: "check: unverified, nothing to take back", undo: store.Undo{UserID: uid, Check: true, Attempts: 1},
+			user: auth0client.User{ID: uid, Email: "attacker@evil.example"}, wantGets: 1, wantDone: true},
+		{name: "check: verified on the provisioned address is right", undo: store.Undo{UserID: uid, Check: true, Attempts: 1},
+			user: auth0client.User{ID: uid, Email: "ada@example.com", EmailVerified: true}, wantGets: 1, wantDone: true},
+		{name: "check: verified on another address is taken back", undo: store.Undo{UserID: uid, Check: true, Attempts: 1},
+			user: auth0client.User{ID: uid, Email: "attacker@evil.example", EmailVerified: true}, wantGets: 1, wantUnverifies: 1, wantDone: true},
+	}
+	for _, tc := range tests {
+		recs := &fakeClaims{rec: provisioned(), due: []store.Undo{tc.undo}}
+		users := &fakeManagement{user: tc.user, unverifyErr: tc.unverifyErr}
+		budget := &fakeSlots{}
+		p := &Processor{Records: recs, Users: users, Budget: budget, Undos: recs, Log: zaptest.NewLogger(t)}
+
+		rep, err := p.RunDueUndos(t.Context())
+
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		if users.gets != tc.wantGets || users.unverifies != tc.wantUnverifies || users.patches != 0 {
+			t.Errorf("%s: %d reads, %d undo PATCHes, %d flips; want %d, %d, 0", tc.name, users.gets, users.unverifies, users.patches, tc.wantGets, tc.wantUnverifies)
+		}
+		if budget.waits != users.gets+users.unverifies {
+			t.Errorf("%s: %d budget slots for %d calls, want one per call", tc.name, budget.waits, users.gets+users.unverifies)
+		}
+		wantRep := UndoReport{Done: btoi(tc.wantDone), Failed: btoi(!tc.wantDone)}
+		if rep != wantRep || len(recs.done) != wantRep.Done || len(recs.failed) != wantRep.Failed {
+			t.Errorf("%s: report %+v, done %v, failed %v; want %+v", tc.name, rep, recs.done, recs.failed, wantRep)
 		}
 	}
 }

@@ -17,6 +17,9 @@ const (
 	OutcomeWrongMethod       = "wrong_method"
 	OutcomeNoPasswordReset   = "no_password_reset"
 	OutcomeChangedSinceEvent = "changed_since_event"
+	// OutcomeChangedDuringFlip: the PATCH landed on an address other than the provisioned
+	// one (changed after the fresh read) and was taken back at once.
+	OutcomeChangedDuringFlip = "changed_during_flip"
 	OutcomeUserNotFound      = "user_not_found"
 )
 

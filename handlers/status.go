@@ -135,7 +135,7 @@ func outcomeClass(code string) string {
 		return "ok"
 	case store.AuditRetry, store.AuditReplayed:
 		return "warn"
-	case store.AuditDeadLetter:
+	case store.AuditDeadLetter, OutcomeChangedDuringFlip:
 		return "bad"
 	}
 	return ""
@@ -187,6 +187,7 @@ ul.checks li{padding:2px 0}
 <div class="stat"><span class="num" id="stat-in-flight">{{.Stats.InFlight}}</span>in flight</div>
 <div class="stat"><span class="num" id="stat-delayed">{{.Stats.Delayed}}</span>delayed retries</div>
 <div class="stat{{if .Stats.Dead}} alert{{end}}"><span class="num" id="stat-dead">{{.Stats.Dead}}</span>dead letters</div>
+{{if .Stats.Undos}}<div class="stat alert"><span class="num" id="stat-undos">{{.Stats.Undos}}</span>flips to take back (an unproven address is verified: see the logs)</div>{{end}}
 </section>
 <h2>Recent decisions</h2>
 {{if .Recent}}

@@ -66,6 +66,9 @@ func seedStatus(t *testing.T, r *store.Redis) {
 	if err := r.Retry(ctx, jobs[1], time.Now().Add(time.Hour), "auth0 said <b>503</b>"); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
+	if err := r.ScheduleUndo(ctx, store.Undo{UserID: "auth0|eve"}, time.Hour); err != nil {
+		t.Fatalf("schedule undo: %v", err)
+	}
 	if err := r.DeadLetter(ctx, jobs[2], "gave up"); err != nil {
 		t.Fatalf("dead letter: %v", err)
 	}
@@ -90,7 +93,7 @@ func getStatus(t *testing.T, src StatusSource, timeout time.Duration, query stri
 }
 
 func TestStatus(t *testing.T) {
-	seeded := store.Stats{Pending: 4, Queued: 2, InFlight: 1, Delayed: 1, Dead: 1}
+	seeded := store.Stats{Pending: 4, Queued: 2, InFlight: 1, Delayed: 1, Dead: 1, Undos: 1}
 	// Things no rendering of the page may contain: the raw markup of the user id, the
 	// error and the check; any script or outside resource; the users' addresses.
 	neverInHTML := []string{"<script", "<b>503", "<i>stalled", "@example.com", "http://", "https://", " src="}
@@ -115,7 +118,7 @@ func TestStatus(t *testing.T) {
 			wantStatus: http.StatusOK,
 			wantHTML: []string{
 				`<meta http-equiv="refresh" content="5">`,
-				`id="stat-pending">4<`, `id="stat-queued">2<`, `id="stat-in-flight">1<`, `id="stat-delayed">1<`, `id="stat-dead">1<`,
+				`id="stat-pending">4<`, `id="stat-queued">2<`, `id="stat-in-flight">1<`, `id="stat-delayed">1<`, `id="stat-dead">1<`, `id="stat-undos">1<`,
 				"&lt;script&gt;alert(1)&lt;/script&gt;", "auth0 said &lt;b&gt;503&lt;/b&gt;", "auth0|ada",
 				`class="tag ok">verified<`, `class="tag warn">retry<`, `class="tag bad">dead_letter<`, "gave up",
 				"Readiness: not ready", "worker &lt;i&gt;stalled&lt;/i&gt;",

@@ -42,6 +42,7 @@ type workerMetrics struct {
 	outcomes *prometheus.CounterVec
 	attempts *prometheus.CounterVec
 	seconds  prometheus.Histogram
+	undos    *prometheus.CounterVec
 }
 
 func newWorker(cfg Config, rdb *store.Redis, a0 *auth0client.Client, log *zap.Logger, reg prometheus.Registerer, now func() time.Time) *worker {
@@ -61,7 +62,11 @@ func newWorker(cfg Config, rdb *store.Redis, a0 *auth0client.Client, log *zap.Lo
 			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10),
 		}),
 	}
-	reg.MustRegister(m.outcomes, m.attempts, m.seconds)
+	m.undos = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailproof_flip_undos_total",
+		Help: "Attempts to take back a flip that landed on an address nobody proved (email changed during the flip), by result: done, failed (retried until done).",
+	}, []string{"result"})
+	reg.MustRegister(m.outcomes, m.attempts, m.seconds, m.undos)
 	w := &worker{
 		cfg:      cfg,
 		rdb:      rdb,
@@ -76,6 +81,7 @@ func newWorker(cfg Config, rdb *store.Redis, a0 *auth0client.Client, log *zap.Lo
 		Records: rdb,
 		Users:   a0,
 		Budget:  newQueuedBudget(store.NewLimiter(rdb, cfg.Auth0Rate)),
+		Undos:   rdb,
 		Log:     w.log,
 	}
 	return w
@@ -140,8 +146,10 @@ func (w *worker) preflight(ctx context.Context, checkEviction bool) error {
 }
 
 // consume reads one job at a time; ctx only interrupts the wait for a job, never a job.
+// Flips waiting to be taken back go before every job.
 func (w *worker) consume(ctx context.Context) {
 	for ctx.Err() == nil {
+		w.runUndos(ctx)
 		jobs, err := w.rdb.Read(ctx, w.consumer, 1, 2*time.Second)
 		delivered := time.Now()
 		if err != nil {
@@ -176,6 +184,16 @@ func (w *worker) reclaim(ctx context.Context) {
 		wg.Go(func() { w.handle(ctx, j, delivered) })
 	}
 	wg.Wait()
+}
+
+// runUndos takes back the flips waiting in the undo list (handlers.Processor.RunDueUndos).
+func (w *worker) runUndos(ctx context.Context) {
+	rep, err := w.proc.RunDueUndos(ctx)
+	w.metrics.undos.WithLabelValues(handlers.UndoDone).Add(float64(rep.Done))
+	w.metrics.undos.WithLabelValues(handlers.UndoFailed).Add(float64(rep.Failed))
+	if err != nil && ctx.Err() == nil {
+		w.log.Error("cannot read the undo list from Redis; flips to take back wait until it answers", zap.Error(err))
+	}
 }
 
 func (w *worker) moveDue(ctx context.Context) {
@@ -227,7 +245,8 @@ func (w *worker) handle(parent context.Context, job store.Job, delivered time.Ti
 	if job.Deliveries > w.cfg.MaxAttempts {
 		// Workers keep dying or hanging on this job without recording anything (a
 		// crash, an OOM kill): retrying it forever would take every replica down in turn.
-		d = handlers.Decision{Action: handlers.DeadLetter, Err: fmt.Errorf("delivered %d times without an outcome: the workers holding it died or hung", job.Deliveries)}
+		// Any of them may have died between a PATCH and its answer.
+		d = handlers.Decision{Action: handlers.DeadLetter, MayHaveFlipped: true, Err: fmt.Errorf("delivered %d times without an outcome: the workers holding it died or hung", job.Deliveries)}
 	} else {
 		d = w.proc.Process(ctx, job)
 	}
@@ -237,6 +256,9 @@ func (w *worker) handle(parent context.Context, job store.Job, delivered time.Ti
 	var err error
 	switch d.Action {
 	case handlers.Ack:
+		if d.Undo != "" {
+			w.metrics.undos.WithLabelValues(d.Undo).Inc()
+		}
 		err = w.rdb.Finish(rctx, job, store.Outcome{Code: d.Outcome, Close: d.Close})
 		if err == nil {
 			w.metrics.outcomes.WithLabelValues(d.Outcome).Inc()
@@ -252,7 +274,7 @@ func (w *worker) handle(parent context.Context, job store.Job, delivered time.Ti
 			break
 		}
 		if job.Attempt >= w.cfg.MaxAttempts {
-			err = w.deadLetter(rctx, job, d.Err, log)
+			err = w.deadLetter(rctx, job, d, log)
 			break
 		}
 		due := w.now().Add(backoff(job.Attempt, w.cfg.RetryBase, w.cfg.RetryMax))
@@ -265,7 +287,7 @@ func (w *worker) handle(parent context.Context, job store.Job, delivered time.Ti
 			log.Warn("job will be retried", zap.Time("not_before", due), zap.String("reason", "transient"), zap.Error(d.Err))
 		}
 	case handlers.DeadLetter:
-		err = w.deadLetter(rctx, job, d.Err, log)
+		err = w.deadLetter(rctx, job, d, log)
 	}
 	if err != nil {
 		// Not acknowledged: the job stays pending in the stream and is reclaimed after
@@ -274,7 +296,15 @@ func (w *worker) handle(parent context.Context, job store.Job, delivered time.Ti
 	}
 }
 
-func (w *worker) deadLetter(ctx context.Context, job store.Job, cause error, log *zap.Logger) error {
+// deadLetter gives a job up. When a PATCH of it may have landed unseen, a Check undo is
+// left first: a later read decides whether the flag is on an address nobody proved.
+func (w *worker) deadLetter(ctx context.Context, job store.Job, d handlers.Decision, log *zap.Logger) error {
+	cause := d.Err
+	if d.MayHaveFlipped {
+		if err := w.rdb.ScheduleUndo(ctx, store.Undo{UserID: job.UserID, JobID: job.ID, WebhookID: job.WebhookID, Check: true}, 0); err != nil {
+			return err
+		}
+	}
 	if err := w.rdb.DeadLetter(ctx, job, errString(cause)); err != nil {
 		return err
 	}
@@ -337,12 +367,15 @@ func newQueuedBudget(l *store.Limiter) *queuedBudget {
 }
 
 // Wait waits for this replica's turn, then for the shared budget.
-func (b *queuedBudget) Wait(ctx context.Context) error {
+func (b *queuedBudget) Wait(ctx context.Context) error { return b.WaitN(ctx, 1) }
+
+// WaitN waits for this replica's turn, then for n slots of the shared budget together.
+func (b *queuedBudget) WaitN(ctx context.Context, n int) error {
 	select {
 	case b.turn <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	defer func() { <-b.turn }()
-	return b.Limiter.Wait(ctx)
+	return b.Limiter.WaitN(ctx, n)
 }

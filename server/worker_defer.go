@@ -31,8 +31,9 @@ func busyDelay() time.Duration {
 func (w *worker) deferJob(ctx context.Context, job store.Job, d handlers.Decision, log *zap.Logger) error {
 	now := w.now()
 	if age := now.Sub(job.EnqueuedAt); !job.EnqueuedAt.IsZero() && age >= maxDeferAge {
-		return w.deadLetter(ctx, job, fmt.Errorf("still deferred (%s) %s after it was enqueued, more than the %s allowed: %w",
-			d.Defer, age.Round(time.Second), maxDeferAge, d.Err), log)
+		d.Err = fmt.Errorf("still deferred (%s) %s after it was enqueued, more than the %s allowed: %w",
+			d.Defer, age.Round(time.Second), maxDeferAge, d.Err)
+		return w.deadLetter(ctx, job, d, log)
 	}
 	var due time.Time
 	if d.Defer == handlers.DeferUserBusy {

@@ -36,6 +36,9 @@
 //	rate:mp:{mp}:ratelimit        STRING  until the budget is full  the shared GCRA budget's theoretical arrival
 //	                                                                time (redis_rate prefixes its keys "rate:")
 //	mp:{mp}:ratelimit-pause       STRING  until the pause ends      "no Management API call before" (ms)
+//	mp:{mp}:undo                  HASH    none (fields deleted      flips to take back: field <enc user>, value
+//	                                      once done)                JSON {user_id, job_id, webhook_id, check,
+//	                                                                since, next_at, attempts, last_error}
 //
 // # One hash tag
 //
@@ -141,4 +144,50 @@
 // cost is at most one extra Management API call and, in metrics, a verified
 // count that can include such a repeated attempt; the record and the audit
 // trail still say verified once (a second Finish is a no-op).
+//
+// # Flipping only the proven address
+//
+// The person behind the login can change their address at any moment, any
+// event can arrive twice or late, and Auth0's PATCH /api/v2/users/{id} has
+// no condition (no ETag, no If-Match): it sets email_verified on whatever
+// address the user holds when it lands. The invariant is: mailproof never
+// leaves email_verified true on an address other than the provisioned one.
+// It holds by these steps, each of which sees the address at a later
+// moment:
+//
+//  1. The event's email must equal the record's (email_changed).
+//  2. The fresh read, after the claim, must show the record's address,
+//     unverified (changed_since_event).
+//  3. The read and the PATCH take their budget together, before the read
+//     (Limiter.WaitN), so nothing waits between them: the window left is
+//     one Management API round trip, not a budget interval (it was a
+//     median 2 s at 2 calls/s).
+//  4. The PATCH answer is the user as the write left it. If it shows
+//     another address, the write landed after a change: the flip is taken
+//     back. The undo is listed here (mp:{mp}:undo) before Auth0 is called,
+//     so a crash from then on cannot lose it; then PATCH
+//     {"email_verified": false} is sent at once, outside the budget; the
+//     job ends changed_during_flip and the record is closed. A listed undo
+//     is retried by every worker loop before it takes a job, with backoff,
+//     and never given up (mailproof_flip_undos_total, an alert).
+//  5. A change that lands after the PATCH cannot leave the flag on the new
+//     address: Auth0 sets email_verified false when the address changes,
+//     unless the application that changes it says otherwise. An
+//     application that marks an address verified itself is trusted for
+//     that address, not mailproof.
+//  6. A worker that dies between its PATCH and the answer check leaves the
+//     record verifying, held by its event. The reclaiming attempt holds
+//     the same claim, reads the user, and treats email_verified true on
+//     another address as its own possible write: taken back (fail closed:
+//     it may also clear a flag an application set at that moment, which
+//     the error log names). A job that gives up after a PATCH whose answer
+//     never came leaves a check undo: a later read decides, and takes the
+//     flag back only when it sits on another address.
+//
+// What is left is the round trip of step 4 plus the undo's: a token issued
+// in those milliseconds can carry email_verified true for the new address.
+// Sending the provisioned email in the PATCH would close that gap but
+// silently revert the person's own change, a lost update mailproof has no
+// right to make; no conditional write exists, so this is as close as the
+// Management API allows.
 package store

@@ -19,6 +19,7 @@ const (
 	keyAudit        = prefix + "audit"
 	keyRate         = prefix + "ratelimit" // redis_rate stores it as "rate:" + keyRate
 	keyRatePause    = prefix + "ratelimit-pause"
+	keyUndo         = prefix + "undo"
 )
 
 // group is the consumer group of the job stream.

@@ -108,3 +108,21 @@ func TestNewLimiterPanicsOnBadRate(t *testing.T) {
 	}
 	store.NewLimiter(r, 0.5) // fractional rates are fine
 }
+
+// TestLimiterWaitNTakesSlotsTogether: two slots taken at once leave none for a third
+// caller until the budget refills, and more than the burst is refused, not waited for.
+func TestLimiterWaitNTakesSlotsTogether(t *testing.T) {
+	lim := store.NewLimiter(openStore(t), 1) // one call a second, burst 2
+	ctx := timeout(t)
+	if err := lim.WaitN(ctx, 2); err != nil {
+		t.Fatalf("first pair: %v", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err := lim.Wait(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a third call right after the pair: %v, want to wait past 300ms", err)
+	}
+	if err := lim.WaitN(ctx, 3); err == nil {
+		t.Errorf("three calls at once: granted, want an error (the burst is 2)")
+	}
+}

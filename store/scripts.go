@@ -15,7 +15,7 @@ var luaFiles embed.FS
 // scripts are the store's Lua scripts. Each is run with EVALSHA, falling
 // back to EVAL (which caches it again) after a Redis restart or SCRIPT FLUSH.
 type scripts struct {
-	put, ingest, claim, finish, retry, moveDue, deadLetter, replay, pause, drop *redis.Script
+	put, ingest, claim, finish, retry, moveDue, deadLetter, replay, pause, drop, undo *redis.Script
 }
 
 func newScripts() scripts {
@@ -37,6 +37,7 @@ func newScripts() scripts {
 		replay:     withAudit("replay"),
 		pause:      plain("pause"),
 		drop:       plain("drop"),
+		undo:       withAudit("undo"),
 	}
 }
 

@@ -18,6 +18,9 @@ type Stats struct {
 	InFlight int64 `json:"in_flight"`
 	Delayed  int64 `json:"delayed"`
 	Dead     int64 `json:"dead"`
+	// Undos counts flips waiting to be taken back (see Undo): anything
+	// but 0 needs a person to look.
+	Undos int64 `json:"undos"`
 }
 
 // QueueStats reads all counters in one round trip.
@@ -28,18 +31,19 @@ func (r *Redis) QueueStats(ctx context.Context) (Stats, error) {
 	inFlight := pipe.XPending(ctx, keyJobs, group)
 	delayed := pipe.ZCard(ctx, keyDelayed)
 	dead := pipe.XLen(ctx, keyDLQ)
+	undos := pipe.HLen(ctx, keyUndo)
 	_, err := pipe.Exec(ctx)
 	// No group yet (no worker has started since Redis came up) means
 	// nothing is in flight.
 	if err != nil && !redis.HasErrorPrefix(inFlight.Err(), "NOGROUP") {
 		return Stats{}, wrap("queue stats", err)
 	}
-	for _, c := range []redis.Cmder{pending, queued, delayed, dead} {
+	for _, c := range []redis.Cmder{pending, queued, delayed, dead, undos} {
 		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
 			return Stats{}, wrap("queue stats", err)
 		}
 	}
-	s := Stats{Pending: pending.Val(), Queued: queued.Val(), Delayed: delayed.Val(), Dead: dead.Val()}
+	s := Stats{Pending: pending.Val(), Queued: queued.Val(), Delayed: delayed.Val(), Dead: dead.Val(), Undos: undos.Val()}
 	if inFlight.Err() == nil {
 		s.InFlight = inFlight.Val().Count
 	}

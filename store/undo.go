@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// AuditFlipUndone is the audit outcome of a flip mailproof took back:
+// email_verified set to false again on a user whose address had changed
+// under the flip (see Undo).
+const AuditFlipUndone = "flip_undone"
+
+// Undo is a flip to take back. The worker writes one when a PATCH answer
+// (or the read that resumes an interrupted attempt) shows email_verified
+// true on an address other than the provisioned one, before it calls
+// Auth0 to set the flag false again; it stays until that call succeeded.
+// So a crash, a Redis blip after the write or an Auth0 outage delays an
+// undo but never loses it, and the worker loops try due undos before they
+// take the next job.
+//
+// Check asks for a read first: the job gave up after a PATCH whose answer
+// never came, so nobody knows which address it landed on.
+type Undo struct {
+	UserID    string    `json:"user_id"`
+	JobID     string    `json:"job_id"`
+	WebhookID string    `json:"webhook_id"`
+	Check     bool      `json:"check,omitempty"`
+	Since     time.Time `json:"-"`
+	NextAt    time.Time `json:"-"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// undoWire is Undo as stored: times in Unix milliseconds, like every time
+// in Redis, so the script compares numbers.
+type undoWire struct {
+	Undo
+	SinceMS  int64 `json:"since"`
+	NextAtMS int64 `json:"next_at"`
+}
+
+// ScheduleUndo records that u.UserID's flip must be taken back. The caller
+// that is about to make the call itself holds it for held (as if it had
+// taken it with TakeDueUndos); after that, or at once when held is 0, any
+// replica's loop takes it. One undo per user: a second one for the same
+// user while the first waits changes nothing, since both end in the same
+// call.
+func (r *Redis) ScheduleUndo(ctx context.Context, u Undo, held time.Duration) error {
+	if u.UserID == "" {
+		return errors.New("schedule undo: empty user id")
+	}
+	now := r.now()
+	w := undoWire{Undo: u, SinceMS: now.UnixMilli(), NextAtMS: now.Add(held).UnixMilli()}
+	w.Attempts = 0
+	v, err := json.Marshal(w)
+	if err != nil {
+		return fmt.Errorf("schedule undo: %w", err)
+	}
+	if err := r.scripts.undo.Run(ctx, r.c, []string{keyUndo, keyAudit, keyAudit}, "schedule", encodeID(u.UserID), v).Err(); err != nil {
+		return wrap("schedule undo", err)
+	}
+	return nil
+}
+
+// TakeDueUndos returns up to limit undos that are due, each leased for
+// lease: another replica does not take it again before then, and a
+// replica that dies holding it only delays it by the lease.
+func (r *Redis) TakeDueUndos(ctx context.Context, lease time.Duration, limit int) ([]Undo, error) {
+	vs, err := r.scripts.undo.Run(ctx, r.c, []string{keyUndo, keyAudit, keyAudit}, "take", ms(r.now()), durMS(lease), max(limit, 1)).StringSlice()
+	if err != nil {
+		return nil, wrap("take due undos", err)
+	}
+	out := make([]Undo, 0, len(vs))
+	for _, v := range vs {
+		var w undoWire
+		if err := json.Unmarshal([]byte(v), &w); err != nil || w.UserID == "" {
+			return out, fmt.Errorf("take due undos: unreadable entry %q", v)
+		}
+		w.Since, w.NextAt = time.UnixMilli(w.SinceMS), time.UnixMilli(w.NextAtMS)
+		out = append(out, w.Undo)
+	}
+	return out, nil
+}
+
+// UndoFailed keeps u for another try at next, noting why this one failed.
+func (r *Redis) UndoFailed(ctx context.Context, u Undo, next time.Time, cause string) error {
+	if err := r.scripts.undo.Run(ctx, r.c, []string{keyUndo, keyAudit, keyAudit}, "fail", encodeID(u.UserID), ms(next), cause).Err(); err != nil {
+		return wrap("record failed undo", err)
+	}
+	return nil
+}
+
+// UndoDone removes userID's undo and records result (what the final call
+// found) in the audit trail as AuditFlipUndone. It reports whether there
+// was one: false means another replica finished it first.
+func (r *Redis) UndoDone(ctx context.Context, userID, result string) (bool, error) {
+	args := append([]any{"done", encodeID(userID), ms(r.now()), result}, r.auditArgs()...)
+	n, err := r.scripts.undo.Run(ctx, r.c, []string{keyUndo, keyAudit, userAuditKey(userID)}, args...).Int()
+	if err != nil {
+		return false, wrap("finish undo", err)
+	}
+	return n == 1, nil
+}
+
+// Undos returns every undo still waiting, for the status page and metrics.
+// There are none unless something went wrong, so reading them all is
+// cheap.
+func (r *Redis) Undos(ctx context.Context) ([]Undo, error) {
+	h, err := r.c.HGetAll(ctx, keyUndo).Result()
+	if err != nil {
+		return nil, wrap("list undos", err)
+	}
+	out := make([]Undo, 0, len(h))
+	for _, v := range h {
+		var w undoWire
+		if json.Unmarshal([]byte(v), &w) != nil {
+			continue
+		}
+		w.Since, w.NextAt = time.UnixMilli(w.SinceMS), time.UnixMilli(w.NextAtMS)
+		out = append(out, w.Undo)
+	}
+	return out, nil
+}
