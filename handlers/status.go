@@ -34,7 +34,8 @@ type StatusReport struct {
 	Checks map[string]CheckResult `json:"checks,omitempty"`
 }
 
-// Status serves the ops listener's status page: queue counts, the latest decisions and
+// Status serves the ops listener's status page: queue counts, the latest decisions (with
+// a job's run of deferrals beside the decision that ended it: "deferred ×37 (user_busy)") and
 // readiness, as HTML that refreshes itself every 5 seconds, or as JSON with
 // ?format=json. It answers 200 even when Redis is down, saying so instead of showing
 // numbers: the page is where the person on call looks first. The page has no script and
@@ -194,7 +195,7 @@ ul.checks li{padding:2px 0}
 <table>
 <thead><tr><th>time (UTC)</th><th>user id</th><th>outcome</th><th>attempt</th><th>error</th></tr></thead>
 <tbody>
-{{range .Recent}}<tr><td>{{clock .Time}}</td><td class="id">{{.UserID}}</td><td><span class="tag {{outcomeClass .Outcome}}">{{.Outcome}}</span></td><td>{{.Attempt}}</td><td class="err">{{.Error}}</td></tr>
+{{range .Recent}}<tr><td>{{clock .Time}}</td><td class="id">{{.UserID}}</td><td><span class="tag {{outcomeClass .Outcome}}">{{.Outcome}}</span>{{with .Deferral}} <span class="muted">{{.}}</span>{{end}}</td><td>{{.Attempt}}</td><td class="err">{{.Error}}</td></tr>
 {{end}}</tbody>
 </table>
 {{else}}

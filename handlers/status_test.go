@@ -294,3 +294,57 @@ func TestStatusListsTheTwentyNewest(t *testing.T) {
 		t.Errorf("rows should run from %s down to %s, without %s:\n%s", newest, oldestShown, dropped, body)
 	}
 }
+
+// TestStatusShowsDeferralEpisodes: a decision that ended a run of deferrals says how many
+// and why, on the page and in JSON.
+func TestStatusShowsDeferralEpisodes(t *testing.T) {
+	r := statusStore(t, redistest.URL(t))
+	ctx := t.Context()
+	if err := r.PutPending(ctx, store.Record{UserID: "auth0|ada", Email: "ada@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Ingest(ctx, store.IngestRequest{WebhookID: "msg_1", UserID: "auth0|ada", ReplayTTL: time.Hour, Payload: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.EnsureGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var job store.Job
+	for i := range 3 {
+		jobs, err := r.Read(ctx, "c1", 1, 0)
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("read %d: %d jobs, %v", i, len(jobs), err)
+		}
+		job = jobs[0]
+		if i == 2 {
+			break
+		}
+		now := time.Now()
+		if err := r.Defer(ctx, job, now, "rate_limited", "auth0: 429"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.MoveDue(ctx, now, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Finish(ctx, job, store.Outcome{Code: store.OutcomeVerified, Close: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	body := getStatus(t, r, 2*time.Second, "").Body.String()
+	for _, want := range []string{
+		`class="tag ok">verified</span> <span class="muted">deferred ×2 (rate_limited)</span>`,
+		`class="tag ">deferred</span> <span class="muted">rate_limited</span>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q:\n%s", want, body)
+		}
+	}
+	var report StatusReport
+	if err := json.Unmarshal(getStatus(t, r, 2*time.Second, "?format=json").Body.Bytes(), &report); err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Recent) != 2 || report.Recent[0].Deferrals != 2 || report.Recent[0].DeferReason != "rate_limited" || report.Recent[1].Outcome != store.AuditDeferred {
+		t.Errorf("recent %+v, want verified with 2 deferrals (rate_limited), then the deferred entry", report.Recent)
+	}
+}

@@ -44,11 +44,13 @@ func (w *worker) deferJob(ctx context.Context, job store.Job, d handlers.Decisio
 	if d.NotBefore.After(due) {
 		due = d.NotBefore
 	}
-	if err := w.rdb.Defer(ctx, job, due, errString(d.Err)); err != nil {
+	// The audit trail records the episode once; the metric counts every deferral.
+	if err := w.rdb.Defer(ctx, job, due, string(d.Defer), errString(d.Err)); err != nil {
 		return err
 	}
 	w.metrics.attempts.WithLabelValues(string(d.Defer)).Inc()
-	log.Info("job deferred; the attempt does not count", zap.Time("not_before", due), zap.String("reason", string(d.Defer)), zap.Error(d.Err))
+	log.Info("job deferred; the attempt does not count", zap.Time("not_before", due), zap.String("reason", string(d.Defer)),
+		zap.Int("deferrals", job.Deferrals+1), zap.Error(d.Err))
 	return nil
 }
 

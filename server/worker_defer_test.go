@@ -16,17 +16,6 @@ import (
 	"github.com/mailproof/mailproof/store"
 )
 
-// countOutcome counts code in userID's audit trail.
-func (h *harness) countOutcome(userID, code string) int {
-	n := 0
-	for _, o := range h.outcomes(userID) {
-		if o == code {
-			n++
-		}
-	}
-	return n
-}
-
 // TestWorkerDefersRateLimitsWithoutUsingAttempts: 429s are Auth0 asking us to wait, not
 // the job failing; more of them than MaxAttempts must not dead-letter the login.
 func TestWorkerDefersRateLimitsWithoutUsingAttempts(t *testing.T) {
@@ -39,8 +28,13 @@ func TestWorkerDefersRateLimitsWithoutUsingAttempts(t *testing.T) {
 
 	h.waitStatus(u.ID, store.StatusVerified)
 
-	if got, want := h.outcomes(u.ID), []string{store.AuditDeferred, store.AuditDeferred, store.AuditDeferred, handlers.OutcomeVerified}; !slices.Equal(got, want) {
+	// Three deferrals are one episode: one entry when it started, the count on the
+	// entry that ended it.
+	if got, want := h.outcomes(u.ID), []string{store.AuditDeferred, handlers.OutcomeVerified}; !slices.Equal(got, want) {
 		t.Errorf("audit %q, want %q", got, want)
+	} else if trail := h.trail(u.ID); trail[0].DeferReason != string(handlers.DeferRateLimited) ||
+		trail[1].Deferrals != 3 || trail[1].DeferReason != string(handlers.DeferRateLimited) {
+		t.Errorf("audit %+v, want the deferred entry with reason %s and verified with 3 deferrals (%[2]s)", trail, handlers.DeferRateLimited)
 	}
 	if dead, err := h.rdb.ListDLQ(t.Context(), 10); err != nil || len(dead) != 0 {
 		t.Errorf("%d dead letters, %v; want none", len(dead), err)
@@ -63,13 +57,17 @@ func TestWorkerWaitsForAnotherEventOfTheUser(t *testing.T) {
 		t.Fatalf("claim for the first event: %v, %v", ok, err)
 	}
 	h.enqueue(h.loginEvent(u))
-	w := h.worker()
+	reg := prometheus.NewRegistry()
+	w := newWorker(h.cfg, h.rdb, h.a0, h.log, reg, time.Now)
 	w.busyDelay = func() time.Duration { return 10 * time.Millisecond }
 	h.start(w)
+	busy := func() int {
+		return int(metricValue(t, reg, "mailproof_job_retries_total", "reason", string(handlers.DeferUserBusy)))
+	}
 
 	// Twice as many waits as attempts allowed: before deferral this was a dead letter.
 	h.waitFor("the second event to wait repeatedly", func() (bool, string) {
-		n := h.countOutcome(u.ID, store.AuditDeferred)
+		n := busy()
 		return n >= 2*h.cfg.MaxAttempts, fmt.Sprintf("%d deferrals, audit %q", n, h.outcomes(u.ID))
 	})
 	// The first event ends without a flip and releases the lock: the waiting login is
@@ -79,11 +77,12 @@ func TestWorkerWaitsForAnotherEventOfTheUser(t *testing.T) {
 	}
 	h.waitStatus(u.ID, store.StatusVerified)
 
-	for _, o := range h.outcomes(u.ID) {
-		if o == store.AuditRetry || o == store.AuditDeadLetter {
-			t.Errorf("audit %q holds %s: waiting for a neighbour must not count as a failure", h.outcomes(u.ID), o)
-			break
-		}
+	// No retry or dead letter: waiting for a neighbour is not a failure. And however
+	// many times it waited, the second event wrote one deferred entry.
+	if got, want := h.outcomes(u.ID), []string{store.AuditDeferred, handlers.OutcomeWrongMethod, handlers.OutcomeVerified}; !slices.Equal(got, want) {
+		t.Errorf("audit %q, want %q", got, want)
+	} else if end, n := h.trail(u.ID)[2], busy(); end.Deferrals != n || end.DeferReason != string(handlers.DeferUserBusy) {
+		t.Errorf("verified entry with %d deferrals (%q), want every one counted: %d (%s)", end.Deferrals, end.DeferReason, n, handlers.DeferUserBusy)
 	}
 	h.waitFor("an empty queue", h.queueEmpty)
 }

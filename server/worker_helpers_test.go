@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -252,16 +253,23 @@ func (h *harness) waitStatus(userID, status string) store.Record {
 	return rec
 }
 
-// outcomes lists the user's audit trail, oldest first.
-func (h *harness) outcomes(userID string) []string {
+// trail is the user's audit trail, oldest first.
+func (h *harness) trail(userID string) []store.AuditEntry {
 	h.t.Helper()
 	entries, err := h.rdb.Audit(h.t.Context(), userID, 100)
 	if err != nil {
 		h.t.Fatalf("audit: %v", err)
 	}
-	out := make([]string, len(entries))
-	for i, e := range entries {
-		out[len(entries)-1-i] = e.Outcome
+	slices.Reverse(entries)
+	return entries
+}
+
+// outcomes lists the user's audit trail, oldest first.
+func (h *harness) outcomes(userID string) []string {
+	h.t.Helper()
+	var out []string
+	for _, e := range h.trail(userID) {
+		out = append(out, e.Outcome)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -14,7 +15,7 @@ const (
 	AuditRetry      = "retry"         // AuditRetry: the attempt failed and will be retried.
 	AuditDeadLetter = "dead_letter"   // AuditDeadLetter: the job gave up, kept in the dead-letter stream.
 	AuditReplayed   = "replayed"      // AuditReplayed: an operator put a dead letter back on the queue.
-	AuditDeferred   = "deferred"      // AuditDeferred: the job was told to wait; the attempt does not count.
+	AuditDeferred   = "deferred"      // AuditDeferred: the job was told to wait, the first time of an episode; the attempt does not count.
 	AuditMalformed  = "malformed_job" // AuditMalformed: a job without a user id was acknowledged and dropped.
 )
 
@@ -27,7 +28,28 @@ type AuditEntry struct {
 	WebhookID string    `json:"webhook_id,omitempty"`
 	JobID     string    `json:"job_id,omitempty"`
 	Attempt   int       `json:"attempt"`
-	Error     string    `json:"error,omitempty"` // for retry and dead_letter
+	Error     string    `json:"error,omitempty"` // for retry, deferred and dead_letter
+	// DeferReason is why the job was told to wait (rate_limited, user_busy,
+	// budget_wait): on a deferred entry, the reason its episode started; on
+	// the entry that ended an episode, the last one.
+	DeferReason string `json:"defer_reason,omitempty"`
+	// Deferrals, on the entry that ended a deferral episode (a finish, a
+	// retry, a dead letter), is how many times the job was deferred in it:
+	// the episode's deferred entry stands for all of them.
+	Deferrals int `json:"deferrals,omitempty"`
+}
+
+// Deferral describes the entry's part in a deferral episode for a person:
+// "deferred ×37 (user_busy)" on the entry that ended one, the reason on the
+// deferred entry that started it, "" on any other.
+func (e AuditEntry) Deferral() string {
+	switch {
+	case e.Deferrals > 0:
+		return fmt.Sprintf("deferred ×%d (%s)", e.Deferrals, e.DeferReason)
+	case e.Outcome == AuditDeferred:
+		return e.DeferReason
+	}
+	return ""
 }
 
 // Audit returns up to limit decisions, newest first: about userID (from the
@@ -60,14 +82,17 @@ func auditFromMessage(m redis.XMessage) AuditEntry {
 		return s
 	}
 	attempt, _ := strconv.Atoi(str("attempt"))
+	deferrals, _ := strconv.Atoi(str("deferrals"))
 	return AuditEntry{
-		ID:        m.ID,
-		Time:      parseMS(str("time")),
-		UserID:    str("user_id"),
-		Outcome:   str("outcome"),
-		WebhookID: str("webhook_id"),
-		JobID:     str("job_id"),
-		Attempt:   attempt,
-		Error:     str("error"),
+		ID:          m.ID,
+		Time:        parseMS(str("time")),
+		UserID:      str("user_id"),
+		Outcome:     str("outcome"),
+		WebhookID:   str("webhook_id"),
+		JobID:       str("job_id"),
+		Attempt:     attempt,
+		Error:       str("error"),
+		DeferReason: str("defer_reason"),
+		Deferrals:   deferrals,
 	}
 }

@@ -90,3 +90,20 @@ func TestAuditCapped(t *testing.T) {
 		t.Errorf("latest user entry %+v, %v; want webhook w%d", latest, err, n-1)
 	}
 }
+
+func TestAuditEntryDeferral(t *testing.T) {
+	tests := []struct {
+		name  string
+		entry store.AuditEntry
+		want  string
+	}{
+		{"episode ended", store.AuditEntry{Outcome: store.AuditRetry, Deferrals: 37, DeferReason: "user_busy"}, "deferred ×37 (user_busy)"},
+		{"episode started", store.AuditEntry{Outcome: store.AuditDeferred, DeferReason: "rate_limited"}, "rate_limited"},
+		{"no episode", store.AuditEntry{Outcome: store.OutcomeVerified}, ""},
+	}
+	for _, tc := range tests {
+		if got := tc.entry.Deferral(); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

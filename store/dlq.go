@@ -31,8 +31,8 @@ type DeadJob struct {
 // DeadLetter acknowledges a job that will not be retried, keeps it in the
 // capped dead-letter stream with lastErr, releases the verification lock it
 // may hold (so a later login or the sweep can still verify the user) and
-// audits it, atomically. Dead-lettering a job that is no longer pending in
-// the group does nothing.
+// audits it, with its deferral episode if any, atomically. Dead-lettering a
+// job that is no longer pending in the group does nothing.
 func (r *Redis) DeadLetter(ctx context.Context, job Job, lastErr string) error {
 	if err := checkJob("dead letter", job); err != nil {
 		return err
@@ -42,6 +42,7 @@ func (r *Redis) DeadLetter(ctx context.Context, job Job, lastErr string) error {
 	args := append([]any{
 		group, job.ID, job.UserID, job.WebhookID, job.Payload, max(job.Attempt, 1),
 		ms(orNow(job.EnqueuedAt, now)), lastErr, ms(now), job.Owner(), r.cfg.dlqMaxLen,
+		max(job.Deferrals, 0), job.DeferReason,
 	}, r.auditArgs()...)
 	return r.runAck(ctx, "dead letter", r.scripts.deadLetter, keys, args...)
 }

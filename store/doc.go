@@ -21,17 +21,23 @@
 //	mp:{mp}:replay:<enc webhook>  STRING  IngestRequest.ReplayTTL   webhook ids already taken in (value: when)
 //	mp:{mp}:jobs                  STREAM  none (entries deleted     jobs: user_id, webhook_id, payload (retried
 //	                                      when finished)            jobs: payload_b64), attempt, enqueued_at,
-//	                                                                last_error; consumer group "workers"
+//	                                                                last_error, deferrals and defer_reason (the
+//	                                                                deferral episode; absent = none); consumer
+//	                                                                group "workers"
 //	mp:{mp}:delayed               ZSET    none                      jobs waiting to be retried: score = due time,
 //	                                                                member = the job as JSON (built by Lua's cjson;
-//	                                                                payload_b64 keeps the payload binary-safe)
+//	                                                                payload_b64 keeps the payload binary-safe),
+//	                                                                the same fields as the stream entry
 //	mp:{mp}:dlq                   STREAM  capped MAXLEN ~ 10k       dead letters: the job fields plus job_id,
 //	                                                                last_error, failed_at
 //	mp:{mp}:replayed:<enc dlq id> STRING  1h                        the job id ReplayDLQ made of that dead
 //	                                                                letter, so a second run returns it
 //	mp:{mp}:audit                 STREAM  capped MAXLEN ~ 100k      every decision: time, user_id, outcome,
-//	                                                                webhook_id, job_id, attempt, error
-//	                                                                (malformed_job entries: user_id "")
+//	                                                                webhook_id, job_id, attempt, error;
+//	                                                                defer_reason on a deferred entry; deferrals
+//	                                                                and defer_reason on the entry that ends a
+//	                                                                deferral episode (malformed_job entries:
+//	                                                                user_id "")
 //	mp:{mp}:audit:<enc user>      STREAM  retention; MAXLEN 100     the same entries for one user
 //	rate:mp:{mp}:ratelimit        STRING  until the budget is full  the shared GCRA budget's theoretical arrival
 //	                                                                time (redis_rate prefixes its keys "rate:")
@@ -111,10 +117,10 @@
 //   - Finish records the outcome on the record and in the audit trail.
 //   - Retry parks the job in the delayed set with attempt+1; MoveDue (any
 //     replica, any number at once) moves due jobs back to the stream.
-//   - Defer parks it the same way with the same attempt (audit "deferred"):
-//     the job was told to wait (429, another event holding the user's lock,
-//     a saturated budget), which must not use up its attempts. The worker
-//     bounds deferral by age since enqueued_at (24h), then dead-letters.
+//   - Defer parks it the same way with the same attempt: the job was told
+//     to wait (429, another event holding the user's lock, a saturated
+//     budget), which must not use up its attempts. The worker bounds
+//     deferral by age since enqueued_at (24h), then dead-letters.
 //   - DeadLetter keeps it in the capped dead-letter stream; ReplayDLQ puts
 //     it back as a fresh job. It refuses an entry without user_id (MoveDue
 //     dead-letters an undecodable delayed job that way) with
@@ -122,6 +128,23 @@
 //     mark: a re-sent script or a second run returns the same new job id.
 //   - DropMalformed acknowledges a job without user_id (nothing can claim,
 //     finish or dead-letter it) and audits it as malformed_job.
+//
+// # Deferral episodes
+//
+// A job told to wait may be deferred every few seconds for as long as
+// another event holds its user's lock. Audited each time, one such job
+// pushed the entries that explain the user's state out of the 100-entry
+// per-user trail within minutes. So the run of deferrals between two other
+// decisions about a job is one episode, and it travels in the job itself
+// (deferrals, defer_reason in the stream entry and the delayed member):
+// the episode's first Defer writes one "deferred" entry with its reason,
+// later ones only count, and the Finish, Retry or DeadLetter that ends it
+// writes deferrals and the last defer_reason on its own entry (shown as
+// "deferred ×37 (user_busy)"); a Retry parks the job with none. All of it
+// happens inside the scripts that move the job, so a job deferred twice by
+// two workers after a reclaim still counts once. A job queued before these
+// fields existed reads as outside any episode. Metrics still count every
+// deferral; the trail counts episodes.
 //
 // # Exactly one PATCH
 //

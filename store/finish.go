@@ -66,9 +66,11 @@ func (r *Redis) Claim(ctx context.Context, userID, holder string) (Record, bool,
 // script: the record transition (see Outcome.Close), an audit entry, XACK
 // and XDEL. Verified moves a pending or verifying record to verified
 // whoever holds the lock (the flag is flipped: that is the truth); another
-// closing outcome never closes a record that another event is verifying. Finishing a job that is no longer pending
-// in the group (another worker finished it after a reclaim) changes
-// nothing and returns nil.
+// closing outcome never closes a record that another event is verifying.
+// The audit entry ends the job's deferral episode, if any (Deferrals and
+// DeferReason). Finishing a job that is no longer pending in the group
+// (another worker finished it after a reclaim) changes nothing and returns
+// nil.
 func (r *Redis) Finish(ctx context.Context, job Job, outcome Outcome) error {
 	if err := checkJob("finish", job); err != nil {
 		return err
@@ -79,7 +81,7 @@ func (r *Redis) Finish(ctx context.Context, job Job, outcome Outcome) error {
 	keys := []string{keyJobs, pendingKey(job.UserID), keyPendingIndex, keyAudit, userAuditKey(job.UserID)}
 	args := append([]any{
 		group, job.ID, outcome.effect(), outcome.Code, job.Owner(), ms(r.now()),
-		encodeID(job.UserID), job.UserID, job.WebhookID, job.Attempt,
+		encodeID(job.UserID), job.UserID, job.WebhookID, job.Attempt, max(job.Deferrals, 0), job.DeferReason,
 	}, r.auditArgs()...)
 	return r.runAck(ctx, "finish", r.scripts.finish, keys, args...)
 }

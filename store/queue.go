@@ -20,6 +20,14 @@ type Job struct {
 	Attempt    int // 1 for the first try, +1 per Retry
 	EnqueuedAt time.Time
 	LastError  string // the error of the previous attempt, if any
+	// Deferrals counts the Defers of the job's current deferral episode: the
+	// times it was told to wait since it was queued or last retried.
+	// DeferReason is the latest one's reason. The episode's first Defer
+	// audits it, later ones only count, and the Finish, Retry or DeadLetter
+	// that ends it audits the count; jobs queued before these fields existed
+	// read as 0 and "".
+	Deferrals   int
+	DeferReason string
 	// Deliveries counts how often the stream handed this entry to a worker:
 	// 1 from Read, more from Reclaim after workers died holding it. A job
 	// that keeps killing workers shows up here and can be dead-lettered.
@@ -166,6 +174,10 @@ func jobFromMessage(m redis.XMessage) Job {
 	if err != nil || attempt < 1 {
 		attempt = 1
 	}
+	deferrals, err := strconv.Atoi(str("deferrals"))
+	if err != nil || deferrals < 0 {
+		deferrals = 0
+	}
 	payload := []byte(str("payload"))
 	if b64, ok := m.Values["payload_b64"].(string); ok {
 		// A retried job comes back from the delayed set's JSON, where the
@@ -175,13 +187,15 @@ func jobFromMessage(m redis.XMessage) Job {
 		}
 	}
 	return Job{
-		ID:         m.ID,
-		UserID:     str("user_id"),
-		WebhookID:  str("webhook_id"),
-		Payload:    payload,
-		Attempt:    attempt,
-		EnqueuedAt: parseMS(str("enqueued_at")),
-		LastError:  str("last_error"),
+		ID:          m.ID,
+		UserID:      str("user_id"),
+		WebhookID:   str("webhook_id"),
+		Payload:     payload,
+		Attempt:     attempt,
+		EnqueuedAt:  parseMS(str("enqueued_at")),
+		LastError:   str("last_error"),
+		Deferrals:   deferrals,
+		DeferReason: str("defer_reason"),
 	}
 }
 

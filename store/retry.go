@@ -14,24 +14,32 @@ const DefaultMoveLimit = 100
 // again (Auth0 5xx, timeout) and parks it in the delayed set until due,
 // with Attempt+1 and lastErr, atomically; MoveDue brings it back. The job
 // keeps any verification lock it holds: its Owner is stable across retries.
+// A counted retry ends the job's deferral episode: its audit entry carries
+// Deferrals and DeferReason, and the job comes back with none.
 // Retrying a job that is no longer pending in the group does nothing.
 func (r *Redis) Retry(ctx context.Context, job Job, due time.Time, lastErr string) error {
-	return r.park(ctx, "retry", job, due, max(job.Attempt, 1)+1, AuditRetry, lastErr)
+	return r.park(ctx, "retry", job, due, max(job.Attempt, 1)+1, AuditRetry, job.DeferReason, lastErr)
 }
 
 // Defer is Retry for a job that was told to wait rather than failed: a 429
 // from Auth0, another event holding the user's lock, the shared budget
-// saturated. The job comes back at due with the same Attempt, so waiting
-// never uses up MaxAttempts; the audit trail records it as AuditDeferred
-// with reason. Callers bound deferral themselves (the worker by the job's
-// age since EnqueuedAt, which Defer keeps).
-func (r *Redis) Defer(ctx context.Context, job Job, due time.Time, reason string) error {
-	return r.park(ctx, "defer", job, due, max(job.Attempt, 1), AuditDeferred, reason)
+// saturated; reason says which (a closed set of codes), lastErr what was
+// said. The job comes back at due with the same Attempt, so waiting never
+// uses up MaxAttempts. Deferrals are audited once per episode, so a job
+// that waits many times does not push the entries that explain the user's
+// state out of the per-user trail: the first Defer of an episode writes an
+// AuditDeferred entry with reason, later ones only count in the job
+// (Deferrals+1, DeferReason = reason), and whatever ends the episode
+// (Finish, Retry, DeadLetter) writes the count. Callers bound deferral
+// themselves (the worker by the job's age since EnqueuedAt, which Defer
+// keeps).
+func (r *Redis) Defer(ctx context.Context, job Job, due time.Time, reason, lastErr string) error {
+	return r.park(ctx, "defer", job, due, max(job.Attempt, 1), AuditDeferred, reason, lastErr)
 }
 
 // park runs the retry script: acknowledge the job and put it in the delayed
 // set as attempt next.
-func (r *Redis) park(ctx context.Context, op string, job Job, due time.Time, next int, outcome, lastErr string) error {
+func (r *Redis) park(ctx context.Context, op string, job Job, due time.Time, next int, outcome, reason, lastErr string) error {
 	if err := checkJob(op, job); err != nil {
 		return err
 	}
@@ -40,6 +48,7 @@ func (r *Redis) park(ctx context.Context, op string, job Job, due time.Time, nex
 	args := append([]any{
 		group, job.ID, ms(due), job.UserID, job.WebhookID, base64.StdEncoding.EncodeToString(job.Payload),
 		max(job.Attempt, 1), next, ms(orNow(job.EnqueuedAt, now)), lastErr, ms(now), outcome,
+		max(job.Deferrals, 0), reason,
 	}, r.auditArgs()...)
 	return r.runAck(ctx, op, r.scripts.retry, keys, args...)
 }

@@ -16,7 +16,7 @@ import (
 )
 
 // audit prints the decision trail, newest first: what mailproof decided for whom, when,
-// on which event and attempt.
+// on which event and attempt, and how often a job was told to wait before that.
 func audit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -53,9 +53,12 @@ func audit(ctx context.Context, args []string, getenv func(string) string, stdou
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tUSER\tOUTCOME\tATTEMPT\tWEBHOOK ID\tJOB ID\tERROR")
+	// DEFERRAL is a job's run of deferrals, audited once: its reason on the deferred
+	// entry that started it, "deferred ×37 (user_busy)" on the entry that ended it.
+	fmt.Fprintln(tw, "TIME\tUSER\tOUTCOME\tATTEMPT\tDEFERRAL\tWEBHOOK ID\tJOB ID\tERROR")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), e.UserID, e.Outcome, e.Attempt, e.WebhookID, e.JobID, e.Error)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), e.UserID, e.Outcome, e.Attempt,
+			e.Deferral(), e.WebhookID, e.JobID, e.Error)
 	}
 	return tw.Flush()
 }

@@ -10,3 +10,18 @@ local function audit(kAll, kUser, maxAll, maxUser, retention, fields)
     redis.call('PEXPIRE', kUser, retention)
   end
 end
+
+-- endEpisode adds a deferral episode to the audit entry that ends it (a
+-- finish, a counted retry, a dead letter): how many times the job was
+-- deferred since its episode's one "deferred" entry, and the last reason.
+-- Nothing is added when the job was not deferred.
+local function endEpisode(fields, deferrals, reason)
+  local n = tonumber(deferrals) or 0
+  if n > 0 then
+    fields[#fields + 1] = 'deferrals'
+    fields[#fields + 1] = tostring(n)
+    fields[#fields + 1] = 'defer_reason'
+    fields[#fields + 1] = reason
+  end
+  return fields
+end

@@ -5,7 +5,8 @@
 -- KEYS: 1 job stream, 2 dead-letter stream, 3 record hash, 4 audit, 5 user audit
 -- ARGV: 1 group, 2 job id, 3 user id, 4 webhook id, 5 payload, 6 attempt,
 --       7 enqueued_at ms, 8 error, 9 now ms, 10 owner, 11 dead-letter cap,
---       12 audit cap, 13 user audit cap, 14 retention ms
+--       12 deferrals in the job's episode, 13 last defer reason, 14 audit
+--       cap, 15 user audit cap, 16 retention ms
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
   return 0
 end
@@ -18,8 +19,8 @@ local rec = redis.call('HMGET', KEYS[3], 'status', 'holder')
 if rec[1] == 'verifying' and rec[2] == ARGV[10] then
   redis.call('HSET', KEYS[3], 'status', 'pending', 'holder', '', 'updated_at', ARGV[9])
 end
-audit(KEYS[4], KEYS[5], ARGV[12], ARGV[13], ARGV[14], {
+audit(KEYS[4], KEYS[5], ARGV[14], ARGV[15], ARGV[16], endEpisode({
   'time', ARGV[9], 'user_id', ARGV[3], 'outcome', 'dead_letter',
   'webhook_id', ARGV[4], 'job_id', ARGV[2], 'attempt', ARGV[6],
-  'error', ARGV[8]})
+  'error', ARGV[8]}, ARGV[12], ARGV[13]))
 return 1

@@ -4,7 +4,8 @@
 -- KEYS: 1 job stream, 2 record hash, 3 pending index, 4 audit, 5 user audit
 -- ARGV: 1 group, 2 job id, 3 effect (keep|verify|close), 4 outcome code,
 --       5 owner, 6 now ms, 7 index member, 8 user id, 9 webhook id,
---       10 attempt, 11 audit cap, 12 user audit cap, 13 retention ms (0 = keep)
+--       10 attempt, 11 deferrals in the job's episode, 12 last defer reason,
+--       13 audit cap, 14 user audit cap, 15 retention ms (0 = keep)
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
   return 0
 end
@@ -26,14 +27,14 @@ end
 if final then
   redis.call('HSET', KEYS[2], 'status', final, 'outcome', ARGV[4], 'holder', '', 'updated_at', ARGV[6])
   redis.call('ZREM', KEYS[3], ARGV[7])
-  if ARGV[13] ~= '0' then
-    redis.call('PEXPIRE', KEYS[2], ARGV[13])
+  if ARGV[15] ~= '0' then
+    redis.call('PEXPIRE', KEYS[2], ARGV[15])
   else
     redis.call('PERSIST', KEYS[2])
   end
 end
 
-audit(KEYS[4], KEYS[5], ARGV[11], ARGV[12], ARGV[13], {
+audit(KEYS[4], KEYS[5], ARGV[13], ARGV[14], ARGV[15], endEpisode({
   'time', ARGV[6], 'user_id', ARGV[8], 'outcome', ARGV[4],
-  'webhook_id', ARGV[9], 'job_id', ARGV[2], 'attempt', ARGV[10]})
+  'webhook_id', ARGV[9], 'job_id', ARGV[2], 'attempt', ARGV[10]}, ARGV[11], ARGV[12]))
 return 1
