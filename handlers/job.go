@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/mailproof/mailproof/auth0client"
+	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -112,7 +113,7 @@ func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
 	if rule := Evaluate(&ev, rec); rule != nil {
 		if rule.Outcome == OutcomeEmailChanged {
 			p.Log.Warn("login email differs from the provisioned email; not verifying. Check whether the address was changed on purpose",
-				zap.String("user_id", uid), zap.String("event_email", MaskEmail(ev.Data.User.Email)), zap.String("provisioned_email", MaskEmail(rec.Email)))
+				zap.String("user_id", uid), zap.String("event_email", event.MaskEmail(ev.Data.User.Email)), zap.String("provisioned_email", event.MaskEmail(rec.Email)))
 		}
 		return Decision{Action: Ack, Outcome: rule.Outcome, Close: rule.Terminal}
 	}
@@ -153,9 +154,9 @@ func (p *Processor) flip(ctx context.Context, uid string, rec store.Record, resu
 		return Decision{Action: Ack, Outcome: OutcomeVerified, Close: true}
 	case u.EmailVerified:
 		return Decision{Action: Ack, Outcome: OutcomeAlreadyVerified, Close: true}
-	case NormalizeEmail(u.Email) != rec.Email || (rec.Connection != "" && u.Connection != "" && u.Connection != rec.Connection):
+	case !event.SameEmail(u.Email, rec.Email) || (rec.Connection != "" && u.Connection != "" && u.Connection != rec.Connection):
 		p.Log.Warn("user changed in Auth0 since the login; not verifying",
-			zap.String("user_id", uid), zap.String("current_email", MaskEmail(u.Email)))
+			zap.String("user_id", uid), zap.String("current_email", event.MaskEmail(u.Email)))
 		return Decision{Action: Ack, Outcome: OutcomeChangedSinceEvent, Close: true}
 	}
 	if err := p.Budget.Wait(ctx); err != nil {
