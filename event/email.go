@@ -18,10 +18,12 @@ import (
 // address marked verified. That is a security defect, not a convenience. ASCII case and
 // stray ASCII whitespace are the only differences provisioning input and Auth0's stored
 // email (which Auth0 lower-cases) routinely show for the same mailbox, and domains are
-// case-insensitive in DNS.
+// case-insensitive in DNS. Internationalized domains are compared byte for byte too: a
+// wrong email_changed closes a record an operator can register again, a wrong match
+// verifies a mailbox nobody proved.
 //
-// The whitespace set is the ASCII part of what strings.TrimSpace trims, so records
-// normalized before this rule keep the same form for ASCII input.
+// The whitespace set is exactly the ASCII part of what strings.TrimSpace trims, so an
+// all-ASCII address keeps the form records have always had.
 func NormalizeEmail(s string) string {
 	s = trimASCIISpace(s)
 	for i := 0; i < len(s); i++ {
@@ -38,8 +40,8 @@ func NormalizeEmail(s string) string {
 
 // SameEmail reports whether a and b name the same mailbox for the policy, that is
 // whether NormalizeEmail(a) == NormalizeEmail(b). It compares in place, so the rule that
-// runs on every queued login allocates nothing, and it normalizes both sides, so a
-// record written before a change to the form is still compared correctly.
+// runs on every queued login allocates nothing, and it normalizes both sides, so the
+// answer does not depend on whether a stored address was normalized when written.
 func SameEmail(a, b string) bool {
 	a, b = trimASCIISpace(a), trimASCIISpace(b)
 	if len(a) != len(b) {
