@@ -8,10 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/auth0/go-auth0/management"
 	"golang.org/x/oauth2"
+
+	"github.com/mailproof/mailproof/event"
 )
 
 // Errors returned by Client methods, matched with errors.Is. Every error a
@@ -141,22 +142,14 @@ func (c *Client) classify(m *management.Management, err error, ex *exchange, not
 // quote the rejected email).
 var emailPattern = regexp.MustCompile(`[^\s'"<>:@]+@[^\s'"<>@]+\.[^\s'"<>@)]+`)
 
-// maskEmails keeps the first character and the domain of each address:
-// a***@example.com.
+// maskEmails masks each address in s with event.MaskEmail: a***@example.com.
 func maskEmails(s string) string {
-	return emailPattern.ReplaceAllStringFunc(s, maskEmail)
-}
-
-func maskEmail(email string) string {
-	local, domain, ok := strings.Cut(email, "@")
-	if !ok || local == "" {
-		return "***"
-	}
-	_, first := utf8.DecodeRuneInString(local)
-	// The pattern may take a sentence's full stop into the domain.
-	end := ""
-	if strings.HasSuffix(domain, ".") {
-		domain, end = strings.TrimSuffix(domain, "."), "."
-	}
-	return local[:first] + "***@" + domain + end
+	return emailPattern.ReplaceAllStringFunc(s, func(email string) string {
+		// The pattern may take a sentence's full stop into the domain.
+		email, stop := strings.CutSuffix(email, ".")
+		if stop {
+			return event.MaskEmail(email) + "."
+		}
+		return event.MaskEmail(email)
+	})
 }

@@ -21,6 +21,9 @@ func TestMaskEmails(t *testing.T) {
 		{"end of sentence", "Sent to ada.l@example.co.uk.", "Sent to a***@example.co.uk."},
 		{"two addresses", "ada@example.com and grace@example.org", "a***@example.com and g***@example.org"},
 		{"multibyte first letter", "élodie@example.fr", "é***@example.fr"},
+		{"Kelvin sign first", "no user \u212Aate@example.com.", "no user \u212A***@example.com."},
+		{"four-byte first letter", "\U0001F600x@example.com", "\U0001F600***@example.com"},
+		{"invalid UTF-8 first byte", "to \xffate@example.com", "to \ufffd***@example.com"},
 		{"no address", "The user already exists.", "The user already exists."},
 	}
 	for _, tc := range tests {

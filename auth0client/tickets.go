@@ -12,6 +12,8 @@ import (
 
 	"github.com/auth0/go-auth0"
 	"github.com/auth0/go-auth0/management"
+
+	"github.com/mailproof/mailproof/event"
 )
 
 // PasswordChangeTicket creates a password-change link for the user, to be
@@ -52,7 +54,7 @@ func (c *Client) PasswordChangeTicket(ctx context.Context, userID, resultURL str
 // (Authentication API /dbconnections/change_password). Auth0 answers the
 // same whether or not the address has an account.
 func (c *Client) SendResetEmail(ctx context.Context, email, connection string) error {
-	who := maskEmail(email)
+	who := event.MaskEmail(email)
 	body, err := json.Marshal(map[string]string{"client_id": c.clientID, "email": email, "connection": connection})
 	if err != nil {
 		return fmt.Errorf("reset email to %s: %w: %w", who, ErrPermanent, err)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/auth0/go-auth0"
 	"github.com/auth0/go-auth0/management"
+
+	"github.com/mailproof/mailproof/event"
 )
 
 // User is what mailproof reads about an Auth0 user.
@@ -135,10 +137,10 @@ func (c *Client) CreateUser(ctx context.Context, in CreateUser) (User, error) {
 	m := c.m.Load()
 	ctx, ex := withExchange(ctx)
 	if err := m.User.Create(ctx, u); err != nil {
-		return User{}, fmt.Errorf("create user %s: %w", maskEmail(in.Email), c.classify(m, err, ex, ErrUserNotFound))
+		return User{}, fmt.Errorf("create user %s: %w", event.MaskEmail(in.Email), c.classify(m, err, ex, ErrUserNotFound))
 	}
 	if u.GetID() == "" {
-		return User{}, fmt.Errorf("create user %s: %w: answer without user_id", maskEmail(in.Email), ErrTransient)
+		return User{}, fmt.Errorf("create user %s: %w: answer without user_id", event.MaskEmail(in.Email), ErrTransient)
 	}
 	return toUser(u), nil
 }

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/mailproof/mailproof/auth0client"
+	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -130,7 +131,7 @@ func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
 	if rule := Evaluate(&ev, rec); rule != nil {
 		if rule.Outcome == OutcomeEmailChanged {
 			p.Log.Warn("login email differs from the provisioned email; not verifying. Check whether the address was changed on purpose",
-				zap.String("user_id", uid), zap.String("event_email", MaskEmail(ev.Data.User.Email)), zap.String("provisioned_email", MaskEmail(rec.Email)))
+				zap.String("user_id", uid), zap.String("event_email", event.MaskEmail(ev.Data.User.Email)), zap.String("provisioned_email", event.MaskEmail(rec.Email)))
 		}
 		return Decision{Action: Ack, Outcome: rule.Outcome, Close: rule.Terminal}
 	}
@@ -184,7 +185,7 @@ func (p *Processor) flip(ctx context.Context, job store.Job, rec store.Record, r
 		return Decision{Action: Ack, Outcome: OutcomeAlreadyVerified, Close: true}
 	case !provisionedAddress(u, rec):
 		p.Log.Warn("user changed in Auth0 since the login; not verifying",
-			zap.String("user_id", uid), zap.String("current_email", MaskEmail(u.Email)))
+			zap.String("user_id", uid), zap.String("current_email", event.MaskEmail(u.Email)))
 		return Decision{Action: Ack, Outcome: OutcomeChangedSinceEvent, Close: true}
 	}
 	after, err := p.Users.VerifyEmail(ctx, uid)
@@ -204,7 +205,7 @@ func (p *Processor) flip(ctx context.Context, job store.Job, rec store.Record, r
 // provisionedAddress reports whether Auth0's user still holds the address and connection
 // mailproof provisioned.
 func provisionedAddress(u auth0client.User, rec store.Record) bool {
-	return NormalizeEmail(u.Email) == rec.Email && (rec.Connection == "" || u.Connection == "" || u.Connection == rec.Connection)
+	return event.SameEmail(u.Email, rec.Email) && (rec.Connection == "" || u.Connection == "" || u.Connection == rec.Connection)
 }
 
 // takeBack handles email_verified true on an address nobody proved, seen in seenIn. The
@@ -219,7 +220,7 @@ func (p *Processor) takeBack(ctx context.Context, job store.Job, u auth0client.U
 		uid = job.UserID
 	}
 	p.Log.Error("email_verified is true on an address nobody proved: the address changed during the flip; setting email_verified back to false now",
-		zap.String("user_id", uid), zap.String("current_email", MaskEmail(u.Email)), zap.String("seen_in", seenIn), zap.String("outcome", OutcomeChangedDuringFlip))
+		zap.String("user_id", uid), zap.String("current_email", event.MaskEmail(u.Email)), zap.String("seen_in", seenIn), zap.String("outcome", OutcomeChangedDuringFlip))
 	recErr := p.Undos.ScheduleUndo(ctx, store.Undo{UserID: uid, JobID: job.ID, WebhookID: job.WebhookID}, undoLease)
 	if recErr != nil {
 		p.Log.Error("could not record the undo in Redis; calling Auth0 anyway", zap.String("user_id", uid), zap.Error(recErr))

@@ -239,6 +239,11 @@ func TestProcessDecisions(t *testing.T) {
 			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.user.Email = "Ada@Example.com"
 			}},
+		{name: "Auth0 email now spells kate with a Kelvin sign", want: Decision{Action: Ack, Outcome: OutcomeChangedSinceEvent, Close: true},
+			wantGets: 1, wantClaims: []string{"msg_a"},
+			setup: func(ev *PostLoginEvent, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+				ev.Data.User.Email, r.rec.Email, u.user.Email = "kate@example.com", "kate@example.com", "\u212Aate@example.com"
+			}},
 		{name: "moved to another connection meanwhile", want: Decision{Action: Ack, Outcome: OutcomeChangedSinceEvent, Close: true},
 			wantGets: 1, wantClaims: []string{"msg_a"},
 			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/mailproof/mailproof/auth0client"
+	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -100,7 +101,7 @@ func RegisterPending(cfg RegisterConfig, users UserReader, budget Budget, s Pend
 			return NewError(http.StatusConflict, OutcomeAlreadyVerified, "the user's email is already verified")
 		case !u.DatabaseConnection:
 			return NewError(http.StatusConflict, OutcomeWrongConnection, "the user is not on a database connection; only password logins can prove the mailbox")
-		case strings.TrimSpace(u.Email) == "":
+		case event.NormalizeEmail(u.Email) == "":
 			return NewError(http.StatusConflict, "no_email", "the user has no email address to verify")
 		}
 

@@ -1,8 +1,7 @@
 package handlers
 
 import (
-	"strings"
-
+	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -45,7 +44,7 @@ var Policy = []Rule{
 	{
 		Name: "event email equals the provisioned email", Outcome: OutcomeEmailChanged, Terminal: true,
 		Holds: func(ev *PostLoginEvent, rec store.Record) bool {
-			return NormalizeEmail(ev.Data.User.Email) == rec.Email
+			return event.SameEmail(ev.Data.User.Email, rec.Email)
 		},
 	},
 	{
@@ -84,18 +83,4 @@ func Evaluate(ev *PostLoginEvent, rec store.Record) *Rule {
 		}
 	}
 	return nil
-}
-
-// NormalizeEmail is the one comparison form of an address: trimmed and lower-cased, as
-// Auth0 stores database-connection emails.
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// MaskEmail keeps enough of an address for a person to recognise it in a log line without
-// the log holding the address: "ada@example.com" becomes "a***@example.com".
-func MaskEmail(s string) string {
-	at := strings.LastIndexByte(s, '@')
-	if at <= 0 {
-		return "***"
-	}
-	return s[:1] + "***" + s[at:]
 }

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/mailproof/mailproof/event"
 )
 
 // Record statuses. A record is written pending; a worker moves it to
@@ -23,7 +24,7 @@ const (
 // Record is what mailproof knows about a user it provisioned as unverified.
 type Record struct {
 	UserID        string    `json:"user_id"`
-	Email         string    `json:"email"` // normalized: trimmed, lower-cased
+	Email         string    `json:"email"` // in event.NormalizeEmail form
 	Connection    string    `json:"connection"`
 	ProvisionedAt time.Time `json:"provisioned_at"`
 	Status        string    `json:"status"`
@@ -32,12 +33,6 @@ type Record struct {
 	ExpiresAt     time.Time `json:"expires_at,omitzero"` // zero: never
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
-}
-
-// NormalizeEmail trims and lower-cases an address the way records store it,
-// so the policy can compare an event's email with the provisioned one.
-func NormalizeEmail(email string) string {
-	return strings.ToLower(strings.TrimSpace(email))
 }
 
 // PutPending creates or replaces the pending record of rec.UserID: the
@@ -63,7 +58,7 @@ func (r *Redis) PutPending(ctx context.Context, rec Record) error {
 	}
 	err := r.scripts.put.Run(ctx, r.c,
 		[]string{pendingKey(rec.UserID), keyPendingIndex},
-		encodeID(rec.UserID), rec.UserID, NormalizeEmail(rec.Email), rec.Connection,
+		encodeID(rec.UserID), rec.UserID, event.NormalizeEmail(rec.Email), rec.Connection,
 		ms(rec.ProvisionedAt), ms(now), ms(rec.ExpiresAt), keyExpiry,
 	).Err()
 	if err != nil {

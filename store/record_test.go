@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"testing"
 	"time"
@@ -156,15 +157,28 @@ func TestPendingExpiry(t *testing.T) {
 	}
 }
 
-func TestNormalizeEmail(t *testing.T) {
+// TestPutPendingEmailForm checks that a record keeps its email in the one comparison
+// form: ASCII case and ASCII whitespace go, every other byte stays.
+func TestPutPendingEmailForm(t *testing.T) {
+	r := openStore(t)
 	tests := []struct{ name, in, want string }{
-		{"already normal", "ada@example.com", "ada@example.com"},
-		{"mixed case and spaces", "  Ada@Example.COM\t", "ada@example.com"},
-		{"empty", "", ""},
+		{"already normal", "kate@example.com", "kate@example.com"},
+		{"ASCII case and spaces", "  Kate@Example.COM\t", "kate@example.com"},
+		{"Kelvin sign kept", "\u212Aate@Example.com", "\u212Aate@example.com"},
+		{"no-break space kept", " kate@example.com\u00a0 ", "kate@example.com\u00a0"},
+		{"accented capital kept", "\u00c9LODIE@example.fr", "\u00c9lodie@example.fr"},
 	}
-	for _, tc := range tests {
-		if got := store.NormalizeEmail(tc.in); got != tc.want {
-			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+	for i, tc := range tests {
+		id := fmt.Sprintf("auth0|email-%d", i)
+		if err := r.PutPending(timeout(t), store.Record{UserID: id, Email: tc.in}); err != nil {
+			t.Fatalf("%s: put: %v", tc.name, err)
+		}
+		got, err := r.Get(timeout(t), id)
+		if err != nil {
+			t.Fatalf("%s: get: %v", tc.name, err)
+		}
+		if got.Email != tc.want {
+			t.Errorf("%s: stored %q, want %q", tc.name, got.Email, tc.want)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/store"
 )
@@ -85,7 +86,7 @@ func pendingList(ctx context.Context, args []string, getenv func(string) string,
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "USER\tSTATUS\tEMAIL\tCONNECTION\tPROVISIONED\tEXPIRES")
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", oneLine(r.UserID), r.Status, oneLine(handlers.MaskEmail(r.Email)),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", oneLine(r.UserID), r.Status, oneLine(event.MaskEmail(r.Email)),
 			oneLine(r.Connection), clockOrDash(r.ProvisionedAt), clockOrDash(r.ExpiresAt))
 	}
 	if err := tw.Flush(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/store"
 )
@@ -45,7 +46,7 @@ func TestPendingList(t *testing.T) {
 		wantMore bool
 	}{
 		{name: "table, newest first, emails masked", seed: true, args: []string{"list"},
-			wantOut: []string{"USER", "EMAIL", `"auth0|cy\n\x1b[31mred"`, handlers.MaskEmail("cy.crafted@example.com"), "auth0|bob", "auth0|ada", "2026-11-24T08:00:00Z"},
+			wantOut: []string{"USER", "EMAIL", `"auth0|cy\n\x1b[31mred"`, event.MaskEmail("cy.crafted@example.com"), "auth0|bob", "auth0|ada", "2026-11-24T08:00:00Z"},
 			wantNot: []string{"ada.lovelace@", "\x1b", "more:"}},
 		{name: "a page points at the next", seed: true, args: []string{"list", "--limit", "2"},
 			wantOut: []string{"auth0|bob", "more: mailproof pending list --limit 2 --cursor "}, wantNot: []string{"auth0|ada"}},
