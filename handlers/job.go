@@ -33,7 +33,7 @@ type Undos interface {
 	ScheduleUndo(ctx context.Context, u store.Undo, held time.Duration) error
 	TakeDueUndos(ctx context.Context, lease time.Duration, limit int) ([]store.Undo, error)
 	UndoFailed(ctx context.Context, u store.Undo, next time.Time, cause string) error
-	UndoDone(ctx context.Context, userID, result string) (bool, error)
+	UndoDone(ctx context.Context, userID, outcome, result string) (bool, error)
 }
 
 // Records is the part of the store that decides who may flip a user.
@@ -230,7 +230,7 @@ func (p *Processor) takeBack(ctx context.Context, job store.Job, u auth0client.U
 	case err != nil && recErr != nil:
 		return Decision{Action: Retry, MayHaveFlipped: true, Err: fmt.Errorf("take back the flip of %s: not recorded (%v) and not done: %w", uid, recErr, err)}
 	case err == nil && recErr == nil:
-		if _, derr := p.Undos.UndoDone(ctx, uid, result); derr != nil {
+		if _, derr := p.Undos.UndoDone(ctx, uid, store.AuditFlipUndone, result); derr != nil {
 			// The undo stays listed; the loop will call Auth0 again, which is harmless.
 			p.Log.Warn("flip taken back, but Redis did not record it; it will be repeated", zap.String("user_id", uid), zap.Error(derr))
 		}
@@ -280,9 +280,9 @@ func (p *Processor) RunDueUndos(ctx context.Context) (UndoReport, error) {
 	var rep UndoReport
 	us, err := p.Undos.TakeDueUndos(ctx, undoLease, 10)
 	for _, u := range us {
-		result, uerr := p.runUndo(ctx, u)
+		outcome, result, uerr := p.runUndo(ctx, u)
 		if uerr == nil {
-			if _, err := p.Undos.UndoDone(ctx, u.UserID, result); err != nil {
+			if _, err := p.Undos.UndoDone(ctx, u.UserID, outcome, result); err != nil {
 				p.Log.Warn("flip taken back, but Redis did not record it; it will be repeated", zap.String("user_id", u.UserID), zap.Error(err))
 			}
 			p.Log.Warn("flip taken back from the undo list", zap.String("user_id", u.UserID), zap.String("result", result), zap.Int("attempt", u.Attempts))
@@ -300,33 +300,34 @@ func (p *Processor) RunDueUndos(ctx context.Context) (UndoReport, error) {
 	return rep, err
 }
 
-// runUndo carries out one listed undo. A Check undo reads first: it was left by a job
-// that gave up after a PATCH whose answer never came.
-func (p *Processor) runUndo(ctx context.Context, u store.Undo) (string, error) {
+// runUndo carries out one listed undo and names its audit outcome. A Check undo reads
+// first: it was left by a job that gave up after a PATCH whose answer never came.
+func (p *Processor) runUndo(ctx context.Context, u store.Undo) (outcome, result string, err error) {
 	if u.Check {
 		rec, err := p.Records.Get(ctx, u.UserID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return "", fmt.Errorf("read pending record: %w", err)
+			return "", "", fmt.Errorf("read pending record: %w", err)
 		}
 		if err := p.Budget.Wait(ctx); err != nil {
-			return "", fmt.Errorf("wait for the Management API budget: %w", err)
+			return "", "", fmt.Errorf("wait for the Management API budget: %w", err)
 		}
 		cur, err := p.Users.GetUser(ctx, u.UserID)
 		switch {
 		case errors.Is(err, auth0client.ErrUserNotFound):
-			return "user deleted in Auth0: nothing to take back", nil
+			return store.AuditFlipChecked, "user deleted in Auth0: nothing to take back", nil
 		case err != nil:
-			return "", err
+			return "", "", err
 		case !cur.EmailVerified:
-			return "checked: email_verified is false, nothing to take back", nil
+			return store.AuditFlipChecked, "checked: email_verified is false, nothing to take back", nil
 		case rec.UserID != "" && provisionedAddress(cur, rec):
-			return "checked: email_verified is true on the provisioned address", nil
+			return store.AuditFlipChecked, "checked: email_verified is true on the provisioned address", nil
 		}
 	}
 	if err := p.Budget.Wait(ctx); err != nil {
-		return "", fmt.Errorf("wait for the Management API budget: %w", err)
+		return "", "", fmt.Errorf("wait for the Management API budget: %w", err)
 	}
-	return p.undo(ctx, u.UserID)
+	result, err = p.undo(ctx, u.UserID)
+	return store.AuditFlipUndone, result, err
 }
 
 func isRateLimited(err error) bool {

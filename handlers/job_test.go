@@ -67,7 +67,7 @@ func (f *fakeClaims) UndoFailed(_ context.Context, u store.Undo, _ time.Time, _ 
 	return nil
 }
 
-func (f *fakeClaims) UndoDone(_ context.Context, userID, _ string) (bool, error) {
+func (f *fakeClaims) UndoDone(_ context.Context, userID, _, _ string) (bool, error) {
 	f.done = append(f.done, userID)
 	return true, nil
 }

@@ -8,10 +8,15 @@ import (
 	"time"
 )
 
-// AuditFlipUndone is the audit outcome of a flip mailproof took back:
-// email_verified set to false again on a user whose address had changed
-// under the flip (see Undo).
-const AuditFlipUndone = "flip_undone"
+// Audit outcomes of the undo list (see Undo).
+const (
+	// AuditFlipUndone: a flip mailproof took back, email_verified set to
+	// false again on a user whose address had changed under the flip.
+	AuditFlipUndone = "flip_undone"
+	// AuditFlipChecked: a check undo read the user and found nothing to
+	// take back.
+	AuditFlipChecked = "flip_checked"
+)
 
 // Undo is a flip to take back. The worker writes one when a PATCH answer
 // (or the read that resumes an interrupted attempt) shows email_verified
@@ -93,11 +98,12 @@ func (r *Redis) UndoFailed(ctx context.Context, u Undo, next time.Time, cause st
 	return nil
 }
 
-// UndoDone removes userID's undo and records result (what the final call
-// found) in the audit trail as AuditFlipUndone. It reports whether there
-// was one: false means another replica finished it first.
-func (r *Redis) UndoDone(ctx context.Context, userID, result string) (bool, error) {
-	args := append([]any{"done", encodeID(userID), ms(r.now()), result}, r.auditArgs()...)
+// UndoDone removes userID's undo and records it in the audit trail as
+// outcome (AuditFlipUndone or AuditFlipChecked) with result, what the final
+// call found. It reports whether there was one: false means another
+// replica finished it first.
+func (r *Redis) UndoDone(ctx context.Context, userID, outcome, result string) (bool, error) {
+	args := append([]any{"done", encodeID(userID), ms(r.now()), result, outcome}, r.auditArgs()...)
 	n, err := r.scripts.undo.Run(ctx, r.c, []string{keyUndo, keyAudit, userAuditKey(userID)}, args...).Int()
 	if err != nil {
 		return false, wrap("finish undo", err)

@@ -46,10 +46,10 @@ func TestUndoLifecycle(t *testing.T) {
 		t.Errorf("lease until %v, want about a minute from now", got[0].NextAt)
 	}
 
-	if ok, err := r.UndoDone(ctx, user, "email_verified set back to false"); !ok || err != nil {
+	if ok, err := r.UndoDone(ctx, user, store.AuditFlipUndone, "email_verified set back to false"); !ok || err != nil {
 		t.Fatalf("done: %v, %v; want true", ok, err)
 	}
-	if ok, err := r.UndoDone(ctx, user, "again"); ok || err != nil {
+	if ok, err := r.UndoDone(ctx, user, store.AuditFlipUndone, "again"); ok || err != nil {
 		t.Errorf("second done: %v, %v; want false (another replica finished it)", ok, err)
 	}
 	if err := r.UndoFailed(ctx, u, time.Now(), "late"); err != nil {

@@ -5,8 +5,8 @@
 --   schedule: 2 field, 3 undo JSON            -> 1 if written, 0 if one was already due
 --   take:     2 now ms, 3 lease ms, 4 limit   -> the due undos as JSON, each leased
 --   fail:     2 field, 3 next ms, 4 error     -> 1 if still there
---   done:     2 field, 3 now ms, 4 result, 5 audit cap, 6 user audit cap,
---             7 retention ms                  -> 1 if it was there (and audited)
+--   done:     2 field, 3 now ms, 4 result, 5 audit outcome, 6 audit cap,
+--             7 user audit cap, 8 retention ms -> 1 if it was there (and audited)
 local op = ARGV[1]
 if op == 'schedule' then
   return redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
@@ -44,8 +44,8 @@ elseif op == 'done' then
   end
   redis.call('HDEL', KEYS[1], ARGV[2])
   local u = cjson.decode(v)
-  audit(KEYS[2], KEYS[3], ARGV[5], ARGV[6], ARGV[7], {
-    'time', ARGV[3], 'user_id', u.user_id, 'outcome', 'flip_undone',
+  audit(KEYS[2], KEYS[3], ARGV[6], ARGV[7], ARGV[8], {
+    'time', ARGV[3], 'user_id', u.user_id, 'outcome', ARGV[5],
     'webhook_id', u.webhook_id, 'job_id', u.job_id, 'attempt', tostring(u.attempts),
     'error', ARGV[4]})
   return 1
