@@ -37,6 +37,7 @@ type Config struct {
 	BodyLimit         int64
 	Tolerance         time.Duration
 	RedisTimeout      time.Duration
+	RedisDurability   string
 	Workers           int
 	VisibilityTimeout time.Duration
 	MaxAttempts       int
@@ -142,6 +143,13 @@ var Settings = []Setting{
 	}},
 	{Name: "MAILPROOF_SIGNATURE_TOLERANCE", Default: "5m", Help: "accepted clock difference of webhook-timestamp, both directions", set: setDuration(func(c *Config) *time.Duration { return &c.Tolerance })},
 	{Name: "MAILPROOF_REDIS_TIMEOUT", Default: "1s", Help: "deadline of one Redis call on the request path", set: setDuration(func(c *Config) *time.Duration { return &c.RedisTimeout })},
+	{Name: "MAILPROOF_REDIS_DURABILITY", Default: DurabilityStrict, Help: "strict refuses a Redis without AOF; relaxed starts on one and warns that a Redis restart loses acknowledged events", set: func(c *Config, v string) error {
+		if v != DurabilityStrict && v != DurabilityRelaxed {
+			return errors.New(`must be "strict" or "relaxed"`)
+		}
+		c.RedisDurability = v
+		return nil
+	}},
 	{Name: "MAILPROOF_WORKERS", Default: "4", Help: "jobs processed at once by this replica", set: func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 256 {

@@ -35,6 +35,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if cfg.Tolerance != 5*time.Minute || cfg.BodyLimit != 64<<10 || cfg.Auth0Rate != 2 || cfg.RedisTimeout != time.Second {
 		t.Errorf("defaults: tolerance %s body %d rate %v redis timeout %s", cfg.Tolerance, cfg.BodyLimit, cfg.Auth0Rate, cfg.RedisTimeout)
 	}
+	if cfg.RedisDurability != DurabilityStrict {
+		t.Errorf("redis durability %q, want %q", cfg.RedisDurability, DurabilityStrict)
+	}
 	if cfg.AdminToken != "" {
 		t.Errorf("admin token %q, want empty (admin API off)", cfg.AdminToken)
 	}
@@ -82,6 +85,9 @@ func TestLoadConfigBadValues(t *testing.T) {
 		{name: "visibility shorter than two calls", set: map[string]string{"MAILPROOF_VISIBILITY_TIMEOUT": "15s", "MAILPROOF_AUTH0_TIMEOUT": "10s"}, wantErr: []string{"MAILPROOF_VISIBILITY_TIMEOUT"}},
 		{name: "cert without key", set: map[string]string{"MAILPROOF_TLS_CERT_FILE": secretFile}, wantErr: []string{"set together"}},
 		{name: "missing CA file", set: map[string]string{"MAILPROOF_AUTH0_CA_FILE": filepath.Join(dir, "ca.pem")}, wantErr: []string{"MAILPROOF_AUTH0_CA_FILE"}},
+		{name: "unknown durability", set: map[string]string{"MAILPROOF_REDIS_DURABILITY": "none"}, wantErr: []string{"MAILPROOF_REDIS_DURABILITY", `"strict" or "relaxed"`}},
+		{name: "relaxed durability", set: map[string]string{"MAILPROOF_REDIS_DURABILITY": "relaxed"},
+			check: func(c Config) bool { return c.RedisDurability == DurabilityRelaxed }},
 		{name: "zero rate", set: map[string]string{"MAILPROOF_AUTH0_RATE": "0"}, wantErr: []string{"MAILPROOF_AUTH0_RATE"}},
 		{name: "two bad values reported together", set: map[string]string{"MAILPROOF_AUTH0_RATE": "x", "MAILPROOF_WORKERS": "0"}, wantErr: []string{"MAILPROOF_AUTH0_RATE", "MAILPROOF_WORKERS"}},
 	}

@@ -27,8 +27,10 @@ type Options struct {
 	// OnListen, when set, is called once both listeners accept connections, with their
 	// real addresses (useful with port 0).
 	OnListen func(Addrs)
-	// SkipEvictionCheck is set by local mode, whose embedded Redis has no eviction.
-	SkipEvictionCheck bool
+	// EmbeddedRedis is set by local mode when it runs its own in-memory Redis: its
+	// settings are not checked (it neither evicts nor persists), and /readyz and the
+	// status page warn that it keeps nothing across restarts.
+	EmbeddedRedis bool
 }
 
 // Addrs are the addresses the listeners actually bound.

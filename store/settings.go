@@ -120,7 +120,7 @@ func (s Settings) Loss() string {
 	case s.AppendOnly == "no" && s.Save != "":
 		return "every acknowledged write since the last RDB snapshot (save " + strconv.Quote(s.Save) + ") when Redis stops without a final snapshot: a crash, a kill, a host failure"
 	case s.AppendOnly == "no" && s.ConfigErr == nil:
-		return "every acknowledged write whenever Redis restarts: no AOF and no RDB snapshots"
+		return "every acknowledged write whenever Redis restarts (no RDB snapshots either)"
 	case s.AppendOnly == "no":
 		return "every acknowledged write since the last RDB snapshot, if Redis takes any, when it stops without a final one: a crash, a kill, a host failure"
 	}

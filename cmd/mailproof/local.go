@@ -35,8 +35,11 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 		"MAILPROOF_LISTEN":     "127.0.0.1:8080",
 		"MAILPROOF_OPS_LISTEN": "127.0.0.1:9090",
 		"MAILPROOF_LOG_FORMAT": "console",
+		// A local Redis of one's own rarely persists; local mode warns instead of refusing.
+		"MAILPROOF_REDIS_DURABILITY": server.DurabilityRelaxed,
 	}
-	if getenv("MAILPROOF_REDIS_URL") == "" && getenv("MAILPROOF_REDIS_URL_FILE") == "" {
+	embedded := getenv("MAILPROOF_REDIS_URL") == "" && getenv("MAILPROOF_REDIS_URL_FILE") == ""
+	if embedded {
 		mr := miniredis.NewMiniRedis()
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
 			return fmt.Errorf("start embedded redis: %w", err)
@@ -81,10 +84,10 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer log.Sync() //nolint:errcheck // nothing useful to do if the last flush fails
 	return server.Run(ctx, server.Options{
-		Config:            cfg,
-		Log:               log,
-		Registry:          prometheus.NewRegistry(),
-		SkipEvictionCheck: true,
+		Config:        cfg,
+		Log:           log,
+		Registry:      prometheus.NewRegistry(),
+		EmbeddedRedis: embedded,
 		OnListen: func(a server.Addrs) {
 			go func() {
 				if !announce(ctx, a, cfg, lookup, stdout, log) || !*runDemo {

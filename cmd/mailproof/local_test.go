@@ -71,6 +71,14 @@ func TestLocalRunsWithNoConfigurationAndPrintsExports(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz %d, want 200", resp.StatusCode)
 	}
+	// The embedded Redis is not checked, and the ops pages say what it keeps.
+	ops := "http://" + env["MAILPROOF_OPS_LISTEN"]
+	if w := durabilityWarning(t, opsGet(t, ops+"/?format=json")); !strings.Contains(w, "keeps nothing across restarts") {
+		t.Errorf("status warning %q, want it to say the embedded Redis keeps nothing across restarts", w)
+	}
+	if page := string(opsGet(t, ops+"/")); !strings.Contains(page, "keeps nothing across restarts") {
+		t.Errorf("status page does not say the embedded Redis keeps nothing:\n%s", page)
+	}
 
 	// The exported lines are enough for a CLI command in "another shell".
 	var out bytes.Buffer
