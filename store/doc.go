@@ -77,7 +77,8 @@
 // AOF unless the operator accepted the loss. After an empty restart the
 // worker recreates its consumer group, and the replay guard and pending
 // records are lost with the rest (a lost record means a user is not verified
-// automatically, never a wrong verification).
+// automatically, never a wrong verification); a lost undo, though, leaves a
+// flip on an address nobody proved standing.
 //
 // # Records
 //
