@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -9,16 +10,39 @@ import (
 )
 
 // Check is one readiness condition: a name operators see and a probe that returns nil
-// when the condition holds.
+// when the condition holds. A probe may return Warn(err) for a condition the person on
+// call must know about but that does not stop mailproof from working.
 type Check struct {
 	Name  string
 	Probe func(ctx context.Context) error
 }
 
-// CheckResult is how one check fared, as /readyz reports it.
+// CheckResult is how one check fared, as /readyz reports it. A check that passed with a
+// warning is OK and carries the Warning text.
 type CheckResult struct {
-	OK    bool   `json:"ok"`
-	Error string `json:"error,omitempty"`
+	OK      bool   `json:"ok"`
+	Error   string `json:"error,omitempty"`
+	Warning string `json:"warning,omitempty"`
+}
+
+// Warn marks a probe's error as a warning: /readyz and the status page show it, and
+// readiness does not fail because of it.
+func Warn(err error) error { return warning{err} }
+
+type warning struct{ error }
+
+func (w warning) Unwrap() error { return w.error }
+
+// result turns a probe's answer into its CheckResult.
+func result(err error) CheckResult {
+	var w warning
+	switch {
+	case err == nil:
+		return CheckResult{OK: true}
+	case errors.As(err, &w):
+		return CheckResult{OK: true, Warning: err.Error()}
+	}
+	return CheckResult{Error: err.Error()}
 }
 
 // Healthz answers 200 while the process can serve HTTP at all; it checks nothing else so
@@ -31,6 +55,7 @@ func Healthz() echo.HandlerFunc {
 
 // Readyz runs every check in parallel with a short deadline and answers 200 only when all
 // pass, 503 otherwise, naming the failing check so the person on call knows where to look.
+// Warnings appear in the checks and leave the answer 200.
 // The error strings come from mailproof's own probes, which describe the condition and
 // carry no secrets.
 func Readyz(timeout time.Duration, checks ...Check) echo.HandlerFunc {

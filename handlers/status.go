@@ -29,18 +29,19 @@ type StatusReport struct {
 	Redis  string             `json:"redis"`
 	Stats  *store.Stats       `json:"stats"`
 	Recent []store.AuditEntry `json:"recent"` // newest first
-	// Ready is true when every readiness check passed; Checks holds each.
+	// Ready is true when every readiness check passed; Checks holds each, with the
+	// warnings of those that passed with one.
 	Ready  bool                   `json:"ready"`
 	Checks map[string]CheckResult `json:"checks,omitempty"`
 }
 
-// Status serves the ops listener's status page: queue counts, the latest decisions (with
-// a job's run of deferrals beside the decision that ended it: "deferred ×37 (user_busy)") and
-// readiness, as HTML that refreshes itself every 5 seconds, or as JSON with
-// ?format=json. It answers 200 even when Redis is down, saying so instead of showing
-// numbers: the page is where the person on call looks first. The page has no script and
-// loads nothing else, and every value in it is escaped by html/template (user ids come
-// from Auth0 events and may hold anything).
+// Status serves the ops listener's status page: the checks' warnings first, then queue
+// counts, the latest decisions (with a job's run of deferrals beside the decision that
+// ended it: "deferred ×37 (user_busy)") and readiness, as HTML that refreshes itself
+// every 5 seconds, or as JSON with ?format=json. It answers 200 even when Redis is down,
+// saying so instead of showing numbers: the page is where the person on call looks
+// first. The page has no script and loads nothing else, and every value in it is escaped
+// by html/template (user ids come from Auth0 events and may hold anything).
 func Status(src StatusSource, timeout time.Duration, checks ...Check) echo.HandlerFunc {
 	page := template.Must(template.New("status").Funcs(template.FuncMap{
 		"outcomeClass": outcomeClass,
@@ -112,13 +113,7 @@ func runChecks(ctx context.Context, checks []Check) map[string]CheckResult {
 	}
 	results := make(chan named, len(checks))
 	for _, ch := range checks {
-		go func() {
-			r := CheckResult{OK: true}
-			if err := ch.Probe(ctx); err != nil {
-				r = CheckResult{Error: err.Error()}
-			}
-			results <- named{ch.Name, r}
-		}()
+		go func() { results <- named{ch.Name, result(ch.Probe(ctx))} }()
 	}
 	out := make(map[string]CheckResult, len(checks))
 	for range checks {
@@ -158,6 +153,7 @@ h1{font-size:20px;margin:0}
 h2{font-size:15px;margin:28px 0 8px}
 .muted{color:#6b7280}
 .banner{margin:16px 0;padding:12px 14px;border-radius:6px;background:#fdecec;border:1px solid #f3b4b4;color:#8a1c1c}
+.banner.warn{background:#fff4dc;border-color:#f0d08a;color:#6b4600}
 .stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(130px,1fr));gap:10px;margin-top:16px}
 .stat{background:#fff;border:1px solid #e3e6eb;border-radius:6px;padding:12px 14px}
 .num{display:block;font-size:26px;font-weight:600;font-variant-numeric:tabular-nums}
@@ -181,7 +177,8 @@ ul.checks li{padding:2px 0}
 <h1>mailproof</h1>
 <span class="muted">updated {{clock .Time}} &middot; refreshes every 5 s &middot; <a href="?format=json">JSON</a></span>
 </header>
-{{if .Stats}}
+{{range $name, $r := .Checks}}{{if $r.Warning}}<div class="banner warn" role="status" id="warning-{{$name}}"><strong>Warning:</strong> {{$r.Warning}}</div>
+{{end}}{{end}}{{if .Stats}}
 <section class="stats" aria-label="queue">
 <div class="stat"><span class="num" id="stat-pending">{{.Stats.Pending}}</span>pending users</div>
 <div class="stat"><span class="num" id="stat-queued">{{.Stats.Queued}}</span>queued jobs</div>
@@ -207,7 +204,7 @@ ul.checks li{padding:2px 0}
 {{if .Checks}}
 <h2>Readiness: {{if .Ready}}ready{{else}}not ready{{end}}</h2>
 <ul class="checks">
-{{range $name, $r := .Checks}}<li><span class="tag {{if $r.OK}}ok{{else}}bad{{end}}">{{if $r.OK}}ok{{else}}failing{{end}}</span> {{$name}}{{if $r.Error}} <span class="muted">&mdash; {{$r.Error}}</span>{{end}}</li>
+{{range $name, $r := .Checks}}<li><span class="tag {{if $r.Warning}}warn{{else if $r.OK}}ok{{else}}bad{{end}}">{{if $r.Warning}}warning{{else if $r.OK}}ok{{else}}failing{{end}}</span> {{$name}}{{if $r.Error}} <span class="muted">&mdash; {{$r.Error}}</span>{{end}}{{if $r.Warning}} <span class="muted">&mdash; see the warning above</span>{{end}}</li>
 {{end}}</ul>
 {{end}}
 </main>

@@ -74,11 +74,13 @@ func seedStatus(t *testing.T, r *store.Redis) {
 	}
 }
 
-// statusChecks are readiness checks, one failing with markup in its message.
+// statusChecks are readiness checks, one failing and one warning, both with markup in
+// their message.
 func statusChecks() []Check {
 	return []Check{
 		{Name: "redis", Probe: func(context.Context) error { return nil }},
 		{Name: "worker", Probe: func(context.Context) error { return errors.New("worker <i>stalled</i>") }},
+		{Name: "redis_durability", Probe: func(context.Context) error { return Warn(errors.New("Redis keeps <u>nothing</u>")) }},
 	}
 }
 
@@ -96,7 +98,7 @@ func TestStatus(t *testing.T) {
 	seeded := store.Stats{Pending: 4, Queued: 2, InFlight: 1, Delayed: 1, Dead: 1, Undos: 1}
 	// Things no rendering of the page may contain: the raw markup of the user id, the
 	// error and the check; any script or outside resource; the users' addresses.
-	neverInHTML := []string{"<script", "<b>503", "<i>stalled", "@example.com", "http://", "https://", " src="}
+	neverInHTML := []string{"<script", "<b>503", "<i>stalled", "<u>nothing", "@example.com", "http://", "https://", " src="}
 	tests := []struct {
 		name string
 		// redis returns the store the page reads, seeded or broken as the row needs.
@@ -122,6 +124,8 @@ func TestStatus(t *testing.T) {
 				"&lt;script&gt;alert(1)&lt;/script&gt;", "auth0 said &lt;b&gt;503&lt;/b&gt;", "auth0|ada",
 				`class="tag ok">verified<`, `class="tag warn">retry<`, `class="tag bad">dead_letter<`, "gave up",
 				"Readiness: not ready", "worker &lt;i&gt;stalled&lt;/i&gt;",
+				`<div class="banner warn" role="status" id="warning-redis_durability"><strong>Warning:</strong> Redis keeps &lt;u&gt;nothing&lt;/u&gt;</div>`,
+				`<span class="tag warn">warning</span> redis_durability`,
 			},
 		},
 		{
@@ -155,7 +159,7 @@ func TestStatus(t *testing.T) {
 				return r
 			},
 			wantStatus: http.StatusOK, wantNoRedis: true,
-			wantHTML: []string{"Redis unavailable", "Readiness: not ready", `<meta http-equiv="refresh" content="5">`},
+			wantHTML: []string{"Redis unavailable", "Readiness: not ready", `<meta http-equiv="refresh" content="5">`, `id="warning-redis_durability"`},
 		},
 		{
 			name: "redis frozen: banner after the timeout",
@@ -255,6 +259,9 @@ func checkStatusJSON(t *testing.T, body string, wantStats *store.Stats, wantRece
 	}
 	if got.Ready || !got.Checks["redis"].OK || got.Checks["worker"].Error != "worker <i>stalled</i>" {
 		t.Errorf("ready %t, checks %+v; want not ready with the worker failing", got.Ready, got.Checks)
+	}
+	if d := got.Checks["redis_durability"]; !d.OK || d.Error != "" || d.Warning != "Redis keeps <u>nothing</u>" {
+		t.Errorf("redis_durability %+v, want ok with its warning verbatim", d)
 	}
 	if strings.Contains(body, "@example.com") {
 		t.Error("JSON contains an email address")

@@ -31,12 +31,15 @@ type Config struct {
 	OpsListen         string
 	TLSCertFile       string
 	TLSKeyFile        string
+	MaxConns          int
+	IdleTimeout       time.Duration
 	LogFormat         string
 	LogLevel          string
 	ShutdownGrace     time.Duration
 	BodyLimit         int64
 	Tolerance         time.Duration
 	RedisTimeout      time.Duration
+	RedisDurability   string
 	Workers           int
 	VisibilityTimeout time.Duration
 	MaxAttempts       int
@@ -100,6 +103,27 @@ var Settings = []Setting{
 	{Name: "MAILPROOF_OPS_LISTEN", Default: ":9090", Help: "ops listener (/healthz, /readyz, /metrics, status page); keep it private", set: setAddr(func(c *Config) *string { return &c.OpsListen })},
 	{Name: "MAILPROOF_TLS_CERT_FILE", Help: "PEM certificate for the main listener (with MAILPROOF_TLS_KEY_FILE)", set: func(c *Config, v string) error { c.TLSCertFile = v; return nil }},
 	{Name: "MAILPROOF_TLS_KEY_FILE", Help: "PEM private key for the main listener", set: func(c *Config, v string) error { c.TLSKeyFile = v; return nil }},
+	// 4096: an idle keep-alive connection holds about 25 KB (10,000 held 245 MB), so a
+	// full cap stays near 100 MB, inside the 256 MiB deploy/k8s gives the pod; a receiver
+	// answering in milliseconds serves thousands of logins a second on far fewer.
+	{Name: "MAILPROOF_MAX_CONNS", Default: "4096", Help: "connections the main listener holds open at once; more wait until one closes", set: func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return errors.New("must be a whole number between 1 and 1000000")
+		}
+		c.MaxConns = n
+		return nil
+	}},
+	// 30s: an Auth0 Action instance reuses its connection for the logins it handles
+	// seconds apart; idle ones give their slot back three times sooner than Go's 90 s.
+	{Name: "MAILPROOF_IDLE_TIMEOUT", Default: "30s", Help: "an idle keep-alive connection to the main listener is closed after this long", set: func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return errors.New("must be a duration of at least 1s, such as 30s")
+		}
+		c.IdleTimeout = d
+		return nil
+	}},
 	{Name: "MAILPROOF_AUTH0_CA_FILE", Help: "extra PEM CA to trust for the tenant (the bundled emulator, a TLS-inspecting proxy)", set: func(c *Config, v string) error {
 		if _, err := os.Stat(v); err != nil {
 			return fmt.Errorf("cannot read %s: %w", v, errors.Unwrap(err))
@@ -142,6 +166,13 @@ var Settings = []Setting{
 	}},
 	{Name: "MAILPROOF_SIGNATURE_TOLERANCE", Default: "5m", Help: "accepted clock difference of webhook-timestamp, both directions", set: setDuration(func(c *Config) *time.Duration { return &c.Tolerance })},
 	{Name: "MAILPROOF_REDIS_TIMEOUT", Default: "1s", Help: "deadline of one Redis call on the request path", set: setDuration(func(c *Config) *time.Duration { return &c.RedisTimeout })},
+	{Name: "MAILPROOF_REDIS_DURABILITY", Default: DurabilityStrict, Help: "strict refuses a Redis without AOF; relaxed starts on one and warns that a Redis restart loses acknowledged events", set: func(c *Config, v string) error {
+		if v != DurabilityStrict && v != DurabilityRelaxed {
+			return errors.New(`must be "strict" or "relaxed"`)
+		}
+		c.RedisDurability = v
+		return nil
+	}},
 	{Name: "MAILPROOF_WORKERS", Default: "4", Help: "jobs processed at once by this replica", set: func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 256 {

@@ -35,6 +35,12 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if cfg.Tolerance != 5*time.Minute || cfg.BodyLimit != 64<<10 || cfg.Auth0Rate != 2 || cfg.RedisTimeout != time.Second {
 		t.Errorf("defaults: tolerance %s body %d rate %v redis timeout %s", cfg.Tolerance, cfg.BodyLimit, cfg.Auth0Rate, cfg.RedisTimeout)
 	}
+	if cfg.MaxConns != 4096 || cfg.IdleTimeout != 30*time.Second {
+		t.Errorf("max conns %d idle timeout %s, want 4096 and 30s", cfg.MaxConns, cfg.IdleTimeout)
+	}
+	if cfg.RedisDurability != DurabilityStrict {
+		t.Errorf("redis durability %q, want %q", cfg.RedisDurability, DurabilityStrict)
+	}
 	if cfg.AdminToken != "" {
 		t.Errorf("admin token %q, want empty (admin API off)", cfg.AdminToken)
 	}
@@ -82,6 +88,14 @@ func TestLoadConfigBadValues(t *testing.T) {
 		{name: "visibility shorter than two calls", set: map[string]string{"MAILPROOF_VISIBILITY_TIMEOUT": "15s", "MAILPROOF_AUTH0_TIMEOUT": "10s"}, wantErr: []string{"MAILPROOF_VISIBILITY_TIMEOUT"}},
 		{name: "cert without key", set: map[string]string{"MAILPROOF_TLS_CERT_FILE": secretFile}, wantErr: []string{"set together"}},
 		{name: "missing CA file", set: map[string]string{"MAILPROOF_AUTH0_CA_FILE": filepath.Join(dir, "ca.pem")}, wantErr: []string{"MAILPROOF_AUTH0_CA_FILE"}},
+		{name: "zero max conns", set: map[string]string{"MAILPROOF_MAX_CONNS": "0"}, wantErr: []string{"MAILPROOF_MAX_CONNS"}},
+		{name: "max conns not a number", set: map[string]string{"MAILPROOF_MAX_CONNS": "lots"}, wantErr: []string{"MAILPROOF_MAX_CONNS"}},
+		{name: "idle timeout under a second", set: map[string]string{"MAILPROOF_IDLE_TIMEOUT": "500ms"}, wantErr: []string{"MAILPROOF_IDLE_TIMEOUT"}},
+		{name: "connection settings", set: map[string]string{"MAILPROOF_MAX_CONNS": "100", "MAILPROOF_IDLE_TIMEOUT": "5s"},
+			check: func(c Config) bool { return c.MaxConns == 100 && c.IdleTimeout == 5*time.Second }},
+		{name: "unknown durability", set: map[string]string{"MAILPROOF_REDIS_DURABILITY": "none"}, wantErr: []string{"MAILPROOF_REDIS_DURABILITY", `"strict" or "relaxed"`}},
+		{name: "relaxed durability", set: map[string]string{"MAILPROOF_REDIS_DURABILITY": "relaxed"},
+			check: func(c Config) bool { return c.RedisDurability == DurabilityRelaxed }},
 		{name: "zero rate", set: map[string]string{"MAILPROOF_AUTH0_RATE": "0"}, wantErr: []string{"MAILPROOF_AUTH0_RATE"}},
 		{name: "two bad values reported together", set: map[string]string{"MAILPROOF_AUTH0_RATE": "x", "MAILPROOF_WORKERS": "0"}, wantErr: []string{"MAILPROOF_AUTH0_RATE", "MAILPROOF_WORKERS"}},
 	}

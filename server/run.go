@@ -57,6 +57,7 @@ func Run(ctx context.Context, o Options) error {
 	opsE := newEcho("ops", 64<<10, log, httpM)
 
 	w := newWorker(cfg, rdb, a0, log, reg, o.Now)
+	redisOK := newRedisCheck(cfg, rdb, o.EmbeddedRedis, log)
 	routes(mainE, opsE, routeDeps{
 		cfg:      cfg,
 		verifier: verifier,
@@ -75,6 +76,7 @@ func Run(ctx context.Context, o Options) error {
 				}
 				return nil
 			}},
+			{Name: "redis_durability", Probe: redisOK.probe},
 			{Name: "worker", Probe: w.probe},
 			{Name: "auth0", Probe: func(ctx context.Context) error {
 				if err := a0.Ping(ctx); err != nil {
@@ -97,10 +99,10 @@ func Run(ctx context.Context, o Options) error {
 
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	loopsDone := make(chan error, 1)
-	go func() { loopsDone <- w.run(loopCtx, !o.SkipEvictionCheck) }()
+	go func() { loopsDone <- w.run(loopCtx, redisOK.run) }()
 
-	// A worker that cannot start (an evicting Redis) ends the process: running without
-	// a worker would accept events and never act on them.
+	// A worker that cannot start (an evicting or forgetful Redis) ends the process:
+	// running without a worker would accept events and never act on them.
 	runCtx, cancelRun := context.WithCancelCause(ctx)
 	defer cancelRun(nil)
 	go func() {

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"golang.org/x/net/netutil"
 )
 
 // Options are the pieces Run needs besides the configuration; everything a test wants to
@@ -27,8 +28,10 @@ type Options struct {
 	// OnListen, when set, is called once both listeners accept connections, with their
 	// real addresses (useful with port 0).
 	OnListen func(Addrs)
-	// SkipEvictionCheck is set by local mode, whose embedded Redis has no eviction.
-	SkipEvictionCheck bool
+	// EmbeddedRedis is set by local mode when it runs its own in-memory Redis: its
+	// settings are not checked (it neither evicts nor persists), and /readyz and the
+	// status page warn that it keeps nothing across restarts.
+	EmbeddedRedis bool
 }
 
 // Addrs are the addresses the listeners actually bound.
@@ -54,11 +57,17 @@ func httpServer(e *echo.Echo, log *zap.Logger) *http.Server {
 }
 
 // listeners binds both addresses before anything is served, so a port clash is reported
-// at start-up instead of after the worker has begun.
+// at start-up instead of after the worker has begun. The main listener holds at most
+// MAILPROOF_MAX_CONNS connections, TLS or not (the cap counts TCP connections, before
+// their handshake): beyond it, new ones wait in the kernel's accept queue until one
+// closes, instead of each costing memory and a goroutine.
 func listeners(cfg Config) (mainLn, opsLn net.Listener, err error) {
 	mainLn, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listen on MAILPROOF_LISTEN %s: %w", cfg.Listen, err)
+	}
+	if cfg.MaxConns > 0 { // zero only in a Config that LoadConfig did not build
+		mainLn = netutil.LimitListener(mainLn, cfg.MaxConns)
 	}
 	opsLn, err = net.Listen("tcp", cfg.OpsListen)
 	if err != nil {
@@ -82,6 +91,11 @@ func listeners(cfg Config) (mainLn, opsLn net.Listener, err error) {
 // stopLoops, and closes the ops listener last so probes see the process until the end.
 func serveAll(ctx context.Context, cfg Config, log *zap.Logger, mainE, opsE *echo.Echo, mainLn, opsLn net.Listener, stopLoops func(context.Context) error) error {
 	mainSrv, opsSrv := httpServer(mainE, log), httpServer(opsE, log)
+	// Idle keep-alives on the main listener hold slots under MAILPROOF_MAX_CONNS; the ops
+	// listener is private and keeps the longer default for scrapers.
+	if cfg.IdleTimeout > 0 {
+		mainSrv.IdleTimeout = cfg.IdleTimeout
+	}
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
 	for _, s := range []struct {

@@ -96,10 +96,10 @@ func (w *worker) probe(context.Context) error {
 	return nil
 }
 
-// run waits for Redis, checks it is safe to use as a queue, then runs every loop until
-// ctx ends. Each loop finishes the job it holds before returning.
-func (w *worker) run(ctx context.Context, checkEviction bool) error {
-	if err := w.preflight(ctx, checkEviction); err != nil || ctx.Err() != nil {
+// run waits for Redis, checks it is safe to use as a queue (check, when not nil), then
+// runs every loop until ctx ends. Each loop finishes the job it holds before returning.
+func (w *worker) run(ctx context.Context, check func(context.Context) error) error {
+	if err := w.preflight(ctx, check); err != nil || ctx.Err() != nil {
 		return err
 	}
 	w.running.Store(true)
@@ -117,9 +117,10 @@ func (w *worker) run(ctx context.Context, checkEviction bool) error {
 }
 
 // preflight blocks until Redis answers, so a replica started before its Redis simply
-// stays unready instead of crash-looping; an evicting Redis is refused outright because
-// it would silently drop queued jobs.
-func (w *worker) preflight(ctx context.Context, checkEviction bool) error {
+// stays unready instead of crash-looping; a Redis that check refuses (one that evicts
+// keys, or forgets them on restart) is refused outright because it would silently drop
+// queued jobs.
+func (w *worker) preflight(ctx context.Context, check func(context.Context) error) error {
 	for attempt := 0; ; attempt++ {
 		err := w.rdb.Ping(ctx)
 		if err == nil {
@@ -134,8 +135,8 @@ func (w *worker) preflight(ctx context.Context, checkEviction bool) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	if checkEviction {
-		if err := w.rdb.CheckEvictionPolicy(ctx); err != nil {
+	if check != nil {
+		if err := check(ctx); err != nil {
 			return fmt.Errorf("refusing to start the worker: %w", err)
 		}
 	}

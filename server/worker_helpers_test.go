@@ -121,7 +121,7 @@ func (h *harness) start(w *worker) (stop func()) {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- w.run(ctx, false) }()
+	go func() { done <- w.run(ctx, nil) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {

@@ -70,12 +70,15 @@
 //     redis.ParseClusterURL ("redis://h1:6379?addr=h2:6379"); every key
 //     already shares one slot.
 //
-// Either way Redis must not evict keys: CheckEvictionPolicy refuses any
-// maxmemory-policy but noeviction. Persistence (AOF everysec or RDB) is the
-// operator's choice; after an empty restart the worker recreates its
-// consumer group, and the replay guard and pending records are lost with the
-// rest (a lost record means a user is not verified automatically, never a
-// wrong verification).
+// Either way Redis must not evict keys: Settings.CheckEviction refuses any
+// maxmemory-policy but noeviction. Redis must also persist with AOF for an
+// acknowledged event to survive a restart; ReadSettings and Settings.Loss
+// tell what a given configuration keeps, and serve refuses a Redis without
+// AOF unless the operator accepted the loss. After an empty restart the
+// worker recreates its consumer group, and the replay guard and pending
+// records are lost with the rest (a lost record means a user is not verified
+// automatically, never a wrong verification); a lost undo, though, leaves a
+// flip on an address nobody proved standing.
 //
 // # Records
 //

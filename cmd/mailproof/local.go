@@ -35,8 +35,11 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 		"MAILPROOF_LISTEN":     "127.0.0.1:8080",
 		"MAILPROOF_OPS_LISTEN": "127.0.0.1:9090",
 		"MAILPROOF_LOG_FORMAT": "console",
+		// A local Redis of one's own rarely persists; local mode warns instead of refusing.
+		"MAILPROOF_REDIS_DURABILITY": server.DurabilityRelaxed,
 	}
-	if getenv("MAILPROOF_REDIS_URL") == "" && getenv("MAILPROOF_REDIS_URL_FILE") == "" {
+	embedded := getenv("MAILPROOF_REDIS_URL") == "" && getenv("MAILPROOF_REDIS_URL_FILE") == ""
+	if embedded {
 		mr := miniredis.NewMiniRedis()
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
 			return fmt.Errorf("start embedded redis: %w", err)
@@ -81,13 +84,13 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer log.Sync() //nolint:errcheck // nothing useful to do if the last flush fails
 	return server.Run(ctx, server.Options{
-		Config:            cfg,
-		Log:               log,
-		Registry:          prometheus.NewRegistry(),
-		SkipEvictionCheck: true,
+		Config:        cfg,
+		Log:           log,
+		Registry:      prometheus.NewRegistry(),
+		EmbeddedRedis: embedded,
 		OnListen: func(a server.Addrs) {
 			go func() {
-				if !announce(ctx, a, cfg, lookup, stdout, log) || !*runDemo {
+				if !announce(ctx, a, cfg, tenant != nil, stdout, log) || !*runDemo {
 					return
 				}
 				if tenant == nil {
@@ -104,7 +107,8 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 
 // announce waits until /readyz answers 200 and then prints how to use this instance,
 // including export lines another shell can paste to run CLI commands against it.
-func announce(ctx context.Context, a server.Addrs, cfg server.Config, lookup func(string) string, w io.Writer, log *zap.Logger) bool {
+// bundled says whether local started the Auth0 emulator itself.
+func announce(ctx context.Context, a server.Addrs, cfg server.Config, bundled bool, w io.Writer, log *zap.Logger) bool {
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		resp, err := client.Get("http://" + a.Ops + "/readyz")
@@ -129,7 +133,7 @@ func announce(ctx context.Context, a server.Addrs, cfg server.Config, lookup fun
 	fmt.Fprintf(&b, "  receiver     %s://%s/v1/events/post-login\n", scheme, a.Main)
 	fmt.Fprintf(&b, "  status page  http://%s/\n", a.Ops)
 	fmt.Fprintf(&b, "  metrics      http://%s/metrics\n", a.Ops)
-	fmt.Fprintf(&b, "  Auth0        https://%s (%s)\n", cfg.Auth0Domain, tenantKind(lookup))
+	fmt.Fprintf(&b, "  Auth0        %s\n", auth0Label(cfg.Auth0Domain, bundled))
 	fmt.Fprintf(&b, "\nIn another shell, paste these lines to point the CLI at this instance:\n\n")
 	exports := []struct{ k, v string }{
 		{"MAILPROOF_REDIS_URL", cfg.RedisURL},
@@ -154,11 +158,14 @@ func announce(ctx context.Context, a server.Addrs, cfg server.Config, lookup fun
 	return true
 }
 
-func tenantKind(lookup func(string) string) string {
-	if strings.HasPrefix(lookup("MAILPROOF_AUTH0_DOMAIN"), "127.0.0.1:") {
-		return "bundled emulator"
+// auth0Label names the Auth0 this instance talks to: the emulator local started, or
+// whatever MAILPROOF_AUTH0_DOMAIN points at (a real tenant, or an emulator started
+// elsewhere: its address alone does not make it the bundled one).
+func auth0Label(domain string, bundled bool) string {
+	if bundled {
+		return "https://" + domain + " (bundled emulator, started by mailproof local)"
 	}
-	return "your tenant"
+	return "Auth0 tenant at " + domain + " (from MAILPROOF_AUTH0_DOMAIN)"
 }
 
 // shellQuote makes a value safe to paste into a POSIX shell.

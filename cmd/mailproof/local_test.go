@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailproof/mailproof/auth0client/auth0test"
 )
 
 // parseExports reads the export lines local printed into a map.
@@ -71,6 +73,14 @@ func TestLocalRunsWithNoConfigurationAndPrintsExports(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz %d, want 200", resp.StatusCode)
 	}
+	// The embedded Redis is not checked, and the ops pages say what it keeps.
+	ops := "http://" + env["MAILPROOF_OPS_LISTEN"]
+	if w := durabilityWarning(t, opsGet(t, ops+"/?format=json")); !strings.Contains(w, "keeps nothing across restarts") {
+		t.Errorf("status warning %q, want it to say the embedded Redis keeps nothing across restarts", w)
+	}
+	if page := string(opsGet(t, ops+"/")); !strings.Contains(page, "keeps nothing across restarts") {
+		t.Errorf("status page does not say the embedded Redis keeps nothing:\n%s", page)
+	}
 
 	// The exported lines are enough for a CLI command in "another shell".
 	var out bytes.Buffer
@@ -128,5 +138,81 @@ func TestLocalDemoFlipsOneUser(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("local after cancel: %v", err)
+	}
+}
+
+func TestLocalNamesTheAuth0ItTalksTo(t *testing.T) {
+	tests := []struct {
+		name string
+		// tenant: an emulator the test starts and names in MAILPROOF_AUTH0_DOMAIN; local
+		// did not start it, so it must not call it bundled.
+		tenant bool
+		want   func(domain string) string
+	}{
+		{"bundled emulator", false, func(d string) string {
+			return "  Auth0        https://" + d + " (bundled emulator, started by mailproof local)\n"
+		}},
+		{"MAILPROOF_AUTH0_DOMAIN set", true, func(d string) string {
+			return "  Auth0        Auth0 tenant at " + d + " (from MAILPROOF_AUTH0_DOMAIN)\n"
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fixed := map[string]string{"MAILPROOF_LISTEN": freeAddr(t), "MAILPROOF_OPS_LISTEN": freeAddr(t)}
+			if tc.tenant {
+				tenant := auth0test.NewT(t, auth0test.Config{})
+				fixed["MAILPROOF_AUTH0_DOMAIN"] = tenant.Domain()
+				fixed["MAILPROOF_AUTH0_CLIENT_ID"] = tenant.ClientID()
+				fixed["MAILPROOF_AUTH0_CLIENT_SECRET"] = tenant.ClientSecret()
+				fixed["MAILPROOF_AUTH0_CA_FILE"] = tenant.CAFile()
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var stdout, stderr syncBuffer
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, []string{"local"}, func(k string) string { return fixed[k] }, &stdout, &stderr)
+			}()
+			deadline := time.Now().Add(30 * time.Second)
+			for !strings.Contains(stdout.String(), "Ctrl-C stops everything") {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: local never announced it was ready\n%s", tc.name, stderr.String())
+				}
+				select {
+				case err := <-done:
+					t.Fatalf("%s: local returned early: %v\n%s", tc.name, err, stderr.String())
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+			out := stdout.String()
+			if want := tc.want(parseExports(out)["MAILPROOF_AUTH0_DOMAIN"]); !strings.Contains(out, want) {
+				t.Errorf("%s: output lacks %q:\n%s", tc.name, want, out)
+			}
+			if tc.tenant && strings.Contains(out, "bundled") {
+				t.Errorf("%s: calls an emulator it did not start bundled:\n%s", tc.name, out)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("%s: local after cancel: %v", tc.name, err)
+			}
+		})
+	}
+}
+
+func TestAuth0Label(t *testing.T) {
+	tests := []struct {
+		name    string
+		domain  string
+		bundled bool
+		want    string
+	}{
+		{"bundled emulator", "127.0.0.1:41234", true, "https://127.0.0.1:41234 (bundled emulator, started by mailproof local)"},
+		{"a real tenant", "acme.eu.auth0.com", false, "Auth0 tenant at acme.eu.auth0.com (from MAILPROOF_AUTH0_DOMAIN)"},
+		{"an emulator local did not start", "127.0.0.1:41234", false, "Auth0 tenant at 127.0.0.1:41234 (from MAILPROOF_AUTH0_DOMAIN)"},
+	}
+	for _, tc := range tests {
+		if got := auth0Label(tc.domain, tc.bundled); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

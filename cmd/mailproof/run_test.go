@@ -16,7 +16,10 @@ import (
 	"github.com/mailproof/mailproof/store/redistest"
 )
 
-func TestMain(m *testing.M) { redistest.Main(m) }
+// TestMain shares one redis-server with AOF on among the tests: serve refuses a Redis
+// without AOF unless told to relax (MAILPROOF_REDIS_DURABILITY), and the tests run it
+// the way production must.
+func TestMain(m *testing.M) { redistest.Main(m, "--appendonly", "yes") }
 
 const testWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

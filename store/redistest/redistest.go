@@ -7,6 +7,9 @@
 //
 //	func TestMain(m *testing.M) { redistest.Main(m) }
 //
+// or, for a shared server configured differently, redistest.Main(m, "--appendonly",
+// "yes") (servers run without persistence unless told otherwise).
+//
 // and then calls URL(t) for an isolated, empty database or Dedicated(t) for a
 // server of its own. Never FLUSHALL the shared server: other tests of the
 // same package may be using its other databases.
@@ -43,7 +46,8 @@ var shared = &sharedServer{dbs: make(chan int, databases)}
 
 type sharedServer struct {
 	mu      sync.Mutex
-	inMain  bool // Main is running the tests, so the server will be stopped
+	inMain  bool     // Main is running the tests, so the server will be stopped
+	args    []string // extra redis-server arguments, from Main
 	started bool
 	err     error
 	srv     *Server
@@ -52,10 +56,13 @@ type sharedServer struct {
 }
 
 // Main runs the tests of a package, then stops the shared server (if one was
-// started) and exits with the tests' status. Call it from TestMain.
-func Main(m *testing.M) {
+// started) and exits with the tests' status. Call it from TestMain. args are
+// extra redis-server arguments for the shared server, as for Dedicated; the
+// miniredis fallback ignores them.
+func Main(m *testing.M, args ...string) {
 	shared.mu.Lock()
 	shared.inMain = true
+	shared.args = args
 	shared.mu.Unlock()
 
 	code := m.Run()
@@ -114,7 +121,7 @@ func (s *sharedServer) get(t testing.TB) (*Server, *redis.Client) {
 	}
 	if !s.started {
 		s.started = true
-		s.srv, s.err = startShared()
+		s.srv, s.err = startShared(s.args)
 		if s.err == nil {
 			s.admin = redis.NewClient(&redis.Options{Addr: s.srv.Addr(), Protocol: 2})
 			for i := range databases {
@@ -131,9 +138,9 @@ func (s *sharedServer) get(t testing.TB) (*Server, *redis.Client) {
 	return s.srv, s.admin
 }
 
-// startShared starts the shared real server, or miniredis when redis-server
-// is missing and that is allowed.
-func startShared() (*Server, error) {
+// startShared starts the shared real server with args, or miniredis when
+// redis-server is missing and that is allowed.
+func startShared(args []string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv(RequireEnv) == "1" {
@@ -146,7 +153,7 @@ func startShared() (*Server, error) {
 		}
 		return &Server{mini: m, addr: m.Addr()}, nil
 	}
-	s := &Server{bin: bin}
+	s := &Server{bin: bin, args: args}
 	if err := s.startFresh(); err != nil {
 		return nil, err
 	}
