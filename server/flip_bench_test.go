@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,4 +82,75 @@ func waitAllFlipped(b *testing.B, h *harness, ceiling time.Duration) {
 			b.Fatalf("audit entry %+v, want only verified outcomes", e)
 		}
 	}
+}
+
+// BenchmarkFlipWindow measures the window in which a changed address can slip under a
+// flip: from the fresh read's arrival at the tenant to the PATCH's, per user, with four
+// other users' jobs queued ahead (as in the report that found the race), at the default
+// budget and a fast one. The floor is one round trip: the same two calls made back to
+// back by a bare client in the same process, reported beside it as the baseline.
+//
+//	go test -run '^$' -bench FlipWindow -benchtime 1x ./server/
+func BenchmarkFlipWindow(b *testing.B) {
+	for _, rate := range []float64{2, 100} {
+		b.Run(fmt.Sprintf("rate=%v", rate), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				h := newHarness(b, func(c *Config) { c.Auth0Rate = rate; c.Workers = 4 }, auth0test.Config{})
+				var users []auth0test.User
+				for i := range 5 {
+					u := h.provision(fmt.Sprintf("user%d", i))
+					users = append(users, u)
+					h.enqueue(h.loginEvent(u))
+				}
+				b.StartTimer()
+				stop := h.start(h.worker())
+				for _, u := range users {
+					h.waitStatus(u.ID, store.StatusVerified)
+				}
+				b.StopTimer()
+				stop()
+				var gaps []time.Duration
+				for _, u := range users {
+					var get, patch time.Time
+					for _, c := range h.tenant.Calls() {
+						switch {
+						case c.Path != "/api/v2/users/"+u.ID:
+						case c.Method == http.MethodGet:
+							get = c.At
+						case c.Method == http.MethodPatch:
+							patch = c.At
+						}
+					}
+					gaps = append(gaps, patch.Sub(get))
+				}
+				floor := backToBack(b, h, users[0].ID)
+				slices.Sort(gaps)
+				b.ReportMetric(float64(gaps[len(gaps)/2].Microseconds())/1000, "ms-median-window")
+				b.ReportMetric(float64(gaps[len(gaps)-1].Microseconds())/1000, "ms-max-window")
+				b.ReportMetric(float64(floor.Microseconds())/1000, "ms-floor")
+				b.ReportMetric(float64(gaps[len(gaps)/2])/float64(floor), "median/floor")
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// backToBack is the floor of the window: the median, over 9 tries, of the time between a
+// GET's and a PATCH's arrival when the real client makes them one after the other.
+func backToBack(b *testing.B, h *harness, id string) time.Duration {
+	var d []time.Duration
+	for range 9 {
+		h.tenant.ResetCalls()
+		if _, err := h.a0.GetUser(b.Context(), id); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := h.a0.VerifyEmail(b.Context(), id); err != nil {
+			b.Fatal(err)
+		}
+		calls := h.tenant.Calls()
+		d = append(d, calls[len(calls)-1].At.Sub(calls[len(calls)-2].At))
+	}
+	slices.Sort(d)
+	return d[len(d)/2]
 }
