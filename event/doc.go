@@ -1,9 +1,12 @@
-// Package event owns the rules about a post-login event that every layer of mailproof
-// must apply the same way. Today that is the email address: the one comparison form
-// (NormalizeEmail, SameEmail) the policy, the store and the fresh read all use, and the
-// one masked form (MaskEmail) logs and error messages show.
+// Package event owns the post-login event as it crosses the wire: its type (Auth0's own
+// event object, trimmed, with Auth0's field names), the strict decoder that turns a
+// verified body into it (Decode), the job payload the receiver queues (AppendJobPayload),
+// and the rules for the values that come from outside and end up in keys and logs: the
+// one user-id check (CheckUserID), the one email comparison form (NormalizeEmail,
+// SameEmail) and the one masker (MaskEmail).
 //
-// It imports only the standard library, so handlers, store, auth0client and the CLI can
-// all depend on it without a cycle: two copies of a rule like these drift apart, and ours
-// already had.
+// eventtest holds the realistic fixtures of testdata/events and ways to vary them, for
+// every package's tests.
+//
+// It imports only the standard library, and nothing of mailproof.
 package event

@@ -3,7 +3,7 @@
 // a login proves mailbox access.
 //
 // The webhook's trust boundary lives here too: Standard Webhooks signature verification
-// (Verifier), the matching signer (Sign) used by the CLI and the tests, and the strict
-// decoder for the post-login event (DecodePostLogin). Nothing in a request body is
+// (webhook.Verifier), the matching signer (webhook.Sign) used by the CLI and the tests, and the strict
+// decoder for the post-login event (event.Decode). Nothing in a request body is
 // parsed before its signature has been checked.
 package handlers

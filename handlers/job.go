@@ -109,7 +109,7 @@ type Processor struct {
 // was verified at ingest, so a job that no longer decodes is a bug to look at, not data
 // to drop.
 func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
-	ev, err := DecodePostLogin(job.Payload)
+	ev, err := event.Decode(job.Payload)
 	if err != nil {
 		return Decision{Action: DeadLetter, Err: fmt.Errorf("decode queued event: %w", err)}
 	}

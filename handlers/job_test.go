@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/mailproof/mailproof/auth0client"
+	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -129,7 +130,7 @@ func TestProcessDecisions(t *testing.T) {
 	apiErr := func(kind error) error { return fmt.Errorf("get user: %w: status text", kind) }
 	tests := []struct {
 		name  string
-		setup func(ev *PostLoginEvent, job *store.Job, r *fakeClaims, u *fakeManagement, b *fakeSlots)
+		setup func(ev *event.PostLogin, job *store.Job, r *fakeClaims, u *fakeManagement, b *fakeSlots)
 
 		want           Decision // Err is only checked for being set
 		wantErrIs      error
@@ -142,152 +143,154 @@ func TestProcessDecisions(t *testing.T) {
 			wantGets: 1, wantPatches: 1, wantClaims: []string{"msg_a"}},
 		{name: "record registered again between read and claim", want: Decision{Action: Ack, Outcome: OutcomeNoPasswordReset},
 			wantClaims: []string{"msg_a"},
-			setup: func(ev *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(ev *event.PostLogin, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				again := r.rec
 				again.ProvisionedAt = ev.Data.User.LastPasswordReset.Add(time.Minute)
 				r.claimed = &again
 			}},
 		{name: "record removed between read and claim", want: Decision{Action: Ack, Outcome: OutcomeNotPending},
 			wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				r.claimErr = fmt.Errorf("claim: %w", store.ErrNotFound)
 			}},
 		{name: "undecodable payload", want: Decision{Action: DeadLetter},
-			setup: func(_ *PostLoginEvent, j *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, j *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				j.Payload = []byte(`{"type":`)
 			}},
 		{name: "no pending record", want: Decision{Action: Ack, Outcome: OutcomeNotPending},
-			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				r.getErr = fmt.Errorf("get record: %w", store.ErrNotFound)
 			}},
 		{name: "redis unavailable", want: Decision{Action: Retry},
-			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				r.getErr = errors.New("dial tcp: connection refused")
 			}},
 		{name: "record already verified", want: Decision{Action: Ack, Outcome: OutcomeNotPending},
-			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				r.rec.Status = store.StatusVerified
 			}},
 		{name: "record closed", want: Decision{Action: Ack, Outcome: OutcomeNotPending},
-			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				r.rec.Status = store.StatusClosed
 			}},
 		{name: "record expired", want: Decision{Action: Ack, Outcome: OutcomeNotPending},
-			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				r.rec.Status = store.StatusExpired
 			}},
 		{name: "another event is verifying the user", want: Decision{Action: Retry, Defer: DeferUserBusy},
-			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				r.rec.Status, r.rec.Holder = store.StatusVerifying, "msg_other"
 			}},
 		{name: "event says already verified", want: Decision{Action: Ack, Outcome: OutcomeAlreadyVerified, Close: true},
-			setup: func(ev *PostLoginEvent, _ *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(ev *event.PostLogin, _ *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				ev.Data.User.EmailVerified = true
 			}},
 		{name: "event email differs", want: Decision{Action: Ack, Outcome: OutcomeEmailChanged, Close: true},
-			setup: func(ev *PostLoginEvent, _ *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(ev *event.PostLogin, _ *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				ev.Data.User.Email = "mallory@example.net"
 			}},
 		{name: "social login", want: Decision{Action: Ack, Outcome: OutcomeWrongConnection},
-			setup: func(ev *PostLoginEvent, _ *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(ev *event.PostLogin, _ *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				ev.Data.Connection.Strategy = "google-oauth2"
 			}},
 		{name: "passkey login", want: Decision{Action: Ack, Outcome: OutcomeWrongMethod},
-			setup: func(ev *PostLoginEvent, _ *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
-				ev.Data.Authentication.Methods = []AuthMethod{{Name: "passkey"}}
+			setup: func(ev *event.PostLogin, _ *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+				ev.Data.Authentication.Methods = []event.AuthMethod{{Name: "passkey"}}
 			}},
 		{name: "no password reset", want: Decision{Action: Ack, Outcome: OutcomeNoPasswordReset},
-			setup: func(ev *PostLoginEvent, _ *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(ev *event.PostLogin, _ *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				ev.Data.User.LastPasswordReset = nil
 			}},
 		{name: "claim refused", want: Decision{Action: Retry, Defer: DeferUserBusy}, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) { r.refuse = true }},
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+				r.refuse = true
+			}},
 		{name: "claim fails", want: Decision{Action: Retry}, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				r.claimErr = errors.New("i/o timeout")
 			}},
 		{name: "budget wait timed out", want: Decision{Action: Retry, Defer: DeferBudget}, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, _ *fakeManagement, b *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, _ *fakeManagement, b *fakeSlots) {
 				b.waitErr = context.DeadlineExceeded
 			}},
 		{name: "budget unavailable", want: Decision{Action: Retry}, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, _ *fakeManagement, b *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, _ *fakeManagement, b *fakeSlots) {
 				b.waitErr = errors.New("rate limit: connection refused")
 			}},
 		{name: "verified in Auth0 meanwhile", want: Decision{Action: Ack, Outcome: OutcomeAlreadyVerified, Close: true},
 			wantGets: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.user.EmailVerified = true
 			}},
 		{name: "resumed after a PATCH whose attempt died", want: Decision{Action: Ack, Outcome: OutcomeVerified, Close: true},
 			wantGets: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				r.rec.Status, r.rec.Holder, u.user.EmailVerified = store.StatusVerifying, "msg_a", true
 			}},
 		{name: "resumed before the PATCH landed", want: Decision{Action: Ack, Outcome: OutcomeVerified, Close: true},
 			wantGets: 1, wantPatches: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				r.rec.Status, r.rec.Holder = store.StatusVerifying, "msg_a"
 			}},
 		{name: "email changed in Auth0 meanwhile", want: Decision{Action: Ack, Outcome: OutcomeChangedSinceEvent, Close: true},
 			wantGets: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.user.Email = "ada@example.org"
 			}},
 		{name: "Auth0 email differs only in case", want: Decision{Action: Ack, Outcome: OutcomeVerified, Close: true},
 			wantGets: 1, wantPatches: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.user.Email = "Ada@Example.com"
 			}},
 		{name: "Auth0 email now spells kate with a Kelvin sign", want: Decision{Action: Ack, Outcome: OutcomeChangedSinceEvent, Close: true},
 			wantGets: 1, wantClaims: []string{"msg_a"},
-			setup: func(ev *PostLoginEvent, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(ev *event.PostLogin, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				ev.Data.User.Email, r.rec.Email, u.user.Email = "kate@example.com", "kate@example.com", "\u212Aate@example.com"
 			}},
 		{name: "moved to another connection meanwhile", want: Decision{Action: Ack, Outcome: OutcomeChangedSinceEvent, Close: true},
 			wantGets: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.user.Connection = "Legacy-Users"
 			}},
 		{name: "user deleted", want: Decision{Action: Ack, Outcome: OutcomeUserNotFound, Close: true},
 			wantGets: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.getErr = apiErr(auth0client.ErrUserNotFound)
 			}},
 		{name: "user deleted just before the PATCH", want: Decision{Action: Ack, Outcome: OutcomeUserNotFound, Close: true},
 			wantGets: 1, wantPatches: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.patchErr = apiErr(auth0client.ErrUserNotFound)
 			}},
 		{name: "rate limited reading", want: Decision{Action: Retry, Defer: DeferRateLimited, NotBefore: reset}, wantErrIs: auth0client.ErrRateLimited,
 			wantGets: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.getErr = fmt.Errorf("get user: %w", &auth0client.RateLimitError{Reset: reset})
 			}},
 		{name: "rate limited patching", want: Decision{Action: Retry, Defer: DeferRateLimited, NotBefore: reset}, wantErrIs: auth0client.ErrRateLimited,
 			wantGets: 1, wantPatches: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.patchErr = fmt.Errorf("verify email: %w", &auth0client.RateLimitError{Reset: reset})
 			}},
 		{name: "server error", want: Decision{Action: Retry, MayHaveFlipped: true}, wantErrIs: auth0client.ErrTransient,
 			wantGets: 1, wantPatches: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.patchErr = apiErr(auth0client.ErrTransient)
 			}},
 		{name: "credentials refused", want: Decision{Action: Retry}, wantErrIs: auth0client.ErrUnauthorized,
 			wantGets: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.getErr = apiErr(auth0client.ErrUnauthorized)
 			}},
 		{name: "request rejected", want: Decision{Action: DeadLetter}, wantErrIs: auth0client.ErrPermanent,
 			wantGets: 1, wantPatches: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.patchErr = apiErr(auth0client.ErrPermanent)
 			}},
 		{name: "address changed between the read and the PATCH: taken back at once",
 			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoDone},
 			wantGets: 1, wantPatches: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				changed := u.user
 				changed.Email, changed.EmailVerified = "attacker@evil.example", true
 				u.patched = &changed
@@ -295,7 +298,7 @@ func TestProcessDecisions(t *testing.T) {
 		{name: "address changed during the flip, the undo fails: listed for the loop",
 			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoFailed},
 			wantGets: 1, wantPatches: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				changed := u.user
 				changed.Email, changed.EmailVerified = "attacker@evil.example", true
 				u.patched, u.unverifyErr = &changed, apiErr(auth0client.ErrTransient)
@@ -303,7 +306,7 @@ func TestProcessDecisions(t *testing.T) {
 		{name: "address changed during the flip, Redis cannot list the undo: taken back anyway",
 			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoDone},
 			wantGets: 1, wantPatches: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				changed := u.user
 				changed.Email, changed.EmailVerified = "attacker@evil.example", true
 				u.patched, r.scheduleErr = &changed, errors.New("connection refused")
@@ -311,7 +314,7 @@ func TestProcessDecisions(t *testing.T) {
 		{name: "address changed during the flip, neither listed nor undone: the job stays",
 			want:     Decision{Action: Retry, MayHaveFlipped: true},
 			wantGets: 1, wantPatches: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				changed := u.user
 				changed.Email, changed.EmailVerified = "attacker@evil.example", true
 				u.patched, r.scheduleErr, u.unverifyErr = &changed, errors.New("connection refused"), apiErr(auth0client.ErrTransient)
@@ -319,19 +322,19 @@ func TestProcessDecisions(t *testing.T) {
 		{name: "resumed and verified on another address: an earlier PATCH may have landed there",
 			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoDone},
 			wantGets: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				r.rec.Status, r.rec.Holder = store.StatusVerifying, "msg_a"
 				u.user.Email, u.user.EmailVerified = "attacker@evil.example", true
 			}},
 		{name: "not resumed and verified on another address: not ours to touch",
 			want:     Decision{Action: Ack, Outcome: OutcomeAlreadyVerified, Close: true},
 			wantGets: 1, wantClaims: []string{"msg_a"},
-			setup: func(_ *PostLoginEvent, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				u.user.Email, u.user.EmailVerified = "kate@new.example", true
 			}},
 		{name: "job without a webhook id holds the lock as its job id", want: Decision{Action: Ack, Outcome: OutcomeVerified, Close: true},
 			wantGets: 1, wantPatches: 1, wantClaims: []string{"1700000000000-0"},
-			setup: func(_ *PostLoginEvent, j *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
+			setup: func(_ *event.PostLogin, j *store.Job, _ *fakeClaims, _ *fakeManagement, _ *fakeSlots) {
 				j.WebhookID = ""
 			}},
 	}

@@ -1,6 +1,10 @@
 package handlers
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mailproof/mailproof/webhook"
+)
 
 // Metrics are the receiver's and worker's counters. Label values come from closed sets
 // (outcome codes, signature reasons, key ids), never from request data.
@@ -49,7 +53,7 @@ func NewMetrics(reg prometheus.Registerer, keyIDs []string) *Metrics {
 	for _, o := range []string{"queued", "duplicate", "not_pending", "invalid_signature", "stale_timestamp", "invalid_event", "body_too_large", "unsupported_media_type", "bad_request", "unavailable"} {
 		m.outcomes[o] = outcomeMetrics{m.events.WithLabelValues(o), m.ingestSeconds.WithLabelValues(o)}
 	}
-	for _, r := range SignatureReasons {
+	for _, r := range webhook.Reasons() {
 		m.signatureFailures.WithLabelValues(r)
 	}
 	m.keys = make(map[string]prometheus.Counter, len(keyIDs))

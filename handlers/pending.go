@@ -8,10 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"go.uber.org/zap"
@@ -153,16 +150,14 @@ func decodeRegister(r io.Reader) (string, error) {
 	return in.UserID, nil
 }
 
-// checkUserID refuses ids that cannot be Auth0 user ids before they reach Auth0 or a log.
-// The length bound is the event decoder's: a longer id could never match a login.
+// checkUserID refuses ids that cannot be Auth0 user ids before they reach Auth0 or a log,
+// with event's rule, so no id is registered that every event for it would be refused.
 func checkUserID(id string) error {
-	switch {
-	case id == "":
+	if id == "" {
 		return NewError(http.StatusBadRequest, "bad_request", "user_id is required")
-	case len(id) > maxUserIDLen || !utf8.ValidString(id) || strings.IndexFunc(id, unicode.IsControl) >= 0:
-		return NewError(http.StatusBadRequest, "bad_request", "user_id is not a valid Auth0 user id")
-	case !strings.Contains(id, "|"):
-		return NewError(http.StatusBadRequest, "bad_request", `user_id must be an Auth0 user id of the form "provider|id", such as "auth0|…"`)
+	}
+	if err := event.CheckUserID(id); err != nil {
+		return NewError(http.StatusBadRequest, "bad_request", "user_id "+err.Error())
 	}
 	return nil
 }

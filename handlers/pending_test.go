@@ -45,6 +45,8 @@ func TestRegisterPending(t *testing.T) {
 		{"trailing object", "application/json", `{"user_id":"` + fresh.ID + `"} {}`, 400, "bad_request", ""},
 		{"user_id without provider", "application/json", `{"user_id":"6560c1f2e4b0a1b2c3d4e5f6"}`, 400, "bad_request", ""},
 		{"user_id with a newline", "application/json", `{"user_id":"auth0|a\nb"}`, 400, "bad_request", ""},
+		{"user_id with a zero-width space, which every event for it would be refused", "application/json", `{"user_id":"auth0|a\u200bb"}`, 400, "bad_request", ""},
+		{"user_id with a bidi override", "application/json", `{"user_id":"auth0|a\u202eb"}`, 400, "bad_request", ""},
 		{"user_id too long", "application/json", `{"user_id":"auth0|` + strings.Repeat("a", 300) + `"}`, 400, "bad_request", ""},
 		{"not JSON content type", "text/plain", `{"user_id":"` + fresh.ID + `"}`, 415, "unsupported_media_type", ""},
 		{"body over the limit", "application/json", `{"user_id":"auth0|` + strings.Repeat(" ", 9<<10) + `"}`, 413, "body_too_large", ""},

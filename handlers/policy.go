@@ -29,7 +29,7 @@ type Rule struct {
 	Name     string
 	Outcome  string
 	Terminal bool
-	Holds    func(ev *PostLoginEvent, rec store.Record) bool
+	Holds    func(ev *event.PostLogin, rec store.Record) bool
 }
 
 // Policy is the ordered table of rules the worker applies to a queued login against the
@@ -39,24 +39,24 @@ type Rule struct {
 var Policy = []Rule{
 	{
 		Name: "event says the email is unverified", Outcome: OutcomeAlreadyVerified, Terminal: true,
-		Holds: func(ev *PostLoginEvent, _ store.Record) bool { return !ev.Data.User.EmailVerified },
+		Holds: func(ev *event.PostLogin, _ store.Record) bool { return !ev.Data.User.EmailVerified },
 	},
 	{
 		Name: "event email equals the provisioned email", Outcome: OutcomeEmailChanged, Terminal: true,
-		Holds: func(ev *PostLoginEvent, rec store.Record) bool {
+		Holds: func(ev *event.PostLogin, rec store.Record) bool {
 			return event.SameEmail(ev.Data.User.Email, rec.Email)
 		},
 	},
 	{
 		Name: "login on the provisioned database connection", Outcome: OutcomeWrongConnection,
-		Holds: func(ev *PostLoginEvent, rec store.Record) bool {
+		Holds: func(ev *event.PostLogin, rec store.Record) bool {
 			c := ev.Data.Connection
 			return c.Strategy == "auth0" && (rec.Connection == "" || c.Name == rec.Connection)
 		},
 	},
 	{
 		Name: "login used the password", Outcome: OutcomeWrongMethod,
-		Holds: func(ev *PostLoginEvent, _ store.Record) bool {
+		Holds: func(ev *event.PostLogin, _ store.Record) bool {
 			for _, m := range ev.Data.Authentication.Methods {
 				if m.Name == "pwd" {
 					return true
@@ -67,7 +67,7 @@ var Policy = []Rule{
 	},
 	{
 		Name: "password reset after provisioning", Outcome: OutcomeNoPasswordReset,
-		Holds: func(ev *PostLoginEvent, rec store.Record) bool {
+		Holds: func(ev *event.PostLogin, rec store.Record) bool {
 			r := ev.Data.User.LastPasswordReset
 			return r != nil && r.After(rec.ProvisionedAt)
 		},
@@ -76,7 +76,7 @@ var Policy = []Rule{
 
 // Evaluate runs the policy in order and returns the first failing rule, or nil when the
 // login proves mailbox access.
-func Evaluate(ev *PostLoginEvent, rec store.Record) *Rule {
+func Evaluate(ev *event.PostLogin, rec store.Record) *Rule {
 	for i := range Policy {
 		if !Policy[i].Holds(ev, rec) {
 			return &Policy[i]

@@ -1,24 +1,19 @@
 package handlers
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/mailproof/mailproof/event"
+	"github.com/mailproof/mailproof/event/eventtest"
 	"github.com/mailproof/mailproof/store"
 )
 
-// loadEvent decodes a fixture from testdata/events, so the policy is exercised on the
-// same realistic events the decoder is.
-func loadEvent(t *testing.T, name string) *PostLoginEvent {
+// loadEvent decodes a fixture of event/testdata/events, so the policy is exercised on
+// the same realistic events the decoder is.
+func loadEvent(t *testing.T, name string) *event.PostLogin {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := DecodePostLogin(b)
+	ev, err := event.Decode(eventtest.Read(t, name))
 	if err != nil {
 		t.Fatalf("decode %s: %v", name, err)
 	}
@@ -39,58 +34,58 @@ func TestPolicy(t *testing.T) {
 	tests := []struct {
 		name         string
 		fixture      string
-		mutate       func(ev *PostLoginEvent, rec *store.Record)
+		mutate       func(ev *event.PostLogin, rec *store.Record)
 		wantOutcome  string // "" means every rule holds
 		wantTerminal bool
 	}{
 		{name: "first password login after the reset", fixture: "first-login-after-reset.json"},
 		{name: "email differs only in case and spaces", fixture: "first-login-after-reset.json",
-			mutate: func(ev *PostLoginEvent, _ *store.Record) { ev.Data.User.Email = "  Ada@Example.COM " }},
+			mutate: func(ev *event.PostLogin, _ *store.Record) { ev.Data.User.Email = "  Ada@Example.COM " }},
 		{name: "login with extra factors after the password", fixture: "first-login-after-reset.json",
-			mutate: func(ev *PostLoginEvent, _ *store.Record) {
-				ev.Data.Authentication.Methods = append(ev.Data.Authentication.Methods, AuthMethod{Name: "mfa", Timestamp: ev.Timestamp})
+			mutate: func(ev *event.PostLogin, _ *store.Record) {
+				ev.Data.Authentication.Methods = append(ev.Data.Authentication.Methods, event.AuthMethod{Name: "mfa", Timestamp: ev.Timestamp})
 			}},
 		{name: "already verified", fixture: "already-verified.json", wantOutcome: OutcomeAlreadyVerified, wantTerminal: true},
 		{name: "email changed since provisioning", fixture: "first-login-after-reset.json", wantOutcome: OutcomeEmailChanged, wantTerminal: true,
-			mutate: func(ev *PostLoginEvent, _ *store.Record) { ev.Data.User.Email = "mallory@example.net" }},
+			mutate: func(ev *event.PostLogin, _ *store.Record) { ev.Data.User.Email = "mallory@example.net" }},
 		{name: "ASCII case and spaces against kate@example.com", fixture: "first-login-after-reset.json",
-			mutate: func(ev *PostLoginEvent, rec *store.Record) {
+			mutate: func(ev *event.PostLogin, rec *store.Record) {
 				ev.Data.User.Email, rec.Email = " KATE@Example.com\t", "kate@example.com"
 			}},
 		{name: "Kelvin sign against kate@example.com", fixture: "first-login-after-reset.json", wantOutcome: OutcomeEmailChanged, wantTerminal: true,
-			mutate: func(ev *PostLoginEvent, rec *store.Record) {
+			mutate: func(ev *event.PostLogin, rec *store.Record) {
 				ev.Data.User.Email, rec.Email = "\u212Aate@example.com", "kate@example.com"
 			}},
 		{name: "trailing no-break space against kate@example.com", fixture: "first-login-after-reset.json", wantOutcome: OutcomeEmailChanged, wantTerminal: true,
-			mutate: func(ev *PostLoginEvent, rec *store.Record) {
+			mutate: func(ev *event.PostLogin, rec *store.Record) {
 				ev.Data.User.Email, rec.Email = "kate@example.com\u00a0", "kate@example.com"
 			}},
 		{name: "look-alike email", fixture: "first-login-after-reset.json", wantOutcome: OutcomeEmailChanged, wantTerminal: true,
-			mutate: func(ev *PostLoginEvent, _ *store.Record) { ev.Data.User.Email = "ada@examp1e.com" }},
+			mutate: func(ev *event.PostLogin, _ *store.Record) { ev.Data.User.Email = "ada@examp1e.com" }},
 		{name: "social connection", fixture: "social-login.json", wantOutcome: OutcomeWrongConnection,
-			mutate: func(ev *PostLoginEvent, rec *store.Record) {
+			mutate: func(ev *event.PostLogin, rec *store.Record) {
 				rec.UserID, rec.Email = ev.Data.User.UserID, event.NormalizeEmail(ev.Data.User.Email)
 			}},
 		{name: "another database connection", fixture: "first-login-after-reset.json", wantOutcome: OutcomeWrongConnection,
-			mutate: func(ev *PostLoginEvent, _ *store.Record) { ev.Data.Connection.Name = "Legacy-Users" }},
+			mutate: func(ev *event.PostLogin, _ *store.Record) { ev.Data.Connection.Name = "Legacy-Users" }},
 		{name: "passkey login", fixture: "passkey-login.json", wantOutcome: OutcomeWrongMethod,
-			mutate: func(ev *PostLoginEvent, rec *store.Record) {
+			mutate: func(ev *event.PostLogin, rec *store.Record) {
 				rec.UserID, rec.Email = ev.Data.User.UserID, event.NormalizeEmail(ev.Data.User.Email)
 			}},
 		{name: "passwordless email login", fixture: "first-login-after-reset.json", wantOutcome: OutcomeWrongMethod,
-			mutate: func(ev *PostLoginEvent, _ *store.Record) {
-				ev.Data.Authentication.Methods = []AuthMethod{{Name: "email", Timestamp: ev.Timestamp}}
+			mutate: func(ev *event.PostLogin, _ *store.Record) {
+				ev.Data.Authentication.Methods = []event.AuthMethod{{Name: "email", Timestamp: ev.Timestamp}}
 			}},
 		{name: "no methods at all", fixture: "first-login-after-reset.json", wantOutcome: OutcomeWrongMethod,
-			mutate: func(ev *PostLoginEvent, _ *store.Record) { ev.Data.Authentication.Methods = nil }},
+			mutate: func(ev *event.PostLogin, _ *store.Record) { ev.Data.Authentication.Methods = nil }},
 		{name: "never reset the password", fixture: "first-login-after-reset.json", wantOutcome: OutcomeNoPasswordReset,
-			mutate: func(ev *PostLoginEvent, _ *store.Record) { ev.Data.User.LastPasswordReset = nil }},
+			mutate: func(ev *event.PostLogin, _ *store.Record) { ev.Data.User.LastPasswordReset = nil }},
 		{name: "reset before provisioning", fixture: "first-login-after-reset.json", wantOutcome: OutcomeNoPasswordReset,
-			mutate: func(ev *PostLoginEvent, rec *store.Record) {
+			mutate: func(ev *event.PostLogin, rec *store.Record) {
 				rec.ProvisionedAt = ev.Data.User.LastPasswordReset.Add(time.Second)
 			}},
 		{name: "reset at the very instant of provisioning", fixture: "first-login-after-reset.json", wantOutcome: OutcomeNoPasswordReset,
-			mutate: func(ev *PostLoginEvent, rec *store.Record) { rec.ProvisionedAt = *ev.Data.User.LastPasswordReset }},
+			mutate: func(ev *event.PostLogin, rec *store.Record) { rec.ProvisionedAt = *ev.Data.User.LastPasswordReset }},
 	}
 	for _, tc := range tests {
 		ev := loadEvent(t, tc.fixture)

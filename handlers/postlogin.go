@@ -15,7 +15,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.uber.org/zap"
 
+	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/store"
+	"github.com/mailproof/mailproof/webhook"
 )
 
 // Ingester records a verified event in one atomic step: replay mark, pending lookup and
@@ -34,7 +36,7 @@ type PostLoginConfig struct {
 // PostLogin ingests one signed post-login event: verify, decode, then one Redis round
 // trip. It answers within RedisTimeout even when Redis hangs, because the Action waits on
 // this answer inside somebody's login.
-func PostLogin(cfg PostLoginConfig, v *Verifier, in Ingester, m *Metrics, log *zap.Logger) echo.HandlerFunc {
+func PostLogin(cfg PostLoginConfig, v *webhook.Verifier, in Ingester, m *Metrics, log *zap.Logger) echo.HandlerFunc {
 	bufs := new(buffers)
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -44,7 +46,7 @@ func PostLogin(cfg PostLoginConfig, v *Verifier, in Ingester, m *Metrics, log *z
 	}
 }
 
-func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m *Metrics, log *zap.Logger, bufs *buffers) (string, error) {
+func postLogin(c echo.Context, cfg PostLoginConfig, v *webhook.Verifier, in Ingester, m *Metrics, log *zap.Logger, bufs *buffers) (string, error) {
 	req := c.Request()
 	if !isJSON(req.Header.Get(echo.HeaderContentType)) {
 		return "unsupported_media_type", NewError(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
@@ -72,7 +74,7 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m 
 	webhookID := req.Header.Get("Webhook-Id")
 	keyID, err := v.Verify(webhookID, req.Header.Get("Webhook-Timestamp"), req.Header.Get("Webhook-Signature"), body)
 	if err != nil {
-		var se *SignatureError
+		var se *webhook.SignatureError
 		if !errors.As(err, &se) {
 			return "invalid_signature", NewError(http.StatusUnauthorized, "invalid_signature", "the signature does not verify").WithInternal(err)
 		}
@@ -80,7 +82,7 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *Verifier, in Ingester, m 
 		return se.Outcome(), NewError(http.StatusUnauthorized, se.Outcome(), signatureMessage(se)).WithInternal(err)
 	}
 	m.keyMatched(keyID)
-	ev, err := DecodePostLogin(body)
+	ev, err := event.Decode(body)
 	if err != nil {
 		return "invalid_event", NewError(http.StatusBadRequest, "invalid_event", err.Error())
 	}
@@ -138,7 +140,7 @@ func queuedAnswer(jobID string) []byte {
 }
 
 // signatureMessage tells the sender what to fix without revealing which key was close.
-func signatureMessage(se *SignatureError) string {
+func signatureMessage(se *webhook.SignatureError) string {
 	switch se.Reason {
 	case "stale_timestamp":
 		return "webhook-timestamp is outside the accepted window; check the sender's clock"

@@ -20,8 +20,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/mailproof/mailproof/event"
+	"github.com/mailproof/mailproof/event/eventtest"
 	"github.com/mailproof/mailproof/store"
 	"github.com/mailproof/mailproof/store/redistest"
+	"github.com/mailproof/mailproof/webhook"
 )
 
 const (
@@ -30,7 +33,12 @@ const (
 	fixtureFile   = "first-login-after-reset.json"
 	receiverLimit = 64 << 10
 	rotatedSecret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw=="
-	jobStreamKey  = "mp:{mp}:jobs" // store/doc.go
+	// symmetricSecret is the published Standard Webhooks test secret.
+	symmetricSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	// The published ed25519 test pair.
+	asymmetricSecret = "whsk_6Xb/dCcHpPea21PS1N9VY/NZW723CEc77N4rJCubMbfVKIDij2HKpMKkioLlX0dRqSKJp4AJ6p9lMicMFs6Kvg=="
+	asymmetricPublic = "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4="
+	jobStreamKey     = "mp:{mp}:jobs" // store/doc.go
 )
 
 // receiver is PostLogin on a bare Echo instance over a real Redis, with the batched
@@ -49,7 +57,7 @@ func newReceiver(t *testing.T, keys ...string) *receiver {
 	t.Cleanup(func() { _ = r.Close() })
 	in := store.NewIngester(r, 0)
 	t.Cleanup(in.Close) // before r.Close: cleanups run last-in first-out
-	v, err := NewVerifier(keys, 0, fixedClock(receiverNow))
+	v, err := webhook.NewVerifier(keys, 0, func() time.Time { return time.Unix(receiverNow, 0) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,14 +105,14 @@ type delivery struct {
 // signed signs body with secret at the receiver's clock plus skew, under a fresh id.
 func signed(t *testing.T, secret string, body []byte, skew time.Duration) delivery {
 	t.Helper()
-	return signedAs(t, NewMessageID(), secret, body, skew)
+	return signedAs(t, webhook.NewMessageID(), secret, body, skew)
 }
 
 // signedAs is signed under a given id, as a retried delivery is.
 func signedAs(t *testing.T, id, secret string, body []byte, skew time.Duration) delivery {
 	t.Helper()
 	at := time.Unix(receiverNow, 0).Add(skew)
-	sig, err := Sign(secret, id, at, body)
+	sig, err := webhook.Sign(secret, id, at, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +205,7 @@ func (rc *receiver) deliver(t *testing.T, name string, d delivery, markID string
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("%s: last job: %v, %d entries", name, err, len(msgs))
 	}
-	ev, err := DecodePostLogin(d.body)
+	ev, err := event.Decode(d.body)
 	if err != nil {
 		t.Fatalf("%s: queued a body that does not decode: %v", name, err)
 	}
@@ -211,7 +219,7 @@ func (rc *receiver) deliver(t *testing.T, name string, d delivery, markID string
 // padded is the fixture with a data.pad member sized so the body is exactly size bytes.
 func padded(t *testing.T, size int) []byte {
 	t.Helper()
-	b := with(t, "data.pad", strings.Repeat("x", size-len(with(t, "data.pad", ""))))
+	b := eventtest.With(t, "data.pad", strings.Repeat("x", size-len(eventtest.With(t, "data.pad", ""))))
 	if len(b) != size {
 		t.Fatalf("padded body is %d bytes, want %d", len(b), size)
 	}
@@ -233,8 +241,8 @@ func TestPostLogin(t *testing.T) {
 	rc := newReceiver(t, symmetricSecret)
 	const oddPending = "auth0|y}:{mp}:pending:eA" // key syntax, and pending
 	rc.putPending(t, oddPending)
-	fixture := readEvent(t, fixtureFile)
-	huge := raw(t, `"stats": {`, `"roles": [`+strings.Repeat(`{"n": 1}, `, 6000)+`{}], "stats": {`)
+	fixture := eventtest.Read(t, fixtureFile)
+	huge := eventtest.Raw(t, `"stats": {`, `"roles": [`+strings.Repeat(`{"n": 1}, `, 6000)+`{}], "stats": {`)
 	if len(huge) > receiverLimit || len(huge) < receiverLimit*3/4 {
 		t.Fatalf("huge body is %d bytes, want just under %d", len(huge), receiverLimit)
 	}
@@ -247,9 +255,9 @@ func TestPostLogin(t *testing.T) {
 	tests := []postLoginCase{
 		{name: "pending user", want: queued},
 		{name: "charset parameter", mut: func(d *delivery) { d.contentType = "application/json; charset=utf-8" }, want: queued},
-		{name: "not pending", body: with(t, "data.user.user_id", "auth0|nobody"), want: ignored},
-		{name: "user id in key syntax", body: with(t, "data.user.user_id", "auth0|x}:{mp}:jobs"), want: ignored},
-		{name: "user id in key syntax, pending", body: with(t, "data.user.user_id", oddPending), want: queued},
+		{name: "not pending", body: eventtest.With(t, "data.user.user_id", "auth0|nobody"), want: ignored},
+		{name: "user id in key syntax", body: eventtest.With(t, "data.user.user_id", "auth0|x}:{mp}:jobs"), want: ignored},
+		{name: "user id in key syntax, pending", body: eventtest.With(t, "data.user.user_id", oddPending), want: queued},
 		{name: "body at the limit", body: padded(t, receiverLimit), want: queued},
 		{name: "huge JSON under the limit", body: huge, want: queued},
 		{name: "4:59 old", skew: -299 * time.Second, want: queued},
@@ -261,7 +269,7 @@ func TestPostLogin(t *testing.T) {
 		{name: "malformed webhook-signature", mut: func(d *delivery) { d.sig = "v1,abc" }, want: unauthorized("webhook-signature must be")},
 		{name: "wrong secret", secret: rotatedSecret, want: unauthorized("no signature matches")},
 		{name: "body changed by one byte", mut: func(d *delivery) { d.body = bytes.Replace(d.body, []byte("ada@"), []byte("adb@"), 1) }, want: unauthorized("no signature matches")},
-		{name: "signature of another id", mut: func(d *delivery) { d.id = NewMessageID() }, want: unauthorized("no signature matches")},
+		{name: "signature of another id", mut: func(d *delivery) { d.id = webhook.NewMessageID() }, want: unauthorized("no signature matches")},
 		{name: "6 minutes old", skew: -6 * time.Minute, want: ingestWant{status: 401, code: "stale_timestamp", msg: "outside the accepted window"}},
 		{name: "6 minutes ahead", skew: 6 * time.Minute, want: ingestWant{status: 401, code: "stale_timestamp", msg: "outside the accepted window"}},
 		{name: "one byte over the limit", body: padded(t, receiverLimit+1), want: ingestWant{status: 413, code: "body_too_large", msg: "size limit"}},
@@ -272,24 +280,24 @@ func TestPostLogin(t *testing.T) {
 		{name: "empty body", body: []byte{}, want: invalid("is not valid JSON")},
 		{name: "array", body: []byte(`[{"type":"auth0.post_login"}]`), want: invalid("must be a JSON object")},
 		{name: "string", body: []byte(`"auth0.post_login"`), want: invalid("must be a JSON object")},
-		{name: "unknown type", body: with(t, "type", "auth0.post_change_password"), want: invalid("type unknown event type")},
-		{name: "email_verified a string", body: with(t, "data.user.email_verified", "false"), want: invalid("data.user.email_verified must be a boolean")},
-		{name: "user_id a number", body: with(t, "data.user.user_id", 42), want: invalid("data.user.user_id must be a string")},
-		{name: "methods an object", body: with(t, "data.authentication.methods", map[string]any{}), want: invalid("data.authentication.methods must be an array")},
-		{name: "timestamp a number", body: with(t, "timestamp", receiverNow), want: invalid("timestamp must be an RFC 3339 time")},
-		{name: "nested 1000 deep", body: with(t, "data.extra", nested(1000)), want: invalid("nests deeper than 32 levels")},
+		{name: "unknown type", body: eventtest.With(t, "type", "auth0.post_change_password"), want: invalid("type unknown event type")},
+		{name: "email_verified a string", body: eventtest.With(t, "data.user.email_verified", "false"), want: invalid("data.user.email_verified must be a boolean")},
+		{name: "user_id a number", body: eventtest.With(t, "data.user.user_id", 42), want: invalid("data.user.user_id must be a string")},
+		{name: "methods an object", body: eventtest.With(t, "data.authentication.methods", map[string]any{}), want: invalid("data.authentication.methods must be an array")},
+		{name: "timestamp a number", body: eventtest.With(t, "timestamp", receiverNow), want: invalid("timestamp must be an RFC 3339 time")},
+		{name: "nested 1000 deep", body: eventtest.With(t, "data.extra", eventtest.Nested(1000)), want: invalid("nests deeper than 32 levels")},
 		{name: "array nested 1000 deep", body: []byte(strings.Repeat("[", 1000) + strings.Repeat("]", 1000)), want: invalid("nests deeper than 32 levels")},
-		{name: "not UTF-8", body: raw(t, `"ada@example.com"`, "\"ada\xff@example.com\""), want: invalid("is not valid UTF-8")},
-		{name: "user id with a newline", body: with(t, "data.user.user_id", "auth0|x}:{mp}:jobs\n"), want: invalid("data.user.user_id must not contain control characters")},
+		{name: "not UTF-8", body: eventtest.Raw(t, `"ada@example.com"`, "\"ada\xff@example.com\""), want: invalid("is not valid UTF-8")},
+		{name: "user id with a newline", body: eventtest.With(t, "data.user.user_id", "auth0|x}:{mp}:jobs\n"), want: invalid("data.user.user_id must not contain control characters")},
 		// Nothing is parsed before the signature holds: a bad body under a bad signature
 		// is a signature failure, never a decoding one.
 		{name: "invalid JSON, wrong secret", secret: rotatedSecret, body: []byte(`{"type":`), want: unauthorized("no signature matches")},
-		{name: "nested 1000 deep, wrong secret", secret: rotatedSecret, body: with(t, "data.extra", nested(1000)), want: unauthorized("no signature matches")},
-		{name: "not UTF-8, wrong secret", secret: rotatedSecret, body: raw(t, `"ada@example.com"`, "\"ada\xff@example.com\""), want: unauthorized("no signature matches")},
+		{name: "nested 1000 deep, wrong secret", secret: rotatedSecret, body: eventtest.With(t, "data.extra", eventtest.Nested(1000)), want: unauthorized("no signature matches")},
+		{name: "not UTF-8, wrong secret", secret: rotatedSecret, body: eventtest.Raw(t, `"ada@example.com"`, "\"ada\xff@example.com\""), want: unauthorized("no signature matches")},
 	}
 	for _, f := range []string{"type", "timestamp", "data", "data.connection", "data.connection.name", "data.connection.strategy",
 		"data.authentication", "data.authentication.methods", "data.user", "data.user.user_id", "data.user.email", "data.user.email_verified"} {
-		tests = append(tests, postLoginCase{name: "without " + f, body: without(t, f), want: invalid(f + " is required")})
+		tests = append(tests, postLoginCase{name: "without " + f, body: eventtest.Without(t, f), want: invalid(f + " is required")})
 	}
 	for _, tc := range tests {
 		secret, body := cmp.Or(tc.secret, symmetricSecret), tc.body
@@ -326,7 +334,7 @@ func assertKeyShapes(t *testing.T, r *store.Redis) {
 
 func TestPostLoginReplay(t *testing.T) {
 	rc := newReceiver(t, symmetricSecret)
-	fixture := readEvent(t, fixtureFile)
+	fixture := eventtest.Read(t, fixtureFile)
 	queued := ingestWant{status: 202, answer: "queued", queued: true, mark: true}
 	duplicate := ingestWant{status: 200, answer: "duplicate", mark: true}
 	tests := []struct {
@@ -336,14 +344,14 @@ func TestPostLoginReplay(t *testing.T) {
 		thenWant    ingestWant
 	}{
 		{name: "queued event again", first: fixture, then: fixture, firstWant: queued, thenWant: duplicate},
-		{name: "ignored event again", first: with(t, "data.user.user_id", "auth0|nobody"), then: with(t, "data.user.user_id", "auth0|nobody"),
+		{name: "ignored event again", first: eventtest.With(t, "data.user.user_id", "auth0|nobody"), then: eventtest.With(t, "data.user.user_id", "auth0|nobody"),
 			firstWant: ingestWant{status: 200, answer: "ignored", reason: "not_pending", mark: true}, thenWant: duplicate},
-		{name: "same id, other body", first: fixture, then: with(t, "data.stats.logins_count", 2), firstWant: queued, thenWant: duplicate},
-		{name: "rejected event is not remembered", first: without(t, "data.user"), then: fixture,
+		{name: "same id, other body", first: fixture, then: eventtest.With(t, "data.stats.logins_count", 2), firstWant: queued, thenWant: duplicate},
+		{name: "rejected event is not remembered", first: eventtest.Without(t, "data.user"), then: fixture,
 			firstWant: ingestWant{status: 400, code: "invalid_event", msg: "data.user is required"}, thenWant: queued},
 	}
 	for _, tc := range tests {
-		id := NewMessageID()
+		id := webhook.NewMessageID()
 		rc.deliver(t, tc.name+", first delivery", signedAs(t, id, symmetricSecret, tc.first, 0), id, tc.firstWant)
 		rc.deliver(t, tc.name+", second delivery", signedAs(t, id, symmetricSecret, tc.then, time.Second), id, tc.thenWant)
 	}
@@ -364,7 +372,7 @@ func TestPostLoginKeys(t *testing.T) {
 	}
 	for _, tc := range tests {
 		rc := newReceiver(t, tc.keys...)
-		d := signed(t, tc.signWith, readEvent(t, fixtureFile), 0)
+		d := signed(t, tc.signWith, eventtest.Read(t, fixtureFile), 0)
 		if !strings.HasPrefix(d.sig, tc.wantSigV) {
 			t.Fatalf("%s: signature %q, want a %s entry", tc.name, d.sig, tc.wantSigV)
 		}
@@ -388,14 +396,16 @@ func (h hangUp) Ingest(ctx context.Context, _ store.IngestRequest) (store.Ingest
 // TestPostLoginSenderHangsUp: a sender that gives up (the Action's own timeout) while
 // the event is being written does not cancel the write; only RedisTimeout bounds it.
 func TestPostLoginSenderHangsUp(t *testing.T) {
-	v := mustVerifier(t, symmetricSecret)
-	v.now = fixedClock(receiverNow)
+	v, err := webhook.NewVerifier([]string{symmetricSecret}, 0, func() time.Time { return time.Unix(receiverNow, 0) })
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := hangUp{writing: make(chan struct{}), gone: make(chan struct{})}
 	handler := PostLogin(PostLoginConfig{BodyLimit: receiverLimit, ReplayTTL: time.Minute, RedisTimeout: time.Minute},
 		v, h, NewMetrics(prometheus.NewRegistry(), v.KeyIDs()), zaptest.NewLogger(t))
 	ctx, hangUpNow := context.WithCancel(t.Context())
 	rec := httptest.NewRecorder()
-	c := echo.New().NewContext(signed(t, symmetricSecret, readEvent(t, fixtureFile), 0).request(ctx), rec)
+	c := echo.New().NewContext(signed(t, symmetricSecret, eventtest.Read(t, fixtureFile), 0).request(ctx), rec)
 	done := make(chan error, 1)
 	go func() { done <- handler(c) }()
 	<-h.writing

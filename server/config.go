@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mailproof/mailproof/handlers"
+	"github.com/mailproof/mailproof/webhook"
 )
 
 // Config is everything mailproof reads from its environment, validated once at start-up.
@@ -83,7 +83,7 @@ var Settings = []Setting{
 		var errs []error
 		for i, s := range strings.Split(v, ",") {
 			s = strings.TrimSpace(s)
-			if _, err := handlers.ParseKey(s); err != nil {
+			if _, err := webhook.ParseKey(s); err != nil {
 				errs = append(errs, fmt.Errorf("entry %d: %w", i+1, err))
 				continue
 			}

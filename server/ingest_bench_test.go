@@ -18,7 +18,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/mailproof/mailproof/handlers"
+	"github.com/mailproof/mailproof/webhook"
 )
 
 // benchClients is how many requests are in flight at once, the load of a busy tenant's
@@ -194,8 +194,8 @@ func signDeliveries(tb testing.TB, n int, body []byte) []delivery {
 	ts := strconv.FormatInt(now.Unix(), 10)
 	ds := make([]delivery, n)
 	for i := range ds {
-		id := handlers.NewMessageID()
-		sig, err := handlers.Sign(testSecret, id, now, body)
+		id := webhook.NewMessageID()
+		sig, err := webhook.Sign(testSecret, id, now, body)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,9 +18,11 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/mailproof/mailproof/event/eventtest"
 	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/store"
 	"github.com/mailproof/mailproof/store/redistest"
+	"github.com/mailproof/mailproof/webhook"
 )
 
 const (
@@ -129,10 +130,10 @@ func (s *mainStack) marked(tb testing.TB, id string) bool {
 	return n == 1
 }
 
-// eventFixture is the shared first-login event of handlers/testdata.
+// eventFixture is the shared first-login event of event/testdata.
 func eventFixture(tb testing.TB) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "handlers", "testdata", "events", "first-login-after-reset.json"))
+	b, err := os.ReadFile(eventtest.Path(eventtest.Base))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -142,8 +143,8 @@ func eventFixture(tb testing.TB) []byte {
 // signedRequest builds a POST of body signed with secret at the given time.
 func signedRequest(tb testing.TB, base, secret string, at time.Time, body []byte) (*http.Request, string) {
 	tb.Helper()
-	id := handlers.NewMessageID()
-	sig, err := handlers.Sign(secret, id, at, body)
+	id := webhook.NewMessageID()
+	sig, err := webhook.Sign(secret, id, at, body)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -343,7 +344,7 @@ func TestIngestMetrics(t *testing.T) {
 	send(testSecret, now, big, func(r *http.Request) { r.ContentLength = -1 }) // body_too_large, read by the handler
 	send(testSecret, now, big, nil)                                            // body_too_large, declared
 
-	keyID := func(k string) string { pk, _ := handlers.ParseKey(k); return pk.ID() }
+	keyID := func(k string) string { pk, _ := webhook.ParseKey(k); return pk.ID() }
 	tests := []struct {
 		metric, label, value string
 		want                 float64

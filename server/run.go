@@ -14,6 +14,7 @@ import (
 	"github.com/mailproof/mailproof/auth0client"
 	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/store"
+	"github.com/mailproof/mailproof/webhook"
 )
 
 // Run serves mailproof until ctx ends: it connects to Redis and Auth0, binds both
@@ -134,7 +135,7 @@ func Run(ctx context.Context, o Options) error {
 // routeDeps is what routes needs to build every handler.
 type routeDeps struct {
 	cfg      Config
-	verifier *handlers.Verifier
+	verifier *webhook.Verifier
 	ingester handlers.Ingester
 	metrics  *handlers.Metrics
 	log      *zap.Logger
@@ -158,6 +159,6 @@ var (
 
 // newVerifier is the signature check as the configuration asks for it. The server tests
 // build their stack through it and newMainEcho, so a setting Run ignored fails a test.
-func newVerifier(cfg Config, now func() time.Time) (*handlers.Verifier, error) {
-	return handlers.NewVerifier(cfg.WebhookSecrets, cfg.Tolerance, now)
+func newVerifier(cfg Config, now func() time.Time) (*webhook.Verifier, error) {
+	return webhook.NewVerifier(cfg.WebhookSecrets, cfg.Tolerance, now)
 }

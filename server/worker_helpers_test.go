@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -24,9 +23,11 @@ import (
 
 	"github.com/mailproof/mailproof/auth0client"
 	"github.com/mailproof/mailproof/auth0client/auth0test"
-	"github.com/mailproof/mailproof/handlers"
+	"github.com/mailproof/mailproof/event"
+	"github.com/mailproof/mailproof/event/eventtest"
 	"github.com/mailproof/mailproof/store"
 	"github.com/mailproof/mailproof/store/redistest"
+	"github.com/mailproof/mailproof/webhook"
 )
 
 // waitCeiling bounds every wait for the worker, so a broken worker fails the test instead
@@ -184,13 +185,13 @@ func (h *harness) provision(name string) auth0test.User {
 
 // loginEvent is the realistic post-login fixture, moved to u and to now: the first
 // password login after the reset.
-func (h *harness) loginEvent(u auth0test.User) handlers.PostLoginEvent {
+func (h *harness) loginEvent(u auth0test.User) event.PostLogin {
 	h.t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "handlers", "testdata", "events", "first-login-after-reset.json"))
+	b, err := os.ReadFile(eventtest.Path(eventtest.Base))
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	ev, err := handlers.DecodePostLogin(b)
+	ev, err := event.Decode(b)
 	if err != nil {
 		h.t.Fatalf("decode fixture: %v", err)
 	}
@@ -198,23 +199,23 @@ func (h *harness) loginEvent(u auth0test.User) handlers.PostLoginEvent {
 	reset := u.LastPasswordReset
 	ev.Timestamp = now
 	ev.Data.Connection.Name = u.Connection
-	ev.Data.Authentication.Methods = []handlers.AuthMethod{{Name: "pwd", Timestamp: now}}
-	ev.Data.User = handlers.EventUser{UserID: u.ID, Email: u.Email, CreatedAt: u.CreatedAt, LastPasswordReset: &reset}
+	ev.Data.Authentication.Methods = []event.AuthMethod{{Name: "pwd", Timestamp: now}}
+	ev.Data.User = event.User{UserID: u.ID, Email: u.Email, CreatedAt: u.CreatedAt, LastPasswordReset: &reset}
 	return ev
 }
 
 // enqueue takes ev in the way the receiver does (one Ingest of the event body under a
 // fresh webhook id) and returns the webhook id.
-func (h *harness) enqueue(ev handlers.PostLoginEvent) string {
+func (h *harness) enqueue(ev event.PostLogin) string {
 	h.t.Helper()
 	body, err := json.Marshal(ev)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if _, err := handlers.DecodePostLogin(body); err != nil {
+	if _, err := event.Decode(body); err != nil {
 		h.t.Fatalf("the event the test built does not decode: %v", err)
 	}
-	id := handlers.NewMessageID()
+	id := webhook.NewMessageID()
 	res, err := h.rdb.Ingest(h.t.Context(), store.IngestRequest{WebhookID: id, UserID: ev.Data.User.UserID, ReplayTTL: 10 * time.Minute, Payload: body})
 	if err != nil || res.Status != store.IngestQueued {
 		h.t.Fatalf("ingest: %+v, %v; want queued", res, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mailproof/mailproof/auth0client/auth0test"
+	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/store"
 )
@@ -59,47 +60,47 @@ func TestWorkerPolicyNegatives(t *testing.T) {
 		name string
 		// change adjusts the login event, or with after the tenant or the store once the
 		// login was taken in.
-		change      func(h *harness, u auth0test.User, ev *handlers.PostLoginEvent)
+		change      func(h *harness, u auth0test.User, ev *event.PostLogin)
 		after       bool
 		wantOutcome string
 		wantStatus  string // "" means no record
 		wantGets    int
 	}{
 		{name: "event says the email is already verified", wantOutcome: handlers.OutcomeAlreadyVerified, wantStatus: store.StatusClosed,
-			change: func(_ *harness, _ auth0test.User, ev *handlers.PostLoginEvent) { ev.Data.User.EmailVerified = true }},
+			change: func(_ *harness, _ auth0test.User, ev *event.PostLogin) { ev.Data.User.EmailVerified = true }},
 		{name: "event email is not the provisioned one", wantOutcome: handlers.OutcomeEmailChanged, wantStatus: store.StatusClosed,
-			change: func(h *harness, _ auth0test.User, ev *handlers.PostLoginEvent) {
+			change: func(h *harness, _ auth0test.User, ev *event.PostLogin) {
 				ev.Data.User.Email = h.noteEmail("mallory@example.net")
 			}},
 		{name: "social connection", wantOutcome: handlers.OutcomeWrongConnection, wantStatus: store.StatusPending,
-			change: func(_ *harness, _ auth0test.User, ev *handlers.PostLoginEvent) {
-				ev.Data.Connection = handlers.EventConnection{ID: "con_google", Name: "google-oauth2", Strategy: "google-oauth2"}
+			change: func(_ *harness, _ auth0test.User, ev *event.PostLogin) {
+				ev.Data.Connection = event.Connection{ID: "con_google", Name: "google-oauth2", Strategy: "google-oauth2"}
 			}},
 		{name: "another database connection", wantOutcome: handlers.OutcomeWrongConnection, wantStatus: store.StatusPending,
-			change: func(_ *harness, _ auth0test.User, ev *handlers.PostLoginEvent) {
+			change: func(_ *harness, _ auth0test.User, ev *event.PostLogin) {
 				ev.Data.Connection.Name = "Legacy-Users"
 			}},
 		{name: "passkey login", wantOutcome: handlers.OutcomeWrongMethod, wantStatus: store.StatusPending,
-			change: func(_ *harness, _ auth0test.User, ev *handlers.PostLoginEvent) {
-				ev.Data.Authentication.Methods = []handlers.AuthMethod{{Name: "passkey", Timestamp: ev.Timestamp}}
+			change: func(_ *harness, _ auth0test.User, ev *event.PostLogin) {
+				ev.Data.Authentication.Methods = []event.AuthMethod{{Name: "passkey", Timestamp: ev.Timestamp}}
 			}},
 		{name: "password never reset", wantOutcome: handlers.OutcomeNoPasswordReset, wantStatus: store.StatusPending,
-			change: func(_ *harness, _ auth0test.User, ev *handlers.PostLoginEvent) { ev.Data.User.LastPasswordReset = nil }},
+			change: func(_ *harness, _ auth0test.User, ev *event.PostLogin) { ev.Data.User.LastPasswordReset = nil }},
 		{name: "password reset before provisioning", wantOutcome: handlers.OutcomeNoPasswordReset, wantStatus: store.StatusPending,
-			change: func(_ *harness, u auth0test.User, ev *handlers.PostLoginEvent) {
+			change: func(_ *harness, u auth0test.User, ev *event.PostLogin) {
 				early := u.CreatedAt.Add(-time.Minute)
 				ev.Data.User.LastPasswordReset = &early
 			}},
 		{name: "email changed in Auth0 after the login", wantOutcome: handlers.OutcomeChangedSinceEvent, wantStatus: store.StatusClosed, wantGets: 1, after: true,
-			change: func(h *harness, u auth0test.User, _ *handlers.PostLoginEvent) {
+			change: func(h *harness, u auth0test.User, _ *event.PostLogin) {
 				h.tenant.AddUser(auth0test.UserSeed{ID: u.ID, Email: h.noteEmail("ada.new@example.org"), Connection: u.Connection, CreatedAt: u.CreatedAt})
 			}},
 		{name: "verified in Auth0 after the login", wantOutcome: handlers.OutcomeAlreadyVerified, wantStatus: store.StatusClosed, wantGets: 1, after: true,
-			change: func(h *harness, u auth0test.User, _ *handlers.PostLoginEvent) {
+			change: func(h *harness, u auth0test.User, _ *event.PostLogin) {
 				h.tenant.AddUser(auth0test.UserSeed{ID: u.ID, Email: u.Email, EmailVerified: true, Connection: u.Connection, CreatedAt: u.CreatedAt})
 			}},
 		{name: "pending record removed before the job ran", wantOutcome: handlers.OutcomeNotPending, after: true,
-			change: func(h *harness, u auth0test.User, _ *handlers.PostLoginEvent) {
+			change: func(h *harness, u auth0test.User, _ *event.PostLogin) {
 				if _, err := h.rdb.DeletePending(h.t.Context(), u.ID); err != nil {
 					h.t.Fatal(err)
 				}

@@ -24,7 +24,7 @@ type IngestRequest struct {
 	// signature timestamp tolerance on both sides (twice the tolerance).
 	ReplayTTL time.Duration
 	// Payload is the job body the worker will decode: the event JSON, trimmed
-	// to what the policy reads (handlers.PostLoginEvent.AppendJobPayload).
+	// to what the policy reads (event.PostLogin.AppendJobPayload).
 	// Ingest reads it until it returns. After an error a batch in flight may
 	// still be sending it, so a caller may reuse the buffer after a nil error
 	// only.

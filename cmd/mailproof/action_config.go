@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/mailproof/mailproof/handlers"
+	"github.com/mailproof/mailproof/webhook"
 )
 
 // loadDeployPlan reads the flags and the few variables a deploy needs (not the whole
@@ -129,7 +129,7 @@ func actionSecret(secretFile, receiverKeys string) (secret, keyID string, warnin
 		}
 		for i, s := range configured {
 			if strings.HasPrefix(s, "whsec_") {
-				k, err := handlers.ParseKey(s)
+				k, err := webhook.ParseKey(s)
 				if err != nil {
 					return "", "", nil, fmt.Errorf("MAILPROOF_WEBHOOK_SECRETS entry %d: %w", i+1, err)
 				}
@@ -144,7 +144,7 @@ func actionSecret(secretFile, receiverKeys string) (secret, keyID string, warnin
 		return "", "", nil, fmt.Errorf("--secret-file: %w", err)
 	}
 	s := strings.TrimSpace(string(b))
-	k, err := handlers.ParseKey(s)
+	k, err := webhook.ParseKey(s)
 	switch {
 	case err != nil:
 		return "", "", nil, fmt.Errorf("--secret-file %s: %w", secretFile, err)
@@ -155,7 +155,7 @@ func actionSecret(secretFile, receiverKeys string) (secret, keyID string, warnin
 	// accept the key (a whsk_ key has the id of its whpk_ half).
 	if len(configured) > 0 {
 		for _, c := range configured {
-			if ck, err := handlers.ParseKey(c); err == nil && ck.ID() == k.ID() {
+			if ck, err := webhook.ParseKey(c); err == nil && ck.ID() == k.ID() {
 				return s, k.ID(), nil, nil
 			}
 		}

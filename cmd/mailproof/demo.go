@@ -13,8 +13,9 @@ import (
 	"time"
 
 	"github.com/mailproof/mailproof/auth0client/auth0test"
-	"github.com/mailproof/mailproof/handlers"
+	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/server"
+	"github.com/mailproof/mailproof/webhook"
 )
 
 // demo walks one made-up person through the whole story against the running local
@@ -42,7 +43,7 @@ func demo(ctx context.Context, tenant *auth0test.Tenant, a server.Addrs, cfg ser
 	step(3, "The person followed the reset link and chose a password (last_password_reset %s).", u.LastPasswordReset.Format(time.RFC3339Nano))
 
 	event := map[string]any{
-		"type":      handlers.EventTypePostLogin,
+		"type":      event.TypePostLogin,
 		"timestamp": time.Now().UTC().Format(time.RFC3339Nano),
 		"data": map[string]any{
 			"tenant":         map[string]any{"id": "local"},
@@ -62,8 +63,8 @@ func demo(ctx context.Context, tenant *auth0test.Tenant, a server.Addrs, cfg ser
 	if err != nil {
 		return err
 	}
-	id, now := handlers.NewMessageID(), time.Now()
-	sig, err := handlers.Sign(cfg.WebhookSecrets[0], id, now, raw)
+	id, now := webhook.NewMessageID(), time.Now()
+	sig, err := webhook.Sign(cfg.WebhookSecrets[0], id, now, raw)
 	if err != nil {
 		return fmt.Errorf("sign the demo event: %w", err)
 	}

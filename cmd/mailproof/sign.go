@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mailproof/mailproof/handlers"
+	"github.com/mailproof/mailproof/webhook"
 )
 
 // sign signs a JSON body exactly as the Action does and prints the three Standard
@@ -51,16 +51,16 @@ func sign(args []string, getenv func(string) string, stdout, stderr io.Writer) e
 	if *ts != "" {
 		// The receiver's own rule: a looser one would print a header other than the
 		// one given, or accept what the receiver refuses.
-		n, ok := handlers.ParseTimestamp(*ts)
+		n, ok := webhook.ParseTimestamp(*ts)
 		if !ok {
 			return fmt.Errorf("--timestamp %q must be Unix seconds in plain decimal (no sign or leading zero)", *ts)
 		}
 		at = time.Unix(n, 0)
 	}
 	if *id == "" {
-		*id = handlers.NewMessageID()
+		*id = webhook.NewMessageID()
 	}
-	sig, err := handlers.Sign(key, *id, at, body)
+	sig, err := webhook.Sign(key, *id, at, body)
 	if err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}

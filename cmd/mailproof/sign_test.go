@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailproof/mailproof/event/eventtest"
 	"github.com/mailproof/mailproof/store"
 )
 
-// signVector is one "sign" entry of handlers/testdata/signature-vectors.json, the
+// signVector is one "sign" entry of webhook/testdata/signature-vectors.json, the
 // vectors the verifier and the Action are tested against too.
 type signVector struct {
 	Name      string `json:"name"`
@@ -29,7 +30,7 @@ type signVector struct {
 
 func signVectors(t *testing.T) []signVector {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "handlers", "testdata", "signature-vectors.json"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "webhook", "testdata", "signature-vectors.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func TestSignCurlThroughReceiver(t *testing.T) {
 	if err := r.PutPending(t.Context(), store.Record{UserID: user, Email: "ada@example.com", Connection: "Username-Password-Authentication", ProvisionedAt: time.Now().Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	body, err := os.ReadFile(filepath.Join("..", "..", "handlers", "testdata", "events", "first-login-after-reset.json"))
+	body, err := os.ReadFile(eventtest.Path(eventtest.Base))
 	if err != nil {
 		t.Fatal(err)
 	}

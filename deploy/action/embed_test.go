@@ -34,7 +34,7 @@ func TestActionCodeIsPostLogin(t *testing.T) {
 // TestActionCodeHoldsNoTestMaterial guards the upload: a key from the test vectors, or a
 // require of a test helper, must never reach a tenant.
 func TestActionCodeHoldsNoTestMaterial(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "handlers", "testdata", "signature-vectors.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "webhook", "testdata", "signature-vectors.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

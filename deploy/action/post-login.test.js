@@ -8,7 +8,7 @@ const action = require('./post-login.js');
 const receiver = require('./fake-receiver.js');
 
 const vectors = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '../../handlers/testdata/signature-vectors.json'), 'utf8'),
+  fs.readFileSync(path.join(__dirname, '../../webhook/testdata/signature-vectors.json'), 'utf8'),
 );
 const HMAC = vectors.sign.find((v) => v.secret.startsWith('whsec_'));
 const ED25519 = vectors.sign.find((v) => v.secret.startsWith('whsk_'));

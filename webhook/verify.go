@@ -1,4 +1,4 @@
-package handlers
+package webhook
 
 import (
 	"crypto/ed25519"
@@ -26,7 +26,7 @@ const (
 	maxSecretLen        = 64
 )
 
-// The reasons a SignatureError carries; see SignatureReasons.
+// The reasons a SignatureError carries; see Reasons.
 const (
 	reasonMissingID          = "missing_id"
 	reasonMissingTimestamp   = "missing_timestamp"
@@ -38,16 +38,19 @@ const (
 	reasonNoMatch            = "no_match"
 )
 
-// SignatureReasons lists every Reason a SignatureError can carry, so that metrics can
-// pre-declare their label values. The list is closed (a new reason is a breaking change)
-// and read-only: nothing may append to or modify it.
-var SignatureReasons = []string{
+// reasons lists every Reason a SignatureError can carry. The list is closed: a new
+// reason is a breaking change for dashboards and alerts.
+var reasons = [...]string{
 	reasonMissingID, reasonMissingTimestamp, reasonMissingSignature,
 	reasonMalformedID, reasonMalformedTimestamp, reasonMalformedSignature,
 	reasonStaleTimestamp, reasonNoMatch,
 }
 
-// SignatureError is why Verify rejected a request. Reason is one of SignatureReasons;
+// Reasons returns every Reason a SignatureError can carry, so that metrics can
+// pre-declare their label values. The slice is a copy.
+func Reasons() []string { return append([]string(nil), reasons[:]...) }
+
+// SignatureError is why Verify rejected a request. Reason is one of Reasons();
 // the error text never contains the header values, which are attacker-controlled.
 type SignatureError struct {
 	Reason string

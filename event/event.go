@@ -1,69 +1,67 @@
-package handlers
+package event
 
 import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
-// EventTypePostLogin is the Standard Webhooks type of the event the post-login Action sends.
-const EventTypePostLogin = "auth0.post_login"
+// TypePostLogin is the Standard Webhooks type of the event the post-login Action sends.
+const TypePostLogin = "auth0.post_login"
 
 const (
 	maxEventDepth = 32  // Auth0's event object nests 5 deep; anything near 32 is an attack
-	maxUserIDLen  = 256 // also bounds the Redis keys built from it
 	maxEmailLen   = 320 // RFC 3696: 64 for the local part, @, 255 for the domain
 )
 
-// PostLoginEvent is the body of POST /v1/events/post-login: the Standard Webhooks
+// PostLogin is the body of POST /v1/events/post-login: the Standard Webhooks
 // payload shape around Auth0's post-login event object. The JSON tags are the wire
 // names, so json.Marshal of a decoded event decodes to the same event again.
-type PostLoginEvent struct {
-	Type      string        `json:"type"`
-	Timestamp time.Time     `json:"timestamp"`
-	Data      PostLoginData `json:"data"`
+type PostLogin struct {
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Data      Data      `json:"data"`
 }
 
-// PostLoginData is the part of Auth0's post-login event object that mailproof reads,
+// Data is the part of Auth0's post-login event object that mailproof reads,
 // with Auth0's field names and nesting unchanged, so Auth0's documentation of the
 // event object documents it. Fields Auth0 adds are ignored.
-type PostLoginData struct {
-	Tenant         EventTenant         `json:"tenant"`
-	Transaction    EventTransaction    `json:"transaction"`
-	Session        EventSession        `json:"session"`
-	Connection     EventConnection     `json:"connection"`
-	Authentication EventAuthentication `json:"authentication"`
-	Stats          EventStats          `json:"stats"`
-	Request        EventRequest        `json:"request"`
-	User           EventUser           `json:"user"`
+type Data struct {
+	Tenant         Tenant         `json:"tenant"`
+	Transaction    Transaction    `json:"transaction"`
+	Session        Session        `json:"session"`
+	Connection     Connection     `json:"connection"`
+	Authentication Authentication `json:"authentication"`
+	Stats          Stats          `json:"stats"`
+	Request        Request        `json:"request"`
+	User           User           `json:"user"`
 }
 
-// EventTenant is event.tenant.
-type EventTenant struct {
+// Tenant is event.tenant.
+type Tenant struct {
 	ID string `json:"id"`
 }
 
-// EventTransaction is event.transaction.
-type EventTransaction struct {
+// Transaction is event.transaction.
+type Transaction struct {
 	ID string `json:"id"`
 }
 
-// EventSession is event.session; Auth0 omits it for some flows.
-type EventSession struct {
+// Session is event.session; Auth0 omits it for some flows.
+type Session struct {
 	ID string `json:"id"`
 }
 
-// EventConnection is event.connection. Strategy is "auth0" for database connections.
-type EventConnection struct {
+// Connection is event.connection. Strategy is "auth0" for database connections.
+type Connection struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	Strategy string `json:"strategy"`
 }
 
-// EventAuthentication is event.authentication. A decoded event's Methods is never nil.
-type EventAuthentication struct {
+// Authentication is event.authentication. A decoded event's Methods is never nil.
+type Authentication struct {
 	Methods []AuthMethod `json:"methods"`
 }
 
@@ -74,20 +72,20 @@ type AuthMethod struct {
 	Timestamp time.Time `json:"timestamp,omitzero"`
 }
 
-// EventStats is event.stats.
-type EventStats struct {
+// Stats is event.stats.
+type Stats struct {
 	LoginsCount int `json:"logins_count"`
 }
 
-// EventRequest is event.request.
-type EventRequest struct {
+// Request is event.request.
+type Request struct {
 	IP        string `json:"ip"`
 	UserAgent string `json:"user_agent"`
 }
 
-// EventUser is event.user. LastPasswordReset is nil when Auth0 sent none: a user who
+// User is event.user. LastPasswordReset is nil when Auth0 sent none: a user who
 // never changed the password created for them.
-type EventUser struct {
+type User struct {
 	UserID            string     `json:"user_id"`
 	Email             string     `json:"email"`
 	EmailVerified     bool       `json:"email_verified"`
@@ -95,26 +93,26 @@ type EventUser struct {
 	LastPasswordReset *time.Time `json:"last_password_reset,omitempty"`
 }
 
-// EventError is why DecodePostLogin rejected a body. Field is the JSON path of the
+// Error is why Decode rejected a body. Field is the JSON path of the
 // offending member ("data.user.email_verified", "data.authentication.methods[1].name"),
 // or empty when the body as a whole is at fault. Neither part ever quotes the body, so
 // the message is safe to return to the sender and to log.
-type EventError struct {
+type Error struct {
 	Field   string
 	Problem string
 }
 
 // Error names the field and the problem.
-func (e *EventError) Error() string {
+func (e *Error) Error() string {
 	if e.Field == "" {
 		return "post-login event: body " + e.Problem
 	}
 	return "post-login event: " + e.Field + " " + e.Problem
 }
 
-// DecodePostLogin parses and checks a post-login event body strictly. The body must be
+// Decode parses and checks a post-login event body strictly. The body must be
 // UTF-8 JSON holding one object nested at most 32 deep, whose type is
-// EventTypePostLogin. Required, and checked for their JSON type: type, timestamp,
+// TypePostLogin. Required, and checked for their JSON type: type, timestamp,
 // data.user.user_id (at most 256 bytes), data.user.email (contains @, at most 320
 // bytes), data.user.email_verified (a missing boolean is an error, never false),
 // data.connection.name, data.connection.strategy and data.authentication.methods (may be
@@ -123,16 +121,16 @@ func (e *EventError) Error() string {
 // email must not contain control or invisible formatting characters, so an id is safe
 // in a log line; other characters are kept verbatim (an id like "auth0|x}:{mp}" is
 // accepted, so whatever stores ids must encode or hash them). Times are RFC 3339 with
-// an optional fraction. A failure is an *EventError.
+// an optional fraction. A failure is an *Error.
 //
 // The decoder is a single pass written for this one shape: encoding/json takes about 6
-// times longer on a 2 KiB event (BenchmarkDecodePostLogin), matches member names
+// times longer on a 2 KiB event (BenchmarkDecode), matches member names
 // case-insensitively and keeps the last of repeated members, none of which suits a
 // security decision.
-func DecodePostLogin(body []byte) (PostLoginEvent, error) {
-	var ev PostLoginEvent
+func Decode(body []byte) (PostLogin, error) {
+	var ev PostLogin
 	if !utf8.Valid(body) { // checked up front: strings are then copied as they are
-		return ev, &EventError{Problem: "is not valid UTF-8"}
+		return ev, &Error{Problem: "is not valid UTF-8"}
 	}
 	d := eventDecoder{buf: body}
 	d.ws()
@@ -149,28 +147,28 @@ func DecodePostLogin(body []byte) (PostLoginEvent, error) {
 		d.syntax()
 	}
 	if d.err == nil && !isObject {
-		d.err = &EventError{Problem: "must be a JSON object"}
+		d.err = &Error{Problem: "must be a JSON object"}
 	}
 	if d.err != nil {
-		return PostLoginEvent{}, d.err
+		return PostLogin{}, d.err
 	}
 	d.fillStrings(&ev)
 	if err := d.validate(&ev); err != nil {
-		return PostLoginEvent{}, err
+		return PostLogin{}, err
 	}
 	return ev, nil
 }
 
 // validate applies the rules a single member cannot check on its own. The event type
 // comes first: it decides which shape applies at all.
-func (d *eventDecoder) validate(ev *PostLoginEvent) *EventError {
+func (d *eventDecoder) validate(ev *PostLogin) *Error {
 	switch {
 	case d.seen&fType.bit() == 0:
-		return &EventError{Field: "type", Problem: "is required"}
+		return &Error{Field: "type", Problem: "is required"}
 	case d.have&fType.bit() == 0:
-		return &EventError{Field: "type", Problem: "must be a string"}
-	case ev.Type != EventTypePostLogin:
-		return &EventError{Field: "type", Problem: "unknown event type"}
+		return &Error{Field: "type", Problem: "must be a string"}
+	case ev.Type != TypePostLogin:
+		return &Error{Field: "type", Problem: "unknown event type"}
 	}
 	// Parents before children, so a missing object is reported rather than its members.
 	for _, f := range [...]field{fTimestamp, fData, fConnection, fConnectionName, fStrategy,
@@ -184,7 +182,9 @@ func (d *eventDecoder) validate(ev *PostLoginEvent) *EventError {
 	if c.Strategy == "" {
 		d.fieldErr(fStrategy, "must not be empty")
 	}
-	d.text(fUserID, u.UserID, maxUserIDLen)
+	if err := CheckUserID(u.UserID); err != nil {
+		d.fieldErr(fUserID, err.Error())
+	}
 	d.text(fEmail, u.Email, maxEmailLen)
 	if strings.IndexByte(u.Email, '@') < 0 {
 		d.fieldErr(fEmail, "must be an email address")
@@ -212,20 +212,4 @@ func (d *eventDecoder) text(f field, s string, limit int) {
 	case hasControl(s):
 		d.fieldErr(f, "must not contain control characters")
 	}
-}
-
-// hasControl reports control characters and invisible formatting characters (Cf:
-// bidirectional overrides, zero-width spaces) that could disguise an id in a log line.
-func hasControl(s string) bool {
-	for i := range len(s) {
-		switch c := s[i]; {
-		case c < 0x20 || c == 0x7f:
-			return true
-		case c >= utf8.RuneSelf:
-			return strings.IndexFunc(s[i:], func(r rune) bool {
-				return unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
-			}) >= 0
-		}
-	}
-	return false
 }

@@ -1,4 +1,4 @@
-package handlers
+package event
 
 import (
 	"encoding/binary"
@@ -34,10 +34,10 @@ func (d *eventDecoder) syntax() {
 		return
 	}
 	if d.pos >= len(d.buf) {
-		d.err = &EventError{Problem: "is not valid JSON: unexpected end"}
+		d.err = &Error{Problem: "is not valid JSON: unexpected end"}
 		return
 	}
-	d.err = &EventError{Problem: "is not valid JSON: unexpected character at offset " + strconv.Itoa(d.pos)}
+	d.err = &Error{Problem: "is not valid JSON: unexpected character at offset " + strconv.Itoa(d.pos)}
 }
 
 // open consumes '{' or '[' and enforces the depth limit, which also bounds recursion.
@@ -45,7 +45,7 @@ func (d *eventDecoder) open() bool {
 	d.pos++
 	d.depth++
 	if d.depth > maxEventDepth && d.err == nil {
-		d.err = &EventError{Problem: "nests deeper than " + strconv.Itoa(maxEventDepth) + " levels"}
+		d.err = &Error{Problem: "nests deeper than " + strconv.Itoa(maxEventDepth) + " levels"}
 	}
 	return d.err == nil
 }

@@ -1,4 +1,4 @@
-package handlers
+package event
 
 import (
 	"strconv"
@@ -11,8 +11,8 @@ import (
 // tenant, transaction, session and stats stay out of Redis: the worker never reads
 // them, a queued or dead-lettered job then holds less personal data, and the payload
 // is 454 bytes where the Action's typical body is 786 (and 560 where a 1 KiB user agent
-// made it 1,793), bytes Redis pays for on every event. DecodePostLogin reads it back.
-func (ev *PostLoginEvent) AppendJobPayload(b []byte) []byte {
+// made it 1,793), bytes Redis pays for on every event. Decode reads it back.
+func (ev *PostLogin) AppendJobPayload(b []byte) []byte {
 	b = append(b, `{"type":`...)
 	b = appendJSONString(b, ev.Type)
 	b = append(b, `,"timestamp":`...)

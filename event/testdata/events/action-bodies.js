@@ -1,6 +1,6 @@
 // Regenerates the compact bodies the real Action sends (action-*.json) from
 // Auth0 event objects, with the Action's own buildBody:
-//   node handlers/testdata/events/action-bodies.js
+//   node event/testdata/events/action-bodies.js
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');

@@ -1,4 +1,4 @@
-package handlers
+package webhook
 
 import (
 	"bytes"
@@ -405,10 +405,15 @@ func TestVerifyContent(t *testing.T) {
 }
 
 func TestSignatureErrorOutcome(t *testing.T) {
-	if len(SignatureReasons) != 8 {
-		t.Errorf("SignatureReasons has %d reasons, want 8: %q", len(SignatureReasons), SignatureReasons)
+	all := Reasons()
+	if len(all) != 8 {
+		t.Errorf("Reasons has %d reasons, want 8: %q", len(all), all)
 	}
-	for _, r := range SignatureReasons {
+	all[0] = "changed by a caller"
+	if Reasons()[0] == all[0] {
+		t.Errorf("Reasons shares its array with callers: a caller's write changed the next answer")
+	}
+	for _, r := range Reasons() {
 		want := "invalid_signature"
 		if r == "stale_timestamp" {
 			want = "stale_timestamp"
