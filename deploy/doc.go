@@ -14,5 +14,5 @@
 // The tests parse every file (a YAML subset parser lives in yaml_test.go, because the
 // module carries no YAML library), run the manifests' environment through
 // server.LoadConfig, check every metric, label and label value a query names against the
-// declarations in handlers/ and server/, and run promtool when it is installed.
+// declarations in handlers/, server/ and proof/, and run promtool when it is installed.
 package deploy

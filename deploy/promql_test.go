@@ -41,7 +41,7 @@ var (
 	keywords   = []string{"and", "or", "unless", "offset", "bool", "by", "without", "on", "ignoring", "inf", "nan"}
 )
 
-// loadCatalogue reads the metric declarations of handlers/ and server/ (the grep the
+// loadCatalogue reads the metric declarations of handlers/, server/ and proof/ (the grep the
 // Go source allows: the metrics are built inside unexported constructors) and asks the
 // real Go and process collectors which names they expose.
 func loadCatalogue(t *testing.T) catalogue {
@@ -50,7 +50,7 @@ func loadCatalogue(t *testing.T) catalogue {
 		"up": {kind: "external"},
 		"kube_deployment_status_replicas_available": {kind: "external", labels: []string{"deployment"}},
 	}, literals: map[string]bool{}}
-	for _, dir := range []string{"../handlers", "../server"} {
+	for _, dir := range []string{"../handlers", "../server", "../proof"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("no Go source in %s: %v", dir, err)

@@ -1,9 +1,9 @@
-// Package handlers owns what each request or job means: webhook ingestion, the admin
-// API, the ops endpoints, the post-login event type and the policy that decides whether
-// a login proves mailbox access.
+// Package handlers is mailproof's HTTP: the post-login webhook, the admin API, the ops
+// endpoints and the status page. Each handler translates a request into calls on the
+// packages that own the meaning (webhook checks the signature, event decodes the body,
+// proof decides, store keeps) and their answers into HTTP; it declares the small
+// interfaces it needs of them. Nothing in a request body is parsed before its signature
+// has been checked.
 //
-// The webhook's trust boundary lives here too: Standard Webhooks signature verification
-// (webhook.Verifier), the matching signer (webhook.Sign) used by the CLI and the tests, and the strict
-// decoder for the post-login event (event.Decode). Nothing in a request body is
-// parsed before its signature has been checked.
+// It never imports server.
 package handlers

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailproof/mailproof/auth0client"
 	"github.com/mailproof/mailproof/event"
+	"github.com/mailproof/mailproof/proof"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -37,6 +38,13 @@ type RegisterConfig struct {
 	// API budget before answering 429; default DefaultBudgetWait. The caller is a script
 	// that can retry, and a request parked for minutes would only hold a connection.
 	BudgetWait time.Duration
+}
+
+// Budget is the Management API rate budget every replica shares: a registration's read
+// spends a slot like a worker's call, and a 429 pauses everyone.
+type Budget interface {
+	Wait(ctx context.Context) error
+	Pause(ctx context.Context, until time.Time) error
 }
 
 // DefaultBudgetWait is RegisterConfig.BudgetWait when zero.
@@ -93,13 +101,8 @@ func RegisterPending(cfg RegisterConfig, users UserReader, budget Budget, s Pend
 		if err != nil {
 			return err
 		}
-		switch {
-		case u.EmailVerified:
-			return NewError(http.StatusConflict, OutcomeAlreadyVerified, "the user's email is already verified")
-		case !u.DatabaseConnection:
-			return NewError(http.StatusConflict, OutcomeWrongConnection, "the user is not on a database connection; only password logins can prove the mailbox")
-		case event.NormalizeEmail(u.Email) == "":
-			return NewError(http.StatusConflict, "no_email", "the user has no email address to verify")
+		if rule := proof.EvaluateRegistration(u); rule != nil {
+			return NewError(http.StatusConflict, rule.Outcome, rule.Explain)
 		}
 
 		if u.ID != "" {
@@ -182,7 +185,7 @@ func readUser(ctx context.Context, wait time.Duration, users UserReader, budget 
 	case err == nil:
 		return u, nil
 	case errors.Is(err, auth0client.ErrUserNotFound):
-		return u, NewError(http.StatusNotFound, OutcomeUserNotFound, "no such user in Auth0").WithInternal(err)
+		return u, NewError(http.StatusNotFound, proof.OutcomeUserNotFound, "no such user in Auth0").WithInternal(err)
 	case errors.As(err, &rl):
 		if perr := budget.Pause(ctx, rl.Reset); perr != nil {
 			log.Warn("could not share the rate-limit pause with other replicas", zap.Error(perr))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/mailproof/mailproof/proof"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -131,7 +132,7 @@ func outcomeClass(code string) string {
 		return "ok"
 	case store.AuditRetry, store.AuditReplayed:
 		return "warn"
-	case store.AuditDeadLetter, OutcomeChangedDuringFlip:
+	case store.AuditDeadLetter, proof.OutcomeChangedDuringFlip:
 		return "bad"
 	}
 	return ""

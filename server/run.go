@@ -10,9 +10,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/mailproof/mailproof/auth0client"
 	"github.com/mailproof/mailproof/handlers"
+	"github.com/mailproof/mailproof/proof"
 	"github.com/mailproof/mailproof/store"
 	"github.com/mailproof/mailproof/webhook"
 )
@@ -57,8 +59,11 @@ func Run(ctx context.Context, o Options) error {
 	mainE := newMainEcho(cfg, log, httpM)
 	opsE := newEcho("ops", 64<<10, log, httpM)
 
-	w := newWorker(cfg, rdb, a0, log, reg, o.Now)
 	redisOK := newRedisCheck(cfg, rdb, o.EmbeddedRedis, log)
+	w, err := proof.NewWorker(workerConfig(cfg, redisOK.run, o.Now), rdb, a0, log, reg)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
 	routes(mainE, opsE, routeDeps{
 		cfg:      cfg,
 		verifier: verifier,
@@ -78,7 +83,7 @@ func Run(ctx context.Context, o Options) error {
 				return nil
 			}},
 			{Name: "redis_durability", Probe: redisOK.probe},
-			{Name: "worker", Probe: w.probe},
+			{Name: "worker", Probe: w.Ready},
 			{Name: "auth0", Probe: func(ctx context.Context) error {
 				if err := a0.Ping(ctx); err != nil {
 					return fmt.Errorf("cannot obtain a Management API token: %w", err)
@@ -98,38 +103,45 @@ func Run(ctx context.Context, o Options) error {
 		o.OnListen(addrs)
 	}
 
+	// The worker runs on a context of its own: shutdown stops it only once the main
+	// listener has drained, so events accepted during the drain are still worked on. A
+	// worker that cannot start (an evicting or forgetful Redis) ends the process through
+	// the group: running without one would accept events and never act on them.
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
-	loopsDone := make(chan error, 1)
-	go func() { loopsDone <- w.run(loopCtx, redisOK.run) }()
-
-	// A worker that cannot start (an evicting or forgetful Redis) ends the process:
-	// running without a worker would accept events and never act on them.
-	runCtx, cancelRun := context.WithCancelCause(ctx)
-	defer cancelRun(nil)
-	go func() {
-		select {
-		case err := <-loopsDone:
-			loopsDone <- err
-			if err != nil {
-				cancelRun(err)
-			}
-		case <-loopCtx.Done():
-		}
-	}()
-	err = serveAll(runCtx, cfg, log, mainE, opsE, mainLn, opsLn, func(grace context.Context) error {
-		stopLoops()
-		select {
-		case err := <-loopsDone:
-			loopsDone <- err
-			return err
-		case <-grace.Done():
-			return errors.New("worker did not stop within MAILPROOF_SHUTDOWN_GRACE; its jobs will be reclaimed by another replica")
-		}
+	defer stopLoops()
+	workerDone := make(chan struct{})
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(workerDone)
+		return w.Run(loopCtx)
 	})
-	if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause
+	g.Go(func() error {
+		defer stopLoops()
+		return serveAll(gctx, cfg, log, mainE, opsE, mainLn, opsLn, func(grace context.Context) error {
+			stopLoops()
+			select {
+			case <-workerDone:
+				return nil
+			case <-grace.Done():
+				return errors.New("worker did not stop within MAILPROOF_SHUTDOWN_GRACE; its jobs will be reclaimed by another replica")
+			}
+		})
+	})
+	return g.Wait()
+}
+
+// workerConfig is the worker part of the configuration.
+func workerConfig(cfg Config, check func(context.Context) error, now func() time.Time) proof.WorkerConfig {
+	return proof.WorkerConfig{
+		Concurrency:       cfg.Workers,
+		VisibilityTimeout: cfg.VisibilityTimeout,
+		MaxAttempts:       cfg.MaxAttempts,
+		RetryBase:         cfg.RetryBase,
+		RetryMax:          cfg.RetryMax,
+		Rate:              cfg.Auth0Rate,
+		Check:             check,
+		Now:               now,
 	}
-	return err
 }
 
 // routeDeps is what routes needs to build every handler.

@@ -1,4 +1,4 @@
-package handlers
+package proof
 
 import (
 	"context"
@@ -429,6 +429,7 @@ func TestRunDueUndos(t *testing.T) {
 	}
 	for _, tc := range tests {
 		recs := &fakeClaims{rec: provisioned(), due: []store.Undo{tc.undo}}
+		tc.user.Connection, tc.user.DatabaseConnection = provisioned().Connection, true
 		users := &fakeManagement{user: tc.user, unverifyErr: tc.unverifyErr}
 		budget := &fakeSlots{}
 		p := &Processor{Records: recs, Users: users, Budget: budget, Undos: recs, Log: zaptest.NewLogger(t)}

@@ -1,4 +1,4 @@
-package server
+package proof
 
 import (
 	"fmt"
@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailproof/mailproof/auth0client/auth0test"
-	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -43,7 +42,7 @@ func TestWorkerAuditTrailKeepsRetriesUnderDeferrals(t *testing.T) {
 		undos, err := h.rdb.Undos(t.Context())
 		return err == nil && len(undos) == 0, fmt.Sprint(undos, err)
 	})
-	deferrals := int(metricValue(t, reg, "mailproof_job_retries_total", "reason", string(handlers.DeferUserBusy)))
+	deferrals := int(counterValue(w.metrics.attempts.WithLabelValues(string(DeferUserBusy))))
 
 	trail := h.trail(u.ID)
 	if len(trail) >= 100 {
@@ -57,8 +56,8 @@ func TestWorkerAuditTrailKeepsRetriesUnderDeferrals(t *testing.T) {
 			if open[e.WebhookID] {
 				t.Errorf("entry %d: a second deferred entry for %s in one episode", i, e.WebhookID)
 			}
-			if e.DeferReason != string(handlers.DeferUserBusy) {
-				t.Errorf("entry %d: deferred for %q, want %s", i, e.DeferReason, handlers.DeferUserBusy)
+			if e.DeferReason != string(DeferUserBusy) {
+				t.Errorf("entry %d: deferred for %q, want %s", i, e.DeferReason, DeferUserBusy)
 			}
 			open[e.WebhookID] = true
 			episodes++
@@ -79,8 +78,8 @@ func TestWorkerAuditTrailKeepsRetriesUnderDeferrals(t *testing.T) {
 			t.Errorf("entry %d: %s with error %q, want the PATCH's 500", i, e.Outcome, e.Error)
 		}
 		switch {
-		case open[e.WebhookID] && (e.Deferrals < 1 || e.DeferReason != string(handlers.DeferUserBusy)):
-			t.Errorf("entry %d: %s ends an episode with %d deferrals (%q), want at least 1 (%s)", i, e.Outcome, e.Deferrals, e.DeferReason, handlers.DeferUserBusy)
+		case open[e.WebhookID] && (e.Deferrals < 1 || e.DeferReason != string(DeferUserBusy)):
+			t.Errorf("entry %d: %s ends an episode with %d deferrals (%q), want at least 1 (%s)", i, e.Outcome, e.Deferrals, e.DeferReason, DeferUserBusy)
 		case !open[e.WebhookID] && e.Deferrals != 0:
 			t.Errorf("entry %d: %s outside any episode with %d deferrals", i, e.Outcome, e.Deferrals)
 		}

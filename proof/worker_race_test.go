@@ -1,4 +1,4 @@
-package server
+package proof
 
 import (
 	"fmt"
@@ -12,7 +12,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/mailproof/mailproof/auth0client/auth0test"
-	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -42,24 +41,24 @@ func TestFlipRaceEmailChange(t *testing.T) {
 		wantAudit   []string
 	}{
 		{name: "before the read", change: auth0test.EmailChange{Method: http.MethodGet, Moment: auth0test.BeforeCall},
-			wantOutcome: handlers.OutcomeChangedSinceEvent, wantPatches: 0,
-			wantAudit: []string{handlers.OutcomeChangedSinceEvent}},
+			wantOutcome: OutcomeChangedSinceEvent, wantPatches: 0,
+			wantAudit: []string{OutcomeChangedSinceEvent}},
 		{name: "after the read was answered", change: auth0test.EmailChange{Method: http.MethodGet, Moment: auth0test.AfterCall},
-			wantOutcome: handlers.OutcomeChangedDuringFlip, wantPatches: 2,
-			wantAudit: []string{store.AuditFlipUndone, handlers.OutcomeChangedDuringFlip}},
+			wantOutcome: OutcomeChangedDuringFlip, wantPatches: 2,
+			wantAudit: []string{store.AuditFlipUndone, OutcomeChangedDuringFlip}},
 		{name: "just before the PATCH", change: auth0test.EmailChange{Method: http.MethodPatch, Moment: auth0test.BeforeCall},
-			wantOutcome: handlers.OutcomeChangedDuringFlip, wantPatches: 2,
-			wantAudit: []string{store.AuditFlipUndone, handlers.OutcomeChangedDuringFlip}},
+			wantOutcome: OutcomeChangedDuringFlip, wantPatches: 2,
+			wantAudit: []string{store.AuditFlipUndone, OutcomeChangedDuringFlip}},
 		{name: "after the PATCH, before its answer", change: auth0test.EmailChange{Method: http.MethodPatch, Moment: auth0test.AfterCall},
 			// The flip landed on the proven address; the change then made Auth0 drop it.
-			wantOutcome: handlers.OutcomeVerified, wantPatches: 1,
-			wantAudit: []string{handlers.OutcomeVerified}},
+			wantOutcome: OutcomeVerified, wantPatches: 1,
+			wantAudit: []string{OutcomeVerified}},
 	}
 	for _, rate := range []float64{2, 100} {
 		for _, tc := range tests {
 			t.Run(fmt.Sprintf("%s at %v per second", tc.name, rate), func(t *testing.T) {
 				t.Parallel()
-				h := newHarness(t, func(c *Config) { c.Auth0Rate = rate }, auth0test.Config{})
+				h := newHarness(t, func(c *Config) { c.Rate = rate }, auth0test.Config{})
 				w := h.worker()
 				// Other users' jobs queued ahead, so the budget is contended as in the field.
 				var others []auth0test.User
@@ -98,7 +97,7 @@ func TestFlipRaceEmailChange(t *testing.T) {
 				if undos, err := h.rdb.Undos(t.Context()); err != nil || len(undos) != 0 {
 					t.Errorf("undo list %+v, %v; want empty", undos, err)
 				}
-				if got, want := counterValue(w.metrics.undos.WithLabelValues(handlers.UndoDone)), float64(tc.wantPatches/2); got != want {
+				if got, want := counterValue(w.metrics.undos.WithLabelValues(UndoDone)), float64(tc.wantPatches/2); got != want {
 					t.Errorf("mailproof_flip_undos_total{result=done} %v, want %v", got, want)
 				}
 			})
@@ -108,7 +107,7 @@ func TestFlipRaceEmailChange(t *testing.T) {
 
 // statusOf is the record status an outcome leaves.
 func statusOf(outcome string) string {
-	if outcome == handlers.OutcomeVerified {
+	if outcome == OutcomeVerified {
 		return store.StatusVerified
 	}
 	return store.StatusClosed
@@ -129,7 +128,7 @@ func (h *harness) userCalls(userID, method string) int {
 // worker happens to be; only the end state is asserted, for every user.
 func TestFlipRaceByDelay(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, func(c *Config) { c.Auth0Rate = 100; c.Workers = 4 }, auth0test.Config{})
+	h := newHarness(t, func(c *Config) { c.Rate = 100; c.Concurrency = 4 }, auth0test.Config{})
 	h.noteEmail(attacker)
 	var users []auth0test.User
 	for i := range 20 {
@@ -178,8 +177,8 @@ func TestFlipResumedOnAnotherAddress(t *testing.T) {
 	h.start(h.worker())
 	rec := h.waitStatus(u.ID, store.StatusClosed)
 
-	if rec.Outcome != handlers.OutcomeChangedDuringFlip {
-		t.Errorf("record outcome %q, want %s", rec.Outcome, handlers.OutcomeChangedDuringFlip)
+	if rec.Outcome != OutcomeChangedDuringFlip {
+		t.Errorf("record outcome %q, want %s", rec.Outcome, OutcomeChangedDuringFlip)
 	}
 	h.provenOnly(u.ID, u.Email)
 	if final, _ := h.tenant.User(u.ID); final.EmailVerified {
@@ -193,7 +192,7 @@ func TestFlipResumedOnAnotherAddress(t *testing.T) {
 func TestUndoSurvivesCrashAndOutage(t *testing.T) {
 	t.Parallel()
 	// One consumer, so "before the next job" has one meaning.
-	h := newHarness(t, func(c *Config) { c.Workers = 1 }, auth0test.Config{})
+	h := newHarness(t, func(c *Config) { c.Concurrency = 1 }, auth0test.Config{})
 	victim := h.provision("kate")
 	h.noteEmail(attacker)
 	h.tenant.ChangeEmail(victim.ID, attacker, true)
@@ -229,7 +228,7 @@ func TestUndoSurvivesCrashAndOutage(t *testing.T) {
 		t.Errorf("victim's audit %q, want [%s]", got, store.AuditFlipUndone)
 	}
 	h.waitFor("the undo metrics", func() (bool, string) {
-		done, failed := counterValue(w.metrics.undos.WithLabelValues(handlers.UndoDone)), counterValue(w.metrics.undos.WithLabelValues(handlers.UndoFailed))
+		done, failed := counterValue(w.metrics.undos.WithLabelValues(UndoDone)), counterValue(w.metrics.undos.WithLabelValues(UndoFailed))
 		return done == 1 && failed == 2, fmt.Sprintf("done %v failed %v, want 1 and 2", done, failed)
 	})
 }

@@ -1,4 +1,4 @@
-package server
+package proof
 
 import (
 	"net/http"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/mailproof/mailproof/auth0client/auth0test"
-	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -26,7 +25,7 @@ func TestWorkerReclaimAfterCrashDoesNotPatchAgain(t *testing.T) {
 	// A replica takes the job and PATCHes, then dies before recording anything.
 	crashed := h.worker()
 	job := h.read(crashed.consumer)
-	if d := crashed.proc.Process(t.Context(), job); d.Action != handlers.Ack || d.Outcome != handlers.OutcomeVerified {
+	if d := crashed.proc.Process(t.Context(), job); d.Action != Ack || d.Outcome != OutcomeVerified {
 		t.Fatalf("first attempt: %+v, want ack verified", d)
 	}
 	if rec := h.record(u.ID); rec.Status != store.StatusVerifying || rec.Holder != webhookID {
@@ -43,7 +42,7 @@ func TestWorkerReclaimAfterCrashDoesNotPatchAgain(t *testing.T) {
 	if n := h.apiCalls(http.MethodGet, 0); n != 2 {
 		t.Errorf("%d GET calls, want 2 (one per attempt)", n)
 	}
-	if got := h.outcomes(u.ID); !slices.Equal(got, []string{handlers.OutcomeVerified}) {
+	if got := h.outcomes(u.ID); !slices.Equal(got, []string{OutcomeVerified}) {
 		t.Errorf("audit %q, want [verified]", got)
 	}
 	h.waitFor("an empty queue", h.queueEmpty)
@@ -69,7 +68,7 @@ func TestWorkerStalledReplicaDoesNotRaceTheReclaimer(t *testing.T) {
 	if n := h.apiCalls(http.MethodPatch, 0); n != 1 {
 		t.Errorf("%d PATCH calls, want 1: a replica whose lease ran out must not work on the job", n)
 	}
-	if got := h.outcomes(u.ID); !slices.Equal(got, []string{handlers.OutcomeVerified}) {
+	if got := h.outcomes(u.ID); !slices.Equal(got, []string{OutcomeVerified}) {
 		t.Errorf("audit %q, want [verified]", got)
 	}
 }
@@ -100,7 +99,7 @@ func TestWorkerSameJobTwiceInOneReplica(t *testing.T) {
 	if n := h.apiCalls(http.MethodPatch, 0); n != 1 {
 		t.Errorf("%d PATCH calls, want 1", n)
 	}
-	if got := h.outcomes(u.ID); !slices.Equal(got, []string{handlers.OutcomeVerified}) {
+	if got := h.outcomes(u.ID); !slices.Equal(got, []string{OutcomeVerified}) {
 		t.Errorf("audit %q, want [verified]", got)
 	}
 	if ok, state := h.queueEmpty(); !ok {

@@ -1,6 +1,7 @@
-package server
+package proof
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,17 +15,81 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/mailproof/mailproof/auth0client"
-	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/store"
 )
 
-// worker runs the job loops of one replica: consumers reading the stream, a reclaimer
+// WorkerConfig is what one replica's worker needs. Zero fields take the defaults of
+// DefaultWorkerConfig; NewWorker refuses values that cannot work.
+type WorkerConfig struct {
+	// Concurrency is how many jobs one replica processes at once (MAILPROOF_WORKERS).
+	Concurrency int
+	// VisibilityTimeout: a job held this long by a silent worker is taken over
+	// (MAILPROOF_VISIBILITY_TIMEOUT).
+	VisibilityTimeout time.Duration
+	// MaxAttempts counted attempts before a job is dead-lettered (MAILPROOF_MAX_ATTEMPTS).
+	MaxAttempts int
+	// RetryBase and RetryMax bound the exponential backoff with full jitter between
+	// attempts (MAILPROOF_RETRY_BASE, MAILPROOF_RETRY_MAX).
+	RetryBase, RetryMax time.Duration
+	// Rate is the Management API budget in calls per second, shared by every replica
+	// through Redis (MAILPROOF_AUTH0_RATE).
+	Rate float64
+	// Check, when set, runs once Redis answers and before any job is taken; an error
+	// stops Run. The server refuses a Redis that may evict or forget jobs with it.
+	Check func(context.Context) error
+	// Now is the clock of due times; time.Now when nil.
+	Now func() time.Time
+}
+
+// DefaultWorkerConfig is the worker configuration of the README's defaults.
+func DefaultWorkerConfig() WorkerConfig {
+	return WorkerConfig{
+		Concurrency:       4,
+		VisibilityTimeout: 60 * time.Second,
+		MaxAttempts:       8,
+		RetryBase:         time.Second,
+		RetryMax:          5 * time.Minute,
+		Rate:              2,
+	}
+}
+
+// withDefaults fills zero fields and reports every value that cannot work.
+func (c WorkerConfig) withDefaults() (WorkerConfig, error) {
+	d := DefaultWorkerConfig()
+	c.Concurrency = cmp.Or(c.Concurrency, d.Concurrency)
+	c.VisibilityTimeout = cmp.Or(c.VisibilityTimeout, d.VisibilityTimeout)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, d.MaxAttempts)
+	c.RetryBase = cmp.Or(c.RetryBase, d.RetryBase)
+	c.RetryMax = cmp.Or(c.RetryMax, d.RetryMax)
+	c.Rate = cmp.Or(c.Rate, d.Rate)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	var errs []error
+	if c.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("worker concurrency %d: want at least 1", c.Concurrency))
+	}
+	if c.VisibilityTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("visibility timeout %s: want at least 1s", c.VisibilityTimeout))
+	}
+	if c.MaxAttempts < 1 {
+		errs = append(errs, fmt.Errorf("max attempts %d: want at least 1", c.MaxAttempts))
+	}
+	if c.RetryBase < 0 || c.RetryMax < c.RetryBase {
+		errs = append(errs, fmt.Errorf("retry backoff %s to %s: want 0 <= base <= max", c.RetryBase, c.RetryMax))
+	}
+	if !(c.Rate > 0) || c.Rate > 1e6 {
+		errs = append(errs, fmt.Errorf("Management API rate %v per second: want a positive number", c.Rate))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Worker runs the job loops of one replica: consumers reading the stream, a reclaimer
 // taking over jobs whose worker went silent, and a mover putting due retries back.
-type worker struct {
-	cfg      Config
+type Worker struct {
+	cfg      WorkerConfig
 	rdb      *store.Redis
-	proc     *handlers.Processor
+	proc     *Processor
 	log      *zap.Logger
 	now      func() time.Time
 	consumer string
@@ -45,7 +110,13 @@ type workerMetrics struct {
 	undos    *prometheus.CounterVec
 }
 
-func newWorker(cfg Config, rdb *store.Redis, a0 *auth0client.Client, log *zap.Logger, reg prometheus.Registerer, now func() time.Time) *worker {
+// NewWorker builds a replica's worker on rdb and Auth0's users, registering its metrics
+// with reg. It refuses a configuration that cannot work.
+func NewWorker(cfg WorkerConfig, rdb *store.Redis, users Users, log *zap.Logger, reg prometheus.Registerer) (*Worker, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	host, _ := os.Hostname()
 	m := &workerMetrics{
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -61,52 +132,65 @@ func newWorker(cfg Config, rdb *store.Redis, a0 *auth0client.Client, log *zap.Lo
 			Help:    "Time to process one job attempt, Management API calls and rate-limit waits included.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10),
 		}),
+		undos: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mailproof_flip_undos_total",
+			Help: "Attempts to take back a flip that landed on an address nobody proved (email changed during the flip), by result: done, failed (retried until done).",
+		}, []string{"result"}),
 	}
-	m.undos = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "mailproof_flip_undos_total",
-		Help: "Attempts to take back a flip that landed on an address nobody proved (email changed during the flip), by result: done, failed (retried until done).",
-	}, []string{"result"})
-	reg.MustRegister(m.outcomes, m.attempts, m.seconds, m.undos)
-	w := &worker{
+	if err := registerAll(reg, m.outcomes, m.attempts, m.seconds, m.undos); err != nil {
+		return nil, err
+	}
+	w := &Worker{
 		cfg:      cfg,
 		rdb:      rdb,
 		log:      log.Named("worker"),
-		now:      now,
+		now:      cfg.Now,
 		consumer: host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(rand.Uint64()%1e6, 10),
 		metrics:  m,
 
 		busyDelay: busyDelay,
 	}
-	w.proc = &handlers.Processor{
+	w.proc = &Processor{
 		Records: rdb,
-		Users:   a0,
-		Budget:  newQueuedBudget(store.NewLimiter(rdb, cfg.Auth0Rate)),
+		Users:   users,
+		Budget:  newQueuedBudget(store.NewLimiter(rdb, cfg.Rate)),
 		Undos:   rdb,
 		Log:     w.log,
 	}
-	return w
+	return w, nil
 }
 
-// probe is the readiness check: the loops run only once Redis answered and the queue
+// registerAll registers every collector or says which one clashed.
+func registerAll(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register worker metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// Ready is the readiness check: the loops run only once Redis answered and the queue
 // exists, so "worker running" also means "jobs can be taken".
-func (w *worker) probe(context.Context) error {
+func (w *Worker) Ready(context.Context) error {
 	if !w.running.Load() {
 		return errors.New("worker not running yet: waiting for Redis")
 	}
 	return nil
 }
 
-// run waits for Redis, checks it is safe to use as a queue (check, when not nil), then
+// Run waits for Redis, checks it is safe to use as a queue (WorkerConfig.Check), then
 // runs every loop until ctx ends. Each loop finishes the job it holds before returning.
-func (w *worker) run(ctx context.Context, check func(context.Context) error) error {
-	if err := w.preflight(ctx, check); err != nil || ctx.Err() != nil {
+// A nil error means ctx ended; an error means the worker could not start.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.preflight(ctx, w.cfg.Check); err != nil || ctx.Err() != nil {
 		return err
 	}
 	w.running.Store(true)
 	defer w.running.Store(false)
-	w.log.Info("worker started", zap.String("consumer", w.consumer), zap.Int("concurrency", w.cfg.Workers))
+	w.log.Info("worker started", zap.String("consumer", w.consumer), zap.Int("concurrency", w.cfg.Concurrency))
 	var wg sync.WaitGroup
-	for range w.cfg.Workers {
+	for range w.cfg.Concurrency {
 		wg.Go(func() { w.consume(ctx) })
 	}
 	wg.Go(func() { w.every(ctx, w.cfg.VisibilityTimeout/4, w.reclaim) })
@@ -120,7 +204,7 @@ func (w *worker) run(ctx context.Context, check func(context.Context) error) err
 // stays unready instead of crash-looping; a Redis that check refuses (one that evicts
 // keys, or forgets them on restart) is refused outright because it would silently drop
 // queued jobs.
-func (w *worker) preflight(ctx context.Context, check func(context.Context) error) error {
+func (w *Worker) preflight(ctx context.Context, check func(context.Context) error) error {
 	for attempt := 0; ; attempt++ {
 		err := w.rdb.Ping(ctx)
 		if err == nil {
@@ -148,7 +232,7 @@ func (w *worker) preflight(ctx context.Context, check func(context.Context) erro
 
 // consume reads one job at a time; ctx only interrupts the wait for a job, never a job.
 // Flips waiting to be taken back go before every job.
-func (w *worker) consume(ctx context.Context) {
+func (w *Worker) consume(ctx context.Context) {
 	for ctx.Err() == nil {
 		w.runUndos(ctx)
 		jobs, err := w.rdb.Read(ctx, w.consumer, 1, 2*time.Second)
@@ -170,8 +254,8 @@ func (w *worker) consume(ctx context.Context) {
 // reclaim takes over jobs whose worker went silent and runs them side by side: each
 // reclaimed job's lease starts at the reclaim, so running them one after another would
 // let the last ones outlive their lease and be taken over again mid-flight.
-func (w *worker) reclaim(ctx context.Context) {
-	jobs, err := w.rdb.Reclaim(ctx, w.consumer, w.cfg.VisibilityTimeout, w.cfg.Workers)
+func (w *Worker) reclaim(ctx context.Context) {
+	jobs, err := w.rdb.Reclaim(ctx, w.consumer, w.cfg.VisibilityTimeout, w.cfg.Concurrency)
 	delivered := time.Now()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -188,16 +272,16 @@ func (w *worker) reclaim(ctx context.Context) {
 }
 
 // runUndos takes back the flips waiting in the undo list (handlers.Processor.RunDueUndos).
-func (w *worker) runUndos(ctx context.Context) {
+func (w *Worker) runUndos(ctx context.Context) {
 	rep, err := w.proc.RunDueUndos(ctx)
-	w.metrics.undos.WithLabelValues(handlers.UndoDone).Add(float64(rep.Done))
-	w.metrics.undos.WithLabelValues(handlers.UndoFailed).Add(float64(rep.Failed))
+	w.metrics.undos.WithLabelValues(UndoDone).Add(float64(rep.Done))
+	w.metrics.undos.WithLabelValues(UndoFailed).Add(float64(rep.Failed))
 	if err != nil && ctx.Err() == nil {
 		w.log.Error("cannot read the undo list from Redis; flips to take back wait until it answers", zap.Error(err))
 	}
 }
 
-func (w *worker) moveDue(ctx context.Context) {
+func (w *Worker) moveDue(ctx context.Context) {
 	if _, err := w.rdb.MoveDue(ctx, w.now(), 100); err != nil && ctx.Err() == nil {
 		w.log.Warn("cannot move due retries back to the queue", zap.Error(err))
 	}
@@ -221,7 +305,7 @@ func leaseMargin(visibility time.Duration) time.Duration {
 // timeout, less leaseMargin), counted from the delivery rather than from now, so a
 // replica that stalled between reading a job and starting it cannot work on it while
 // another replica, having reclaimed it, does too.
-func (w *worker) handle(parent context.Context, job store.Job, delivered time.Time) {
+func (w *Worker) handle(parent context.Context, job store.Job, delivered time.Time) {
 	log := w.log.With(zap.String("user_id", job.UserID), zap.String("job_id", job.ID), zap.Int("attempt", job.Attempt))
 	if job.UserID == "" {
 		w.dropMalformed(parent, job, log)
@@ -242,12 +326,12 @@ func (w *worker) handle(parent context.Context, job store.Job, delivered time.Ti
 		return
 	}
 	start := time.Now()
-	var d handlers.Decision
+	var d Decision
 	if job.Deliveries > w.cfg.MaxAttempts {
 		// Workers keep dying or hanging on this job without recording anything (a
 		// crash, an OOM kill): retrying it forever would take every replica down in turn.
 		// Any of them may have died between a PATCH and its answer.
-		d = handlers.Decision{Action: handlers.DeadLetter, MayHaveFlipped: true, Err: fmt.Errorf("delivered %d times without an outcome: the workers holding it died or hung", job.Deliveries)}
+		d = Decision{Action: DeadLetter, MayHaveFlipped: true, Err: fmt.Errorf("delivered %d times without an outcome: the workers holding it died or hung", job.Deliveries)}
 	} else {
 		d = w.proc.Process(ctx, job)
 	}
@@ -256,20 +340,20 @@ func (w *worker) handle(parent context.Context, job store.Job, delivered time.Ti
 	defer rcancel()
 	var err error
 	switch d.Action {
-	case handlers.Ack:
+	case Ack:
 		if d.Undo != "" {
 			w.metrics.undos.WithLabelValues(d.Undo).Inc()
 		}
 		err = w.rdb.Finish(rctx, job, store.Outcome{Code: d.Outcome, Close: d.Close})
 		if err == nil {
 			w.metrics.outcomes.WithLabelValues(d.Outcome).Inc()
-			if d.Outcome == handlers.OutcomeVerified {
+			if d.Outcome == OutcomeVerified {
 				log.Info("email verified", zap.String("outcome", d.Outcome))
 			} else {
 				log.Info("login did not prove mailbox access; email_verified left unchanged", zap.String("outcome", d.Outcome), zap.Bool("record_closed", d.Close))
 			}
 		}
-	case handlers.Retry:
+	case Retry:
 		if d.Defer != "" {
 			err = w.deferJob(rctx, job, d, log)
 			break
@@ -287,7 +371,7 @@ func (w *worker) handle(parent context.Context, job store.Job, delivered time.Ti
 			w.metrics.attempts.WithLabelValues("transient").Inc()
 			log.Warn("job will be retried", zap.Time("not_before", due), zap.String("reason", "transient"), zap.Error(d.Err))
 		}
-	case handlers.DeadLetter:
+	case DeadLetter:
 		err = w.deadLetter(rctx, job, d, log)
 	}
 	if err != nil {
@@ -299,7 +383,7 @@ func (w *worker) handle(parent context.Context, job store.Job, delivered time.Ti
 
 // deadLetter gives a job up. When a PATCH of it may have landed unseen, a Check undo is
 // left first: a later read decides whether the flag is on an address nobody proved.
-func (w *worker) deadLetter(ctx context.Context, job store.Job, d handlers.Decision, log *zap.Logger) error {
+func (w *Worker) deadLetter(ctx context.Context, job store.Job, d Decision, log *zap.Logger) error {
 	cause := d.Err
 	if d.MayHaveFlipped {
 		if err := w.rdb.ScheduleUndo(ctx, store.Undo{UserID: job.UserID, JobID: job.ID, WebhookID: job.WebhookID, Check: true}, 0); err != nil {
@@ -324,7 +408,7 @@ func backoff(attempt int, base, max time.Duration) time.Duration {
 	return time.Duration(rand.Int64N(int64(ceil) + 1))
 }
 
-func (w *worker) every(ctx context.Context, d time.Duration, f func(context.Context)) {
+func (w *Worker) every(ctx context.Context, d time.Duration, f func(context.Context)) {
 	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
@@ -361,7 +445,7 @@ type queuedBudget struct {
 	turn chan struct{}
 }
 
-var _ handlers.Budget = (*queuedBudget)(nil)
+var _ Budget = (*queuedBudget)(nil)
 
 func newQueuedBudget(l *store.Limiter) *queuedBudget {
 	return &queuedBudget{Limiter: l, turn: make(chan struct{}, 1)}

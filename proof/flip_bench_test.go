@@ -1,4 +1,4 @@
-package server
+package proof
 
 import (
 	"fmt"
@@ -24,7 +24,7 @@ func BenchmarkFlip(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		h := newHarness(b, func(c *Config) {
-			c.Auth0Rate, c.Workers, c.VisibilityTimeout, c.Auth0Timeout = rate, workers, 30*time.Second, 10*time.Second
+			c.Rate, c.Concurrency, c.VisibilityTimeout, c.Auth0Timeout = rate, workers, 30*time.Second, 10*time.Second
 		}, auth0test.Config{Rate: rate, Burst: rate})
 		for i := range users {
 			h.enqueue(h.loginEvent(h.provision(fmt.Sprintf("user%03d", i))))
@@ -96,7 +96,7 @@ func BenchmarkFlipWindow(b *testing.B) {
 		b.Run(fmt.Sprintf("rate=%v", rate), func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
-				h := newHarness(b, func(c *Config) { c.Auth0Rate = rate; c.Workers = 4 }, auth0test.Config{})
+				h := newHarness(b, func(c *Config) { c.Rate = rate; c.Concurrency = 4 }, auth0test.Config{})
 				var users []auth0test.User
 				for i := range 5 {
 					u := h.provision(fmt.Sprintf("user%d", i))

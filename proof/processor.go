@@ -1,4 +1,4 @@
-package handlers
+package proof
 
 import (
 	"context"
@@ -181,12 +181,13 @@ func (p *Processor) flip(ctx context.Context, job store.Job, rec store.Record, r
 	case u.EmailVerified && resumed:
 		// An earlier attempt of this very event PATCHed and died before recording it.
 		return Decision{Action: Ack, Outcome: OutcomeVerified, Close: true}
-	case u.EmailVerified:
-		return Decision{Action: Ack, Outcome: OutcomeAlreadyVerified, Close: true}
-	case !provisionedAddress(u, rec):
-		p.Log.Warn("user changed in Auth0 since the login; not verifying",
-			zap.String("user_id", uid), zap.String("current_email", event.MaskEmail(u.Email)))
-		return Decision{Action: Ack, Outcome: OutcomeChangedSinceEvent, Close: true}
+	}
+	if rule := EvaluateUser(u, rec); rule != nil {
+		if rule.FreshOutcome == OutcomeChangedSinceEvent {
+			p.Log.Warn("user changed in Auth0 since the login; not verifying",
+				zap.String("user_id", uid), zap.String("rule", rule.Name), zap.String("current_email", event.MaskEmail(u.Email)))
+		}
+		return Decision{Action: Ack, Outcome: rule.FreshOutcome, Close: true}
 	}
 	after, err := p.Users.VerifyEmail(ctx, uid)
 	if err != nil {
@@ -200,12 +201,6 @@ func (p *Processor) flip(ctx context.Context, job store.Job, rec store.Record, r
 		return p.takeBack(ctx, job, after, "the PATCH answer")
 	}
 	return Decision{Action: Ack, Outcome: OutcomeVerified, Close: true}
-}
-
-// provisionedAddress reports whether Auth0's user still holds the address and connection
-// mailproof provisioned.
-func provisionedAddress(u auth0client.User, rec store.Record) bool {
-	return event.SameEmail(u.Email, rec.Email) && (rec.Connection == "" || u.Connection == "" || u.Connection == rec.Connection)
 }
 
 // takeBack handles email_verified true on an address nobody proved, seen in seenIn. The

@@ -1,4 +1,4 @@
-package server
+package proof
 
 import (
 	"context"
@@ -38,14 +38,33 @@ const waitCeiling = 20 * time.Second
 // LoadConfig, so retries and leases can be short enough for a quick test.
 func testConfig() Config {
 	return Config{
-		Auth0Rate:         1000,
-		Auth0Timeout:      2 * time.Second,
-		Workers:           2,
-		VisibilityTimeout: 5 * time.Second,
-		MaxAttempts:       5,
-		RetryBase:         10 * time.Millisecond,
-		RetryMax:          50 * time.Millisecond,
+		WorkerConfig: WorkerConfig{
+			Rate:              1000,
+			Concurrency:       2,
+			VisibilityTimeout: 5 * time.Second,
+			MaxAttempts:       5,
+			RetryBase:         10 * time.Millisecond,
+			RetryMax:          50 * time.Millisecond,
+		},
+		Auth0Timeout: 2 * time.Second,
 	}
+}
+
+// Config is a test's worker configuration plus the Management API client's timeout.
+type Config struct {
+	WorkerConfig
+	Auth0Timeout time.Duration
+}
+
+// newWorker is NewWorker for a test: its configuration must be valid.
+func newWorker(cfg Config, rdb *store.Redis, a0 *auth0client.Client, log *zap.Logger, reg prometheus.Registerer, now func() time.Time) *Worker {
+	wc := cfg.WorkerConfig
+	wc.Now = now
+	w, err := NewWorker(wc, rdb, a0, log, reg)
+	if err != nil {
+		panic(err)
+	}
+	return w
 }
 
 // harness is one worker's world: a Redis database, an emulated tenant, the real go-auth0
@@ -112,17 +131,17 @@ func (h *harness) checkLogs(logs *observer.ObservedLogs) {
 	}
 }
 
-func (h *harness) worker() *worker {
+func (h *harness) worker() *Worker {
 	return newWorker(h.cfg, h.rdb, h.a0, h.log, prometheus.NewRegistry(), time.Now)
 }
 
 // start runs w until the returned stop is called (or the test ends) and waits until it
 // takes jobs. stop returns once run has returned.
-func (h *harness) start(w *worker) (stop func()) {
+func (h *harness) start(w *Worker) (stop func()) {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- w.run(ctx, nil) }()
+	go func() { done <- w.Run(ctx) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -134,7 +153,7 @@ func (h *harness) start(w *worker) (stop func()) {
 	}
 	h.t.Cleanup(stop)
 	h.waitFor("the worker to start", func() (bool, string) {
-		err := w.probe(ctx)
+		err := w.Ready(ctx)
 		return err == nil, fmt.Sprint(err)
 	})
 	return stop

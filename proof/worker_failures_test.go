@@ -1,4 +1,4 @@
-package server
+package proof
 
 import (
 	"fmt"
@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mailproof/mailproof/auth0client/auth0test"
-	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/store"
 	"github.com/mailproof/mailproof/store/redistest"
 )
@@ -28,7 +27,7 @@ func TestWorkerRetriesTransientFailures(t *testing.T) {
 	if n, n500, n200 := h.apiCalls(http.MethodPatch, 0), h.apiCalls(http.MethodPatch, 500), h.apiCalls(http.MethodPatch, 200); n != 4 || n500 != 3 || n200 != 1 {
 		t.Errorf("PATCH calls: %d (%d answered 500, %d answered 200), want 4: three failures, one effective", n, n500, n200)
 	}
-	if got, want := h.outcomes(u.ID), []string{store.AuditRetry, store.AuditRetry, store.AuditRetry, handlers.OutcomeVerified}; !slices.Equal(got, want) {
+	if got, want := h.outcomes(u.ID), []string{store.AuditRetry, store.AuditRetry, store.AuditRetry, OutcomeVerified}; !slices.Equal(got, want) {
 		t.Errorf("audit %q, want %q", got, want)
 	}
 	if got, _ := h.tenant.User(u.ID); !got.EmailVerified {
@@ -110,7 +109,7 @@ func TestWorkerKeepsToBudgetInRateLimitStorm(t *testing.T) {
 	t.Parallel()
 	const rate = 10 // calls per second the worker may spend
 	// The tenant allows far less than the configured budget: 429s are certain.
-	h := newHarness(t, func(c *Config) { c.Auth0Rate, c.Workers, c.MaxAttempts = rate, 4, 8 }, auth0test.Config{Rate: 2, Burst: 2})
+	h := newHarness(t, func(c *Config) { c.Rate, c.Concurrency, c.MaxAttempts = rate, 4, 8 }, auth0test.Config{Rate: 2, Burst: 2})
 	var users []auth0test.User
 	for i := range 3 {
 		u := h.provision(fmt.Sprintf("user%d", i))

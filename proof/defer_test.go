@@ -1,4 +1,4 @@
-package server
+package proof
 
 import (
 	"fmt"
@@ -12,7 +12,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mailproof/mailproof/auth0client/auth0test"
-	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -30,11 +29,11 @@ func TestWorkerDefersRateLimitsWithoutUsingAttempts(t *testing.T) {
 
 	// Three deferrals are one episode: one entry when it started, the count on the
 	// entry that ended it.
-	if got, want := h.outcomes(u.ID), []string{store.AuditDeferred, handlers.OutcomeVerified}; !slices.Equal(got, want) {
+	if got, want := h.outcomes(u.ID), []string{store.AuditDeferred, OutcomeVerified}; !slices.Equal(got, want) {
 		t.Errorf("audit %q, want %q", got, want)
-	} else if trail := h.trail(u.ID); trail[0].DeferReason != string(handlers.DeferRateLimited) ||
-		trail[1].Deferrals != 3 || trail[1].DeferReason != string(handlers.DeferRateLimited) {
-		t.Errorf("audit %+v, want the deferred entry with reason %s and verified with 3 deferrals (%[2]s)", trail, handlers.DeferRateLimited)
+	} else if trail := h.trail(u.ID); trail[0].DeferReason != string(DeferRateLimited) ||
+		trail[1].Deferrals != 3 || trail[1].DeferReason != string(DeferRateLimited) {
+		t.Errorf("audit %+v, want the deferred entry with reason %s and verified with 3 deferrals (%[2]s)", trail, DeferRateLimited)
 	}
 	if dead, err := h.rdb.ListDLQ(t.Context(), 10); err != nil || len(dead) != 0 {
 		t.Errorf("%d dead letters, %v; want none", len(dead), err)
@@ -62,7 +61,7 @@ func TestWorkerWaitsForAnotherEventOfTheUser(t *testing.T) {
 	w.busyDelay = func() time.Duration { return 10 * time.Millisecond }
 	h.start(w)
 	busy := func() int {
-		return int(metricValue(t, reg, "mailproof_job_retries_total", "reason", string(handlers.DeferUserBusy)))
+		return int(counterValue(w.metrics.attempts.WithLabelValues(string(DeferUserBusy))))
 	}
 
 	// Twice as many waits as attempts allowed: before deferral this was a dead letter.
@@ -72,17 +71,17 @@ func TestWorkerWaitsForAnotherEventOfTheUser(t *testing.T) {
 	})
 	// The first event ends without a flip and releases the lock: the waiting login is
 	// the proof left to act on.
-	if err := h.rdb.Finish(t.Context(), first, store.Outcome{Code: handlers.OutcomeWrongMethod}); err != nil {
+	if err := h.rdb.Finish(t.Context(), first, store.Outcome{Code: OutcomeWrongMethod}); err != nil {
 		t.Fatalf("finish the first event: %v", err)
 	}
 	h.waitStatus(u.ID, store.StatusVerified)
 
 	// No retry or dead letter: waiting for a neighbour is not a failure. And however
 	// many times it waited, the second event wrote one deferred entry.
-	if got, want := h.outcomes(u.ID), []string{store.AuditDeferred, handlers.OutcomeWrongMethod, handlers.OutcomeVerified}; !slices.Equal(got, want) {
+	if got, want := h.outcomes(u.ID), []string{store.AuditDeferred, OutcomeWrongMethod, OutcomeVerified}; !slices.Equal(got, want) {
 		t.Errorf("audit %q, want %q", got, want)
-	} else if end, n := h.trail(u.ID)[2], busy(); end.Deferrals != n || end.DeferReason != string(handlers.DeferUserBusy) {
-		t.Errorf("verified entry with %d deferrals (%q), want every one counted: %d (%s)", end.Deferrals, end.DeferReason, n, handlers.DeferUserBusy)
+	} else if end, n := h.trail(u.ID)[2], busy(); end.Deferrals != n || end.DeferReason != string(DeferUserBusy) {
+		t.Errorf("verified entry with %d deferrals (%q), want every one counted: %d (%s)", end.Deferrals, end.DeferReason, n, DeferUserBusy)
 	}
 	h.waitFor("an empty queue", h.queueEmpty)
 }

@@ -1,9 +1,10 @@
-package handlers
+package proof
 
 import (
 	"testing"
 	"time"
 
+	"github.com/mailproof/mailproof/auth0client"
 	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/event/eventtest"
 	"github.com/mailproof/mailproof/store"
@@ -101,6 +102,69 @@ func TestPolicy(t *testing.T) {
 			t.Errorf("%s: every rule held, want %s", tc.name, tc.wantOutcome)
 		case got != nil && (got.Outcome != tc.wantOutcome || got.Terminal != tc.wantTerminal):
 			t.Errorf("%s: outcome %s terminal %v, want %s terminal %v", tc.name, got.Outcome, got.Terminal, tc.wantOutcome, tc.wantTerminal)
+		}
+	}
+}
+
+// TestPolicyTable: every rule is checked somewhere, and has an outcome for each place.
+func TestPolicyTable(t *testing.T) {
+	for _, r := range Rules() {
+		if r.Event == nil && r.User == nil {
+			t.Errorf("%s: checked nowhere", r.Name)
+		}
+		if r.FreshOutcome != "" && r.User == nil {
+			t.Errorf("%s: a fresh-read outcome without a check of the user", r.Name)
+		}
+		if r.AtRegistration && (r.User == nil || r.Explain == "") {
+			t.Errorf("%s: a registration rule needs a check of the user and an explanation", r.Name)
+		}
+	}
+	rs := Rules()
+	rs[0].Name = "changed by a caller"
+	if Rules()[0].Name == rs[0].Name {
+		t.Errorf("Rules shares the table with callers")
+	}
+}
+
+func TestEvaluateUserAndRegistration(t *testing.T) {
+	rec := provisioned()
+	good := auth0client.User{ID: rec.UserID, Email: "Ada@Example.com", Connection: rec.Connection, DatabaseConnection: true}
+	tests := []struct {
+		name             string
+		change           func(u *auth0client.User)
+		wantFresh        string // "" holds
+		wantRegistration string
+	}{
+		{name: "unchanged", change: func(*auth0client.User) {}},
+		{name: "verified meanwhile", change: func(u *auth0client.User) { u.EmailVerified = true },
+			wantFresh: OutcomeAlreadyVerified, wantRegistration: OutcomeAlreadyVerified},
+		{name: "address changed", change: func(u *auth0client.User) { u.Email = "mallory@example.net" },
+			wantFresh: OutcomeChangedSinceEvent},
+		{name: "Kelvin sign", change: func(u *auth0client.User) { u.Email = "ada@example.com\u212a" },
+			wantFresh: OutcomeChangedSinceEvent},
+		{name: "no address", change: func(u *auth0client.User) { u.Email = " " },
+			wantFresh: OutcomeChangedSinceEvent, wantRegistration: OutcomeNoEmail},
+		{name: "another database connection", change: func(u *auth0client.User) { u.Connection = "Legacy-Users" },
+			wantFresh: OutcomeChangedSinceEvent},
+		{name: "a social identity", change: func(u *auth0client.User) { u.DatabaseConnection, u.Connection = false, "google-oauth2" },
+			wantFresh: OutcomeChangedSinceEvent, wantRegistration: OutcomeWrongConnection},
+	}
+	for _, tc := range tests {
+		u := good
+		tc.change(&u)
+		got := ""
+		if r := EvaluateUser(u, rec); r != nil {
+			got = r.FreshOutcome
+		}
+		if got != tc.wantFresh {
+			t.Errorf("%s: fresh read %q, want %q", tc.name, got, tc.wantFresh)
+		}
+		got = ""
+		if r := EvaluateRegistration(u); r != nil {
+			got = r.Outcome
+		}
+		if got != tc.wantRegistration {
+			t.Errorf("%s: registration %q, want %q", tc.name, got, tc.wantRegistration)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package proof
 
 import (
 	"errors"
@@ -10,7 +10,6 @@ import (
 
 	"github.com/mailproof/mailproof/auth0client/auth0test"
 	"github.com/mailproof/mailproof/event"
-	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -23,7 +22,7 @@ func TestWorkerVerifiesEligibleLogin(t *testing.T) {
 
 	rec := h.waitStatus(u.ID, store.StatusVerified)
 
-	if rec.Outcome != handlers.OutcomeVerified || rec.Holder != "" {
+	if rec.Outcome != OutcomeVerified || rec.Holder != "" {
 		t.Errorf("record outcome %q holder %q, want verified and no holder", rec.Outcome, rec.Holder)
 	}
 	if got, _ := h.tenant.User(u.ID); !got.EmailVerified {
@@ -48,7 +47,7 @@ func TestWorkerVerifiesEligibleLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1 || entries[0].Outcome != handlers.OutcomeVerified || entries[0].WebhookID != webhookID || entries[0].Attempt != 1 {
+	if len(entries) != 1 || entries[0].Outcome != OutcomeVerified || entries[0].WebhookID != webhookID || entries[0].Attempt != 1 {
 		t.Errorf("audit %+v, want one verified entry for webhook %s, attempt 1", entries, webhookID)
 	}
 	h.waitFor("an empty queue", h.queueEmpty)
@@ -66,40 +65,40 @@ func TestWorkerPolicyNegatives(t *testing.T) {
 		wantStatus  string // "" means no record
 		wantGets    int
 	}{
-		{name: "event says the email is already verified", wantOutcome: handlers.OutcomeAlreadyVerified, wantStatus: store.StatusClosed,
+		{name: "event says the email is already verified", wantOutcome: OutcomeAlreadyVerified, wantStatus: store.StatusClosed,
 			change: func(_ *harness, _ auth0test.User, ev *event.PostLogin) { ev.Data.User.EmailVerified = true }},
-		{name: "event email is not the provisioned one", wantOutcome: handlers.OutcomeEmailChanged, wantStatus: store.StatusClosed,
+		{name: "event email is not the provisioned one", wantOutcome: OutcomeEmailChanged, wantStatus: store.StatusClosed,
 			change: func(h *harness, _ auth0test.User, ev *event.PostLogin) {
 				ev.Data.User.Email = h.noteEmail("mallory@example.net")
 			}},
-		{name: "social connection", wantOutcome: handlers.OutcomeWrongConnection, wantStatus: store.StatusPending,
+		{name: "social connection", wantOutcome: OutcomeWrongConnection, wantStatus: store.StatusPending,
 			change: func(_ *harness, _ auth0test.User, ev *event.PostLogin) {
 				ev.Data.Connection = event.Connection{ID: "con_google", Name: "google-oauth2", Strategy: "google-oauth2"}
 			}},
-		{name: "another database connection", wantOutcome: handlers.OutcomeWrongConnection, wantStatus: store.StatusPending,
+		{name: "another database connection", wantOutcome: OutcomeWrongConnection, wantStatus: store.StatusPending,
 			change: func(_ *harness, _ auth0test.User, ev *event.PostLogin) {
 				ev.Data.Connection.Name = "Legacy-Users"
 			}},
-		{name: "passkey login", wantOutcome: handlers.OutcomeWrongMethod, wantStatus: store.StatusPending,
+		{name: "passkey login", wantOutcome: OutcomeWrongMethod, wantStatus: store.StatusPending,
 			change: func(_ *harness, _ auth0test.User, ev *event.PostLogin) {
 				ev.Data.Authentication.Methods = []event.AuthMethod{{Name: "passkey", Timestamp: ev.Timestamp}}
 			}},
-		{name: "password never reset", wantOutcome: handlers.OutcomeNoPasswordReset, wantStatus: store.StatusPending,
+		{name: "password never reset", wantOutcome: OutcomeNoPasswordReset, wantStatus: store.StatusPending,
 			change: func(_ *harness, _ auth0test.User, ev *event.PostLogin) { ev.Data.User.LastPasswordReset = nil }},
-		{name: "password reset before provisioning", wantOutcome: handlers.OutcomeNoPasswordReset, wantStatus: store.StatusPending,
+		{name: "password reset before provisioning", wantOutcome: OutcomeNoPasswordReset, wantStatus: store.StatusPending,
 			change: func(_ *harness, u auth0test.User, ev *event.PostLogin) {
 				early := u.CreatedAt.Add(-time.Minute)
 				ev.Data.User.LastPasswordReset = &early
 			}},
-		{name: "email changed in Auth0 after the login", wantOutcome: handlers.OutcomeChangedSinceEvent, wantStatus: store.StatusClosed, wantGets: 1, after: true,
+		{name: "email changed in Auth0 after the login", wantOutcome: OutcomeChangedSinceEvent, wantStatus: store.StatusClosed, wantGets: 1, after: true,
 			change: func(h *harness, u auth0test.User, _ *event.PostLogin) {
 				h.tenant.AddUser(auth0test.UserSeed{ID: u.ID, Email: h.noteEmail("ada.new@example.org"), Connection: u.Connection, CreatedAt: u.CreatedAt})
 			}},
-		{name: "verified in Auth0 after the login", wantOutcome: handlers.OutcomeAlreadyVerified, wantStatus: store.StatusClosed, wantGets: 1, after: true,
+		{name: "verified in Auth0 after the login", wantOutcome: OutcomeAlreadyVerified, wantStatus: store.StatusClosed, wantGets: 1, after: true,
 			change: func(h *harness, u auth0test.User, _ *event.PostLogin) {
 				h.tenant.AddUser(auth0test.UserSeed{ID: u.ID, Email: u.Email, EmailVerified: true, Connection: u.Connection, CreatedAt: u.CreatedAt})
 			}},
-		{name: "pending record removed before the job ran", wantOutcome: handlers.OutcomeNotPending, after: true,
+		{name: "pending record removed before the job ran", wantOutcome: OutcomeNotPending, after: true,
 			change: func(h *harness, u auth0test.User, _ *event.PostLogin) {
 				if _, err := h.rdb.DeletePending(h.t.Context(), u.ID); err != nil {
 					h.t.Fatal(err)
@@ -107,7 +106,7 @@ func TestWorkerPolicyNegatives(t *testing.T) {
 			}},
 	}
 	for _, tc := range tests {
-		for _, r := range handlers.Policy {
+		for _, r := range Rules() {
 			if r.Outcome == tc.wantOutcome && r.Terminal != (tc.wantStatus == store.StatusClosed) {
 				t.Fatalf("%s: row expects status %q but rule %q has Terminal %v", tc.name, tc.wantStatus, r.Name, r.Terminal)
 			}
@@ -167,13 +166,13 @@ func TestWorkerClosesDeletedUserWithoutRetrying(t *testing.T) {
 	w := h.worker()
 	w.handle(t.Context(), h.read(w.consumer), time.Now())
 
-	if rec := h.record(u.ID); rec.Status != store.StatusClosed || rec.Outcome != handlers.OutcomeUserNotFound {
+	if rec := h.record(u.ID); rec.Status != store.StatusClosed || rec.Outcome != OutcomeUserNotFound {
 		t.Errorf("record %s/%s, want closed/user_not_found", rec.Status, rec.Outcome)
 	}
 	if n, n404 := h.apiCalls("", 0), h.apiCalls(http.MethodGet, http.StatusNotFound); n != 1 || n404 != 1 {
 		t.Errorf("%d user calls (%d GETs answered 404), want exactly the one GET answered 404", n, n404)
 	}
-	if got := h.outcomes(u.ID); !slices.Equal(got, []string{handlers.OutcomeUserNotFound}) {
+	if got := h.outcomes(u.ID); !slices.Equal(got, []string{OutcomeUserNotFound}) {
 		t.Errorf("audit %q, want [user_not_found]", got)
 	}
 	if ok, state := h.queueEmpty(); !ok {
@@ -200,7 +199,7 @@ func TestWorkerShutdownFinishesJobInFlight(t *testing.T) {
 	if n := h.apiCalls(http.MethodPatch, http.StatusOK); n != 1 {
 		t.Errorf("%d PATCH calls answered 200, want 1", n)
 	}
-	if got := h.outcomes(u.ID); !slices.Equal(got, []string{handlers.OutcomeVerified}) {
+	if got := h.outcomes(u.ID); !slices.Equal(got, []string{OutcomeVerified}) {
 		t.Errorf("audit %q, want [verified]", got)
 	}
 	if ok, state := h.queueEmpty(); !ok {

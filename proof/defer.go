@@ -1,4 +1,4 @@
-package server
+package proof
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -28,7 +27,7 @@ func busyDelay() time.Duration {
 
 // deferJob re-schedules a job that was told to wait, without counting an attempt, or
 // dead-letters it once it has waited maxDeferAge.
-func (w *worker) deferJob(ctx context.Context, job store.Job, d handlers.Decision, log *zap.Logger) error {
+func (w *Worker) deferJob(ctx context.Context, job store.Job, d Decision, log *zap.Logger) error {
 	now := w.now()
 	if age := now.Sub(job.EnqueuedAt); !job.EnqueuedAt.IsZero() && age >= maxDeferAge {
 		d.Err = fmt.Errorf("still deferred (%s) %s after it was enqueued, more than the %s allowed: %w",
@@ -36,7 +35,7 @@ func (w *worker) deferJob(ctx context.Context, job store.Job, d handlers.Decisio
 		return w.deadLetter(ctx, job, d, log)
 	}
 	var due time.Time
-	if d.Defer == handlers.DeferUserBusy {
+	if d.Defer == DeferUserBusy {
 		due = now.Add(w.busyDelay())
 	} else {
 		due = now.Add(backoff(job.Attempt, w.cfg.RetryBase, w.cfg.RetryMax))
@@ -56,7 +55,7 @@ func (w *worker) deferJob(ctx context.Context, job store.Job, d handlers.Decisio
 
 // dropMalformed acknowledges and drops a job without a user id: the store refuses to
 // finish, retry or dead-letter it, so left alone it would be reclaimed forever.
-func (w *worker) dropMalformed(parent context.Context, job store.Job, log *zap.Logger) {
+func (w *Worker) dropMalformed(parent context.Context, job store.Job, log *zap.Logger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), recordTimeout)
 	defer cancel()
 	if err := w.rdb.DropMalformed(ctx, job, "job has no user id"); err != nil {
