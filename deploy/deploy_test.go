@@ -324,11 +324,11 @@ func TestCompose(t *testing.T) {
 
 // setting finds a MAILPROOF_* variable in server.Settings.
 func setting(name string) (server.Setting, bool) {
-	i := slices.IndexFunc(server.Settings, func(s server.Setting) bool { return s.Name == name })
+	i := slices.IndexFunc(server.Settings(), func(s server.Setting) bool { return s.Name == name })
 	if i < 0 {
 		return server.Setting{}, false
 	}
-	return server.Settings[i], true
+	return server.Settings()[i], true
 }
 
 // checkNames fails on any MAILPROOF_* variable the server does not read: a typo there

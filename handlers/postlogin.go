@@ -20,6 +20,10 @@ import (
 	"github.com/mailproof/mailproof/webhook"
 )
 
+// PostLoginPath is where the receiver takes the Action's events: the route, the URL
+// action deploy gives the Action, and what the CLI's demo and sign post to.
+const PostLoginPath = "/v1/events/post-login"
+
 // Ingester records a verified event in one atomic step: replay mark, pending lookup and
 // enqueue. store.Ingester implements it.
 type Ingester interface {

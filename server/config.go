@@ -15,7 +15,7 @@ import (
 )
 
 // Config is everything mailproof reads from its environment, validated once at start-up.
-// Defaults sit in Settings beside each variable's name, so the README table, the error
+// Defaults sit in settings beside each variable's name, so the README table, the error
 // messages and the parser cannot drift apart.
 type Config struct {
 	RedisURL          string
@@ -59,8 +59,8 @@ type Setting struct {
 	set      func(*Config, string) error
 }
 
-// Settings lists every variable mailproof reads, in the order the README shows them.
-var Settings = []Setting{
+// settings lists every variable mailproof reads, in the order the README shows them.
+var settings = [...]Setting{
 	{Name: "MAILPROOF_REDIS_URL", Required: true, Secret: true, Help: "Redis URL, e.g. redis://:password@host:6379/0 (rediss:// for TLS)", set: func(c *Config, v string) error {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
@@ -195,6 +195,10 @@ var Settings = []Setting{
 	{Name: "MAILPROOF_PENDING_TTL", Default: "720h", Help: "how long a pending record waits for its login before it expires", set: setDuration(func(c *Config) *time.Duration { return &c.PendingTTL })},
 }
 
+// Settings returns every variable mailproof reads, in the README's order; the slice is
+// a copy.
+func Settings() []Setting { return append([]Setting(nil), settings[:]...) }
+
 func setAddr(field func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
@@ -221,7 +225,7 @@ func setDuration(field func(*Config) *time.Duration) func(*Config, string) error
 func LoadConfig(getenv func(string) string) (Config, error) {
 	var c Config
 	var errs []error
-	for _, s := range Settings {
+	for _, s := range settings {
 		v, err := lookup(getenv, s)
 		if err != nil {
 			errs = append(errs, err)
@@ -247,26 +251,34 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-// lookup reads NAME or, for secrets, NAME_FILE; both set at once is ambiguous and refused.
+// lookup reads one setting's variable (see LookupEnv).
 func lookup(getenv func(string) string, s Setting) (string, error) {
-	v := strings.TrimSpace(getenv(s.Name))
-	if !s.Secret {
+	return LookupEnv(getenv, s.Name, s.Secret)
+}
+
+// LookupEnv reads the variable name or, for a secret, name_FILE, a path to a file that
+// holds the value (Docker and Kubernetes secrets); both set at once is ambiguous and
+// refused. It is the one reading of secrets: serve, local and every CLI command use it,
+// so they agree on what a deployment's environment means.
+func LookupEnv(getenv func(string) string, name string, secret bool) (string, error) {
+	v := strings.TrimSpace(getenv(name))
+	if !secret {
 		return v, nil
 	}
-	file := strings.TrimSpace(getenv(s.Name + "_FILE"))
+	file := strings.TrimSpace(getenv(name + "_FILE"))
 	if file == "" {
 		return v, nil
 	}
 	if v != "" {
-		return "", fmt.Errorf("%s and %s_FILE are both set; keep one", s.Name, s.Name)
+		return "", fmt.Errorf("%s and %s_FILE are both set; keep one", name, name)
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return "", fmt.Errorf("%s_FILE: cannot read %s: %w", s.Name, file, errors.Unwrap(err))
+		return "", fmt.Errorf("%s_FILE: cannot read %s: %w", name, file, errors.Unwrap(err))
 	}
 	v = strings.TrimSpace(string(b))
 	if v == "" {
-		return "", fmt.Errorf("%s_FILE: %s is empty", s.Name, file)
+		return "", fmt.Errorf("%s_FILE: %s is empty", name, file)
 	}
 	return v, nil
 }

@@ -51,7 +51,7 @@ func TestLoadConfigNothingSetNamesEveryRequiredVariable(t *testing.T) {
 	if err == nil {
 		t.Fatal("LoadConfig with an empty environment succeeded, want an error")
 	}
-	for _, s := range Settings {
+	for _, s := range Settings() {
 		if s.Required && !strings.Contains(err.Error(), s.Name) {
 			t.Errorf("error does not name %s:\n%s", s.Name, err)
 		}

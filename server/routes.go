@@ -10,7 +10,7 @@ import (
 )
 
 // postLoginPath is the receiver's route; newEcho leaves its body limit to the handler.
-const postLoginPath = "/v1/events/post-login"
+const postLoginPath = handlers.PostLoginPath
 
 // routes is every route of both listeners in one place.
 func routes(mainE, opsE *echo.Echo, d routeDeps) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailproof/mailproof/auth0client"
 	deployaction "github.com/mailproof/mailproof/deploy/action"
+	"github.com/mailproof/mailproof/handlers"
 )
 
 const actionUsage = `Usage:
@@ -20,7 +21,7 @@ const actionUsage = `Usage:
 Run 'mailproof action deploy -h' for its flags. deploy/action/INSTALL.md walks through it.`
 
 // postLoginPath is where the receiver takes the Action's events.
-const postLoginPath = "/v1/events/post-login"
+const postLoginPath = handlers.PostLoginPath
 
 // deployDeadline bounds a whole deploy: Auth0 builds an Action in seconds, and a build
 // stuck in "pending" must not hang the command forever.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mailproof/mailproof/server"
 	"github.com/mailproof/mailproof/webhook"
 )
 
@@ -42,7 +43,7 @@ func loadDeployPlan(base, secretFile string, timeoutMS int, name string, dryRun 
 		{"MAILPROOF_AUTH0_CLIENT_ID", false, &p.auth0.ClientID},
 		{"MAILPROOF_AUTH0_CLIENT_SECRET", true, &p.auth0.ClientSecret},
 	} {
-		val, err := envValue(getenv, v.name, v.secret)
+		val, err := server.LookupEnv(getenv, v.name, v.secret)
 		switch {
 		case err != nil:
 			errs = append(errs, err)
@@ -55,7 +56,7 @@ func loadDeployPlan(base, secretFile string, timeoutMS int, name string, dryRun 
 	}
 	p.auth0.CAFile = strings.TrimSpace(getenv("MAILPROOF_AUTH0_CA_FILE"))
 
-	receiverKeys, err := envValue(getenv, "MAILPROOF_WEBHOOK_SECRETS", true)
+	receiverKeys, err := server.LookupEnv(getenv, "MAILPROOF_WEBHOOK_SECRETS", true)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -162,28 +163,4 @@ func actionSecret(secretFile, receiverKeys string) (secret, keyID string, warnin
 		warnings = append(warnings, fmt.Sprintf("key %s is not in MAILPROOF_WEBHOOK_SECRETS: add it on every receiver before deploying, or they will reject every event (logins go on, nothing gets verified)", k.ID()))
 	}
 	return s, k.ID(), warnings, nil
-}
-
-// envValue reads name or, for a secret, name_FILE the way serve does; both set is
-// ambiguous and refused.
-func envValue(getenv func(string) string, name string, secret bool) (string, error) {
-	v := strings.TrimSpace(getenv(name))
-	if !secret {
-		return v, nil
-	}
-	file := strings.TrimSpace(getenv(name + "_FILE"))
-	if file == "" {
-		return v, nil
-	}
-	if v != "" {
-		return "", fmt.Errorf("%s and %s_FILE are both set; keep one", name, name)
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("%s_FILE: %w", name, err)
-	}
-	if v = strings.TrimSpace(string(b)); v == "" {
-		return "", fmt.Errorf("%s_FILE: %s is empty", name, file)
-	}
-	return v, nil
 }

@@ -7,11 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/mailproof/mailproof/server"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -66,13 +65,9 @@ func audit(ctx context.Context, args []string, getenv func(string) string, stdou
 // openStore connects the CLI to Redis with only MAILPROOF_REDIS_URL (or its _FILE): CLI
 // commands must not need the whole server configuration.
 func openStore(ctx context.Context, getenv func(string) string) (*store.Redis, error) {
-	url := strings.TrimSpace(getenv("MAILPROOF_REDIS_URL"))
-	if f := getenv("MAILPROOF_REDIS_URL_FILE"); url == "" && f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("MAILPROOF_REDIS_URL_FILE: %w", err)
-		}
-		url = strings.TrimSpace(string(b))
+	url, err := server.LookupEnv(getenv, "MAILPROOF_REDIS_URL", true)
+	if err != nil {
+		return nil, err
 	}
 	if url == "" {
 		return nil, errors.New("MAILPROOF_REDIS_URL is not set (with 'mailproof local' running, paste the export lines it printed)")

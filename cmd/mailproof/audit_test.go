@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +73,19 @@ func TestAuditShowsDeferralEpisodes(t *testing.T) {
 	}
 	if last.Outcome != store.AuditRetry || last.Deferrals != 3 || last.DeferReason != "user_busy" {
 		t.Errorf("json: newest entry %+v, want retry with deferrals 3 and defer_reason user_busy", last)
+	}
+}
+
+// TestOpenStoreReadsTheURLLikeServe: the CLI reads MAILPROOF_REDIS_URL through the same
+// lookup as serve, so both it and its _FILE set at once is refused, not silently resolved.
+func TestOpenStoreReadsTheURLLikeServe(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "redis-url")
+	if err := os.WriteFile(file, []byte("redis://127.0.0.1:1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"MAILPROOF_REDIS_URL": "redis://127.0.0.1:2", "MAILPROOF_REDIS_URL_FILE": file}
+	_, err := openStore(t.Context(), func(k string) string { return env[k] })
+	if err == nil || !strings.Contains(err.Error(), "both set") {
+		t.Errorf("both set: %v, want the ambiguity refused", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mailproof/mailproof/auth0client/auth0test"
 	"github.com/mailproof/mailproof/event"
+	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/server"
 	"github.com/mailproof/mailproof/webhook"
 )
@@ -68,7 +69,7 @@ func demo(ctx context.Context, tenant *auth0test.Tenant, a server.Addrs, cfg ser
 	if err != nil {
 		return fmt.Errorf("sign the demo event: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/events/post-login", bytes.NewReader(raw))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+handlers.PostLoginPath, bytes.NewReader(raw))
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/mailproof/mailproof/auth0client/auth0test"
+	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/server"
 )
 
@@ -130,7 +131,7 @@ func announce(ctx context.Context, a server.Addrs, cfg server.Config, bundled bo
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nmailproof is running locally and ready.\n\n")
-	fmt.Fprintf(&b, "  receiver     %s://%s/v1/events/post-login\n", scheme, a.Main)
+	fmt.Fprintf(&b, "  receiver     %s://%s%s\n", scheme, a.Main, handlers.PostLoginPath)
 	fmt.Fprintf(&b, "  status page  http://%s/\n", a.Ops)
 	fmt.Fprintf(&b, "  metrics      http://%s/metrics\n", a.Ops)
 	fmt.Fprintf(&b, "  Auth0        %s\n", auth0Label(cfg.Auth0Domain, bundled))
