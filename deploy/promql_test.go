@@ -50,7 +50,7 @@ func loadCatalogue(t *testing.T) catalogue {
 		"up": {kind: "external"},
 		"kube_deployment_status_replicas_available": {kind: "external", labels: []string{"deployment"}},
 	}, literals: map[string]bool{}}
-	for _, dir := range []string{"../handlers", "../server", "../proof"} {
+	for _, dir := range []string{"../handlers", "../server", "../proof", "../store", "../webhook"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("no Go source in %s: %v", dir, err)

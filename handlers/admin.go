@@ -34,12 +34,12 @@ func AdminAuth(token string) echo.MiddlewareFunc {
 			got, ok := bearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
 			if !ok {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="mailproof"`)
-				return NewError(http.StatusUnauthorized, "unauthorized", "the admin API needs an Authorization: Bearer header with the admin token")
+				return NewError(http.StatusUnauthorized, CodeUnauthorized, "the admin API needs an Authorization: Bearer header with the admin token")
 			}
 			sum := sha256.Sum256([]byte(got))
 			if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="mailproof", error="invalid_token"`)
-				return NewError(http.StatusUnauthorized, "unauthorized", "the admin token is not valid")
+				return NewError(http.StatusUnauthorized, CodeUnauthorized, "the admin token is not valid")
 			}
 			return next(c)
 		}
@@ -65,11 +65,11 @@ func userIDParam(c echo.Context) (string, error) {
 	if c.Request().URL.RawPath != "" {
 		var err error
 		if uid, err = url.PathUnescape(uid); err != nil {
-			return "", NewError(http.StatusBadRequest, "bad_request", "the user id in the path is not validly escaped")
+			return "", NewError(http.StatusBadRequest, CodeBadRequest, "the user id in the path is not validly escaped")
 		}
 	}
 	if uid == "" {
-		return "", NewError(http.StatusBadRequest, "bad_request", "the user id in the path is empty")
+		return "", NewError(http.StatusBadRequest, CodeBadRequest, "the user id in the path is empty")
 	}
 	return uid, nil
 }
@@ -81,5 +81,5 @@ func retryAfter(reset time.Time) int {
 
 // storeUnavailable is the answer when Redis does not answer.
 func storeUnavailable(err error) error {
-	return NewError(http.StatusServiceUnavailable, "unavailable", "the record store is unavailable; retry later").WithInternal(err)
+	return NewError(http.StatusServiceUnavailable, CodeUnavailable, "the record store is unavailable; retry later").WithInternal(err)
 }

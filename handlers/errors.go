@@ -30,24 +30,24 @@ func NewError(status int, code, message string) *echo.HTTPError {
 func DefaultCode(status int) (code, message string) {
 	switch status {
 	case http.StatusBadRequest:
-		return "bad_request", "the request is malformed"
+		return CodeBadRequest, "the request is malformed"
 	case http.StatusUnauthorized:
-		return "unauthorized", "authentication is required"
+		return CodeUnauthorized, "authentication is required"
 	case http.StatusNotFound:
-		return "not_found", "no such resource"
+		return CodeNotFound, "no such resource"
 	case http.StatusMethodNotAllowed:
-		return "method_not_allowed", "this method is not allowed on this path"
+		return CodeMethodNotAllowed, "this method is not allowed on this path"
 	case http.StatusRequestEntityTooLarge:
-		return "body_too_large", "the request body is over the size limit"
+		return CodeBodyTooLarge, "the request body is over the size limit"
 	case http.StatusUnsupportedMediaType:
-		return "unsupported_media_type", "the request body must be application/json"
+		return CodeUnsupportedMediaType, "the request body must be application/json"
 	case http.StatusTooManyRequests:
-		return "overloaded", "too many requests; retry later"
+		return CodeOverloaded, "too many requests; retry later"
 	case http.StatusServiceUnavailable:
-		return "unavailable", "a dependency is unavailable; retry later"
+		return CodeUnavailable, "a dependency is unavailable; retry later"
 	}
 	if status >= 500 {
-		return "internal", "internal error; see the server log with this request id"
+		return CodeInternal, "internal error; see the server log with this request id"
 	}
-	return "error", http.StatusText(status)
+	return CodeError, http.StatusText(status)
 }

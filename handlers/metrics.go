@@ -50,7 +50,7 @@ func NewMetrics(reg prometheus.Registerer, keyIDs []string) *Metrics {
 	}
 	reg.MustRegister(m.events, m.ingestSeconds, m.signatureFailures, m.keyMatches)
 	m.outcomes = make(map[string]outcomeMetrics)
-	for _, o := range []string{"queued", "duplicate", "not_pending", "invalid_signature", "stale_timestamp", "invalid_event", "body_too_large", "unsupported_media_type", "bad_request", "unavailable"} {
+	for _, o := range eventOutcomes {
 		m.outcomes[o] = outcomeMetrics{m.events.WithLabelValues(o), m.ingestSeconds.WithLabelValues(o)}
 	}
 	for _, r := range webhook.Reasons() {

@@ -90,7 +90,7 @@ func RegisterPending(cfg RegisterConfig, users UserReader, budget Budget, s Pend
 	return func(c echo.Context) error {
 		req := c.Request()
 		if !isJSON(req.Header.Get(echo.HeaderContentType)) {
-			return NewError(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
+			return NewError(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "Content-Type must be application/json")
 		}
 		uid, err := decodeRegister(req.Body)
 		if err != nil {
@@ -133,19 +133,19 @@ func RegisterPending(cfg RegisterConfig, users UserReader, budget Budget, s Pend
 func decodeRegister(r io.Reader) (string, error) {
 	body, err := readBody(r, -1, maxAdminBody)
 	if errors.Is(err, errTooLarge) {
-		return "", NewError(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is over the size limit")
+		return "", NewError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "the request body is over the size limit")
 	}
 	if err != nil {
-		return "", NewError(http.StatusBadRequest, "bad_request", "could not read the request body").WithInternal(err)
+		return "", NewError(http.StatusBadRequest, CodeBadRequest, "could not read the request body").WithInternal(err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	var in registerRequest
 	if err := dec.Decode(&in); err != nil {
-		return "", NewError(http.StatusBadRequest, "bad_request", `the body must be a JSON object {"user_id": "…"} with no other field`).WithInternal(err)
+		return "", NewError(http.StatusBadRequest, CodeBadRequest, `the body must be a JSON object {"user_id": "…"} with no other field`).WithInternal(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return "", NewError(http.StatusBadRequest, "bad_request", "the body must hold exactly one JSON object")
+		return "", NewError(http.StatusBadRequest, CodeBadRequest, "the body must hold exactly one JSON object")
 	}
 	if err := checkUserID(in.UserID); err != nil {
 		return "", err
@@ -157,10 +157,10 @@ func decodeRegister(r io.Reader) (string, error) {
 // with event's rule, so no id is registered that every event for it would be refused.
 func checkUserID(id string) error {
 	if id == "" {
-		return NewError(http.StatusBadRequest, "bad_request", "user_id is required")
+		return NewError(http.StatusBadRequest, CodeBadRequest, "user_id is required")
 	}
 	if err := event.CheckUserID(id); err != nil {
-		return NewError(http.StatusBadRequest, "bad_request", "user_id "+err.Error())
+		return NewError(http.StatusBadRequest, CodeBadRequest, "user_id "+err.Error())
 	}
 	return nil
 }
@@ -175,7 +175,7 @@ func readUser(ctx context.Context, wait time.Duration, users UserReader, budget 
 	switch {
 	case err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
 		h.Set("Retry-After", "1")
-		return auth0client.User{}, NewError(http.StatusTooManyRequests, "overloaded", "the Management API budget is spent; retry later").WithInternal(err)
+		return auth0client.User{}, NewError(http.StatusTooManyRequests, CodeOverloaded, "the Management API budget is spent; retry later").WithInternal(err)
 	case err != nil:
 		return auth0client.User{}, storeUnavailable(err)
 	}
@@ -191,9 +191,9 @@ func readUser(ctx context.Context, wait time.Duration, users UserReader, budget 
 			log.Warn("could not share the rate-limit pause with other replicas", zap.Error(perr))
 		}
 		h.Set("Retry-After", strconv.Itoa(retryAfter(rl.Reset)))
-		return u, NewError(http.StatusTooManyRequests, "overloaded", "the Auth0 Management API is rate limited; retry later").WithInternal(err)
+		return u, NewError(http.StatusTooManyRequests, CodeOverloaded, "the Auth0 Management API is rate limited; retry later").WithInternal(err)
 	case errors.Is(err, auth0client.ErrPermanent):
-		return u, NewError(http.StatusBadRequest, "bad_request", "Auth0 rejected this user id").WithInternal(err)
+		return u, NewError(http.StatusBadRequest, CodeBadRequest, "Auth0 rejected this user id").WithInternal(err)
 	default: // ErrTransient, ErrUnauthorized, a cancelled request
 		return u, NewError(http.StatusServiceUnavailable, "auth0_unavailable", "the Auth0 Management API is unavailable; retry later").WithInternal(err)
 	}
@@ -210,7 +210,7 @@ func GetPending(s PendingStore) echo.HandlerFunc {
 		rec, err := s.Get(c.Request().Context(), uid)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return NewError(http.StatusNotFound, "not_found", "no record for this user")
+			return NewError(http.StatusNotFound, CodeNotFound, "no record for this user")
 		case err != nil:
 			return storeUnavailable(err)
 		}
@@ -232,7 +232,7 @@ func DeletePending(s PendingStore, log *zap.Logger) echo.HandlerFunc {
 		case err != nil:
 			return storeUnavailable(err)
 		case !found:
-			return NewError(http.StatusNotFound, "not_found", "no record for this user")
+			return NewError(http.StatusNotFound, CodeNotFound, "no record for this user")
 		}
 		log.Info("pending record removed", zap.String("user_id", uid))
 		return c.NoContent(http.StatusNoContent)
@@ -256,14 +256,14 @@ func ListPending(s PendingStore) echo.HandlerFunc {
 		if v := c.QueryParam("limit"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > maxPageLimit {
-				return NewError(http.StatusBadRequest, "bad_request", "limit must be an integer from 1 to "+strconv.Itoa(maxPageLimit))
+				return NewError(http.StatusBadRequest, CodeBadRequest, "limit must be an integer from 1 to "+strconv.Itoa(maxPageLimit))
 			}
 			limit = n
 		}
 		recs, next, err := s.ListPending(c.Request().Context(), c.QueryParam("cursor"), limit)
 		switch {
 		case errors.Is(err, store.ErrBadCursor):
-			return NewError(http.StatusBadRequest, "bad_request", "cursor is not one a previous page returned")
+			return NewError(http.StatusBadRequest, CodeBadRequest, "cursor is not one a previous page returned")
 		case err != nil:
 			return storeUnavailable(err)
 		}

@@ -53,7 +53,7 @@ func PostLogin(cfg PostLoginConfig, v *webhook.Verifier, in Ingester, m *Metrics
 func postLogin(c echo.Context, cfg PostLoginConfig, v *webhook.Verifier, in Ingester, m *Metrics, log *zap.Logger, bufs *buffers) (string, error) {
 	req := c.Request()
 	if !isJSON(req.Header.Get(echo.HeaderContentType)) {
-		return "unsupported_media_type", NewError(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
+		return CodeUnsupportedMediaType, NewError(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "Content-Type must be application/json")
 	}
 	if req.ContentLength > cfg.BodyLimit { // declared too large: refused unread
 		return bodyTooLarge()
@@ -70,7 +70,7 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *webhook.Verifier, in Inge
 		if errors.Is(err, errTooLarge) {
 			return bodyTooLarge()
 		}
-		return "bad_request", NewError(http.StatusBadRequest, "bad_request", "could not read the request body").WithInternal(err)
+		return CodeBadRequest, NewError(http.StatusBadRequest, CodeBadRequest, "could not read the request body").WithInternal(err)
 	}
 	// Nothing is parsed before the signature holds: the body is only hashed here.
 	// Canonical header names: Header.Get would allocate a canonical copy of each
@@ -80,15 +80,15 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *webhook.Verifier, in Inge
 	if err != nil {
 		var se *webhook.SignatureError
 		if !errors.As(err, &se) {
-			return "invalid_signature", NewError(http.StatusUnauthorized, "invalid_signature", "the signature does not verify").WithInternal(err)
+			return webhook.OutcomeInvalidSignature, NewError(http.StatusUnauthorized, webhook.OutcomeInvalidSignature, "the signature does not verify").WithInternal(err)
 		}
 		m.signatureFailures.WithLabelValues(se.Reason).Inc()
-		return se.Outcome(), NewError(http.StatusUnauthorized, se.Outcome(), signatureMessage(se)).WithInternal(err)
+		return se.Outcome(), NewError(http.StatusUnauthorized, se.Outcome(), se.Hint()).WithInternal(err)
 	}
 	m.keyMatched(keyID)
 	ev, err := event.Decode(body)
 	if err != nil {
-		return "invalid_event", NewError(http.StatusBadRequest, "invalid_event", err.Error())
+		return CodeInvalidEvent, NewError(http.StatusBadRequest, CodeInvalidEvent, err.Error())
 	}
 	// The sender hanging up must not cancel the write: the event is signed and valid,
 	// and once recorded a retry answers duplicate. RedisTimeout alone bounds it.
@@ -105,26 +105,26 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *webhook.Verifier, in Inge
 	if err != nil {
 		log.Error("could not record a post-login event: Redis unavailable. The login proceeded unverified; the user's next password login will be tried again. Check Redis (MAILPROOF_REDIS_URL, /readyz)",
 			zap.String("user_id", ev.Data.User.UserID), zap.Error(err))
-		return "unavailable", NewError(http.StatusServiceUnavailable, "unavailable", "the event store is unavailable; retry later").WithInternal(err)
+		return CodeUnavailable, NewError(http.StatusServiceUnavailable, CodeUnavailable, "the event store is unavailable; retry later").WithInternal(err)
 	}
 	bufs.put(payload) // only now: after an error a batch in flight may still be sending it
 
 	switch res.Status {
 	case store.IngestQueued:
 		log.Info("login queued for verification", zap.String("user_id", ev.Data.User.UserID), zap.String("job_id", res.JobID), zap.String("key_id", keyID))
-		return "queued", c.JSONBlob(http.StatusAccepted, queuedAnswer(res.JobID))
+		return store.IngestQueued, c.JSONBlob(http.StatusAccepted, queuedAnswer(res.JobID))
 	case store.IngestDuplicate:
-		return "duplicate", c.JSONBlob(http.StatusOK, answerDuplicate)
+		return store.IngestDuplicate, c.JSONBlob(http.StatusOK, answerDuplicate)
 	default:
-		return "not_pending", c.JSONBlob(http.StatusOK, answerNotPending)
+		return store.IngestNotPending, c.JSONBlob(http.StatusOK, answerNotPending)
 	}
 }
 
 // The success answers are written as bytes, byte for byte what c.JSON would write,
 // rather than encoded by reflection again on every request of the hottest path.
 var (
-	answerDuplicate  = []byte(`{"status":"duplicate"}` + "\n")
-	answerNotPending = []byte(`{"status":"ignored","reason":"not_pending"}` + "\n")
+	answerDuplicate  = []byte(`{"status":"` + store.IngestDuplicate + `"}` + "\n")
+	answerNotPending = []byte(`{"status":"ignored","reason":"` + store.IngestNotPending + `"}` + "\n")
 )
 
 // queuedAnswer is {"status":"queued","job_id":…}. A Redis stream id is digits and one
@@ -134,30 +134,13 @@ func queuedAnswer(jobID string) []byte {
 		b, _ := json.Marshal(struct {
 			Status string `json:"status"`
 			JobID  string `json:"job_id"`
-		}{"queued", jobID})
+		}{store.IngestQueued, jobID})
 		return append(b, '\n')
 	}
 	b := make([]byte, 0, 48)
-	b = append(b, `{"status":"queued","job_id":"`...)
+	b = append(b, `{"status":"` + store.IngestQueued + `","job_id":"`...)
 	b = append(b, jobID...)
 	return append(b, "\"}\n"...)
-}
-
-// signatureMessage tells the sender what to fix without revealing which key was close.
-func signatureMessage(se *webhook.SignatureError) string {
-	switch se.Reason {
-	case "stale_timestamp":
-		return "webhook-timestamp is outside the accepted window; check the sender's clock"
-	case "missing_id", "missing_timestamp", "missing_signature":
-		return "the webhook-id, webhook-timestamp and webhook-signature headers are required"
-	case "malformed_id":
-		return "webhook-id must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -"
-	case "malformed_timestamp":
-		return "webhook-timestamp must be Unix seconds in plain decimal"
-	case "malformed_signature":
-		return "webhook-signature must be space-separated version,base64 entries"
-	}
-	return "no signature matches any active key"
 }
 
 func isJSON(ct string) bool {
@@ -171,7 +154,7 @@ func isJSON(ct string) bool {
 var errTooLarge = errors.New("body over the limit")
 
 func bodyTooLarge() (string, error) {
-	return "body_too_large", NewError(http.StatusRequestEntityTooLarge, "body_too_large", "the event is over the body size limit")
+	return CodeBodyTooLarge, NewError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "the event is over the body size limit")
 }
 
 // readBody reads at most limit bytes; one more byte means the body is too large. The

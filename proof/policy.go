@@ -9,8 +9,8 @@ import (
 // Outcome codes, exactly as DESIGN.md names them. They appear in webhook answers, metric
 // labels and the audit trail, so they never change.
 const (
-	OutcomeVerified          = "verified"
-	OutcomeNotPending        = "not_pending"
+	OutcomeVerified          = store.OutcomeVerified
+	OutcomeNotPending        = store.IngestNotPending
 	OutcomeAlreadyVerified   = "already_verified"
 	OutcomeEmailChanged      = "email_changed"
 	OutcomeWrongConnection   = "wrong_connection"

@@ -63,6 +63,10 @@ const (
 // worker schedules it again without counting an attempt. "" is an ordinary retry.
 type Deferral string
 
+// RetryTransient labels a counted retry in mailproof_job_retries_total, beside the
+// deferral reasons that do not count.
+const RetryTransient = "transient"
+
 // The reasons a job may be deferred; they double as metric labels.
 const (
 	// DeferRateLimited: Auth0 answered 429; NotBefore is its rate-limit reset.

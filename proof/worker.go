@@ -368,8 +368,8 @@ func (w *Worker) handle(parent context.Context, job store.Job, delivered time.Ti
 		}
 		err = w.rdb.Retry(rctx, job, due, errString(d.Err))
 		if err == nil {
-			w.metrics.attempts.WithLabelValues("transient").Inc()
-			log.Warn("job will be retried", zap.Time("not_before", due), zap.String("reason", "transient"), zap.Error(d.Err))
+			w.metrics.attempts.WithLabelValues(RetryTransient).Inc()
+			log.Warn("job will be retried", zap.Time("not_before", due), zap.String("reason", RetryTransient), zap.Error(d.Err))
 		}
 	case DeadLetter:
 		err = w.deadLetter(rctx, job, d, log)
@@ -393,7 +393,7 @@ func (w *Worker) deadLetter(ctx context.Context, job store.Job, d Decision, log 
 	if err := w.rdb.DeadLetter(ctx, job, errString(cause)); err != nil {
 		return err
 	}
-	w.metrics.outcomes.WithLabelValues("dead_letter").Inc()
+	w.metrics.outcomes.WithLabelValues(store.AuditDeadLetter).Inc()
 	log.Error("job moved to the dead-letter stream; inspect it with 'mailproof dlq list' and replay it with 'mailproof dlq replay' once the cause is fixed", zap.Error(cause))
 	return nil
 }

@@ -59,13 +59,36 @@ type SignatureError struct {
 // Error returns the reason in a sentence.
 func (e *SignatureError) Error() string { return "webhook signature rejected: " + e.Reason }
 
-// Outcome maps the reason to the policy outcome code of DESIGN.md: stale_timestamp for a
-// timestamp outside the tolerance, invalid_signature for everything else.
+// The outcome codes a rejected signature answers with (DESIGN.md's policy table).
+const (
+	OutcomeInvalidSignature = "invalid_signature"
+	OutcomeStaleTimestamp   = "stale_timestamp"
+)
+
+// Outcome maps the reason to its outcome code: OutcomeStaleTimestamp for a timestamp
+// outside the tolerance, OutcomeInvalidSignature for everything else.
 func (e *SignatureError) Outcome() string {
 	if e.Reason == reasonStaleTimestamp {
-		return "stale_timestamp"
+		return OutcomeStaleTimestamp
 	}
-	return "invalid_signature"
+	return OutcomeInvalidSignature
+}
+
+// Hint tells the sender what to fix, without revealing which key came close.
+func (e *SignatureError) Hint() string {
+	switch e.Reason {
+	case reasonStaleTimestamp:
+		return "webhook-timestamp is outside the accepted window; check the sender's clock"
+	case reasonMissingID, reasonMissingTimestamp, reasonMissingSignature:
+		return "the webhook-id, webhook-timestamp and webhook-signature headers are required"
+	case reasonMalformedID:
+		return "webhook-id must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -"
+	case reasonMalformedTimestamp:
+		return "webhook-timestamp must be Unix seconds in plain decimal"
+	case reasonMalformedSignature:
+		return "webhook-signature must be space-separated version,base64 entries"
+	}
+	return "no signature matches any active key"
 }
 
 // Verifier checks Standard Webhooks signatures against one or more active keys (several
