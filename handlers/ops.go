@@ -59,6 +59,7 @@ func Healthz() echo.HandlerFunc {
 // The error strings come from mailproof's own probes, which describe the condition and
 // carry no secrets.
 func Readyz(timeout time.Duration, checks ...Check) echo.HandlerFunc {
+	timeout = checkTimeout(timeout)
 	return func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
 		defer cancel()
@@ -71,4 +72,15 @@ func Readyz(timeout time.Duration, checks ...Check) echo.HandlerFunc {
 		}
 		return c.JSON(status, map[string]any{"status": word, "checks": results})
 	}
+}
+
+// defaultCheckTimeout bounds the readiness checks when the caller gives no timeout: a
+// zero deadline would fail every check at once.
+const defaultCheckTimeout = 2 * time.Second
+
+func checkTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return defaultCheckTimeout
+	}
+	return d
 }

@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -31,16 +33,43 @@ type Ingester interface {
 }
 
 // PostLoginConfig holds what the post-login receiver needs besides its collaborators.
+// Zero fields take DefaultPostLoginConfig's values.
 type PostLoginConfig struct {
-	BodyLimit    int64
-	ReplayTTL    time.Duration
+	// BodyLimit is the largest body taken in, bytes (MAILPROOF_BODY_LIMIT).
+	BodyLimit int64
+	// ReplayTTL is how long a webhook id is remembered: at least twice the signature
+	// tolerance, since a timestamp may be that far off in either direction.
+	ReplayTTL time.Duration
+	// RedisTimeout bounds the one Redis round trip (MAILPROOF_REDIS_TIMEOUT).
 	RedisTimeout time.Duration
+}
+
+// DefaultPostLoginConfig is the receiver of the README's defaults: 64 KiB bodies, ids
+// remembered for twice the 5-minute tolerance plus a minute, a 1 s Redis deadline.
+func DefaultPostLoginConfig() PostLoginConfig {
+	return PostLoginConfig{
+		BodyLimit:    64 << 10,
+		ReplayTTL:    2*webhook.DefaultTolerance + time.Minute,
+		RedisTimeout: time.Second,
+	}
 }
 
 // PostLogin ingests one signed post-login event: verify, decode, then one Redis round
 // trip. It answers within RedisTimeout even when Redis hangs, because the Action waits on
-// this answer inside somebody's login.
+// this answer inside somebody's login. Like Echo's middleware it fills zero settings with
+// the defaults and panics on a negative one or a missing collaborator: a configuration
+// that would answer every event 413 or 503 must fail at start-up, not at the first login.
 func PostLogin(cfg PostLoginConfig, v *webhook.Verifier, in Ingester, m *Metrics, log *zap.Logger) echo.HandlerFunc {
+	d := DefaultPostLoginConfig()
+	cfg.BodyLimit = cmp.Or(cfg.BodyLimit, d.BodyLimit)
+	cfg.ReplayTTL = cmp.Or(cfg.ReplayTTL, d.ReplayTTL)
+	cfg.RedisTimeout = cmp.Or(cfg.RedisTimeout, d.RedisTimeout)
+	switch {
+	case cfg.BodyLimit < 0 || cfg.ReplayTTL < 0 || cfg.RedisTimeout < 0:
+		panic(fmt.Sprintf("handlers: PostLogin with a negative setting: %+v", cfg))
+	case v == nil || in == nil || m == nil || log == nil:
+		panic("handlers: PostLogin needs a verifier, an ingester, metrics and a logger")
+	}
 	bufs := new(buffers)
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -138,7 +167,7 @@ func queuedAnswer(jobID string) []byte {
 		return append(b, '\n')
 	}
 	b := make([]byte, 0, 48)
-	b = append(b, `{"status":"` + store.IngestQueued + `","job_id":"`...)
+	b = append(b, `{"status":"`+store.IngestQueued+`","job_id":"`...)
 	b = append(b, jobID...)
 	return append(b, "\"}\n"...)
 }

@@ -44,8 +44,10 @@ const (
 // receiver is PostLogin on a bare Echo instance over a real Redis, with the batched
 // Ingester as run.go wires it. fixtureUser is pending.
 type receiver struct {
-	e     *echo.Echo
-	store *store.Redis
+	e        *echo.Echo
+	store    *store.Redis
+	verifier *webhook.Verifier
+	ingester *store.Ingester
 }
 
 func newReceiver(t *testing.T, keys ...string) *receiver {
@@ -64,10 +66,10 @@ func newReceiver(t *testing.T, keys ...string) *receiver {
 	m := NewMetrics(prometheus.NewRegistry(), v.KeyIDs())
 	e := echo.New()
 	e.HTTPErrorHandler = writeErrorBody
-	e.POST("/v1/events/post-login", PostLogin(PostLoginConfig{
+	e.POST(PostLoginPath, PostLogin(PostLoginConfig{
 		BodyLimit: receiverLimit, ReplayTTL: 11 * time.Minute, RedisTimeout: time.Second,
 	}, v, in, m, zaptest.NewLogger(t)))
-	rc := &receiver{e: e, store: r}
+	rc := &receiver{e: e, store: r, verifier: v, ingester: in}
 	rc.putPending(t, fixtureUser)
 	return rc
 }
@@ -475,5 +477,35 @@ func TestAnswersMatchEncodingJSON(t *testing.T) {
 	}
 	if got, want := string(answerNotPending), encode(answer{Status: "ignored", Reason: "not_pending"}); got != want {
 		t.Errorf("not_pending answer %q, want %q", got, want)
+	}
+}
+
+// TestPostLoginConfigDefaults: zero settings take the defaults, so a zero RedisTimeout
+// does not answer every event 503 nor a zero BodyLimit refuse every body; a negative
+// setting or a missing collaborator fails at construction.
+func TestPostLoginConfigDefaults(t *testing.T) {
+	rc := newReceiver(t, symmetricSecret)
+	handler := PostLogin(PostLoginConfig{}, rc.verifier, rc.ingester, NewMetrics(prometheus.NewRegistry(), rc.verifier.KeyIDs()), zaptest.NewLogger(t))
+	rec := httptest.NewRecorder()
+	c := echo.New().NewContext(signed(t, symmetricSecret, eventtest.Read(t, fixtureFile), 0).request(t.Context()), rec)
+	if err := handler(c); err != nil || rec.Code != http.StatusAccepted {
+		t.Errorf("zero config: status %d, error %v; want 202 (defaults, not a zero deadline or limit)", rec.Code, err)
+	}
+	for name, build := range map[string]func(){
+		"negative body limit": func() {
+			PostLogin(PostLoginConfig{BodyLimit: -1}, rc.verifier, rc.ingester, NewMetrics(prometheus.NewRegistry(), nil), zaptest.NewLogger(t))
+		},
+		"no ingester": func() {
+			PostLogin(PostLoginConfig{}, rc.verifier, nil, NewMetrics(prometheus.NewRegistry(), nil), zaptest.NewLogger(t))
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: PostLogin did not panic", name)
+				}
+			}()
+			build()
+		}()
 	}
 }

@@ -44,6 +44,7 @@ type StatusReport struct {
 // first. The page has no script and loads nothing else, and every value in it is escaped
 // by html/template (user ids come from Auth0 events and may hold anything).
 func Status(src StatusSource, timeout time.Duration, checks ...Check) echo.HandlerFunc {
+	timeout = checkTimeout(timeout)
 	page := template.Must(template.New("status").Funcs(template.FuncMap{
 		"outcomeClass": outcomeClass,
 		"clock":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
