@@ -17,21 +17,9 @@ const DefaultMaxBatch = 128
 // maxInFlight is how many batches may be in flight at once. A batch goes out
 // once minBatch events wait; a smaller one when Redis has nothing of ours and
 // the queue has waited maxLinger, or at once when the latest batch went alone
-// (one caller at a time has no company to wait for). Measured with
-// BenchmarkIngestPaired in server (32 clients, runs of 9 rounds, alternated):
-//
-//   - One batch at a time, sent whenever a flusher was free: 0.458 and 0.459
-//     of bare Echo. Every request ended up waiting on the batch in Redis while
-//     the cores idled (15-17 % of the machine idle under load, against bare
-//     Echo's 6-10 %).
-//   - Two in flight, the second once 4-16 events wait, the first at once:
-//     0.48-0.51, idle down to 9-12 %; three in flight 0.465 and 0.474. Half the
-//     round trips then carried 2.2-2.6 events: the batches sent the moment
-//     Redis had nothing of ours.
-//   - Those batches also waiting up to 0.2-2 ms for 8 events: 0.50-0.57, with
-//     Redis CPU per event down from 13-14 to 12-13 µs. 500 µs, about one round
-//     trip here, did as well as longer waits. With nothing to wait for, a lone
-//     event costs ~15 µs more than the direct call (BenchmarkIngestLone).
+// (one caller at a time has no company to wait for). The values are the best
+// of those measured; BENCHMARKS.md ("Group commit in the store") has the
+// measurements and the variants tried.
 const (
 	maxInFlight = 2
 	minBatch    = 8
