@@ -97,12 +97,7 @@ func BenchmarkFlipWindow(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				h := newHarness(b, func(c *Config) { c.Rate = rate; c.Concurrency = 4 }, auth0test.Config{})
-				var users []auth0test.User
-				for i := range 5 {
-					u := h.provision(fmt.Sprintf("user%d", i))
-					users = append(users, u)
-					h.enqueue(h.loginEvent(u))
-				}
+				users := h.loggedIn("user", 5)
 				b.StartTimer()
 				stop := h.start(h.worker())
 				for _, u := range users {

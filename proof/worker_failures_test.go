@@ -110,12 +110,7 @@ func TestWorkerKeepsToBudgetInRateLimitStorm(t *testing.T) {
 	const rate = 10 // calls per second the worker may spend
 	// The tenant allows far less than the configured budget: 429s are certain.
 	h := newHarness(t, func(c *Config) { c.Rate, c.Concurrency, c.MaxAttempts = rate, 4, 8 }, auth0test.Config{Rate: 2, Burst: 2})
-	var users []auth0test.User
-	for i := range 3 {
-		u := h.provision(fmt.Sprintf("user%d", i))
-		users = append(users, u)
-		h.enqueue(h.loginEvent(u))
-	}
+	users := h.loggedIn("user", 3)
 	h.start(h.worker())
 
 	for _, u := range users {

@@ -202,6 +202,17 @@ func (h *harness) provision(name string) auth0test.User {
 	return u
 }
 
+// loggedIn provisions n users named prefix0… and queues each one's eligible login.
+func (h *harness) loggedIn(prefix string, n int) []auth0test.User {
+	h.t.Helper()
+	users := make([]auth0test.User, n)
+	for i := range users {
+		users[i] = h.provision(fmt.Sprintf("%s%d", prefix, i))
+		h.enqueue(h.loginEvent(users[i]))
+	}
+	return users
+}
+
 // loginEvent is the realistic post-login fixture, moved to u and to now: the first
 // password login after the reset.
 func (h *harness) loginEvent(u auth0test.User) event.PostLogin {

@@ -61,11 +61,7 @@ func TestFlipRaceEmailChange(t *testing.T) {
 				h := newHarness(t, func(c *Config) { c.Rate = rate }, auth0test.Config{})
 				w := h.worker()
 				// Other users' jobs queued ahead, so the budget is contended as in the field.
-				var others []auth0test.User
-				for i := range 3 {
-					others = append(others, h.provision(fmt.Sprintf("queued%d", i)))
-					h.enqueue(h.loginEvent(others[i]))
-				}
+				others := h.loggedIn("queued", 3)
 				u := h.provision("kate")
 				h.noteEmail(attacker)
 				tc.change.UserID, tc.change.Email = u.ID, attacker
@@ -130,12 +126,7 @@ func TestFlipRaceByDelay(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(c *Config) { c.Rate = 100; c.Concurrency = 4 }, auth0test.Config{})
 	h.noteEmail(attacker)
-	var users []auth0test.User
-	for i := range 20 {
-		u := h.provision(fmt.Sprintf("user%d", i))
-		users = append(users, u)
-		h.enqueue(h.loginEvent(u))
-	}
+	users := h.loggedIn("user", 20)
 	h.start(h.worker())
 	for i, u := range users {
 		h.tenant.ChangeEmailAfter(u.ID, fmt.Sprintf("attacker%d@evil.example", i), time.Duration(rand.IntN(60))*time.Millisecond)

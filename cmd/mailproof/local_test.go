@@ -33,25 +33,8 @@ func TestLocalRunsWithNoConfigurationAndPrintsExports(t *testing.T) {
 		"MAILPROOF_OPS_LISTEN":      freeAddr(t),
 		"MAILPROOF_WEBHOOK_SECRETS": testWebhookSecret,
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	stdout, cancel, done := startLocal(t, fixed)
 	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"local"}, func(k string) string { return fixed[k] }, &stdout, &stderr)
-	}()
-
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(stdout.String(), "Ctrl-C stops everything") {
-		if time.Now().After(deadline) {
-			t.Fatalf("local never announced it was ready\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("local returned early: %v\n%s", err, stderr.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 	env := parseExports(stdout.String())
 	for _, k := range []string{"MAILPROOF_REDIS_URL", "MAILPROOF_AUTH0_DOMAIN", "MAILPROOF_AUTH0_CLIENT_ID", "MAILPROOF_AUTH0_CLIENT_SECRET",
 		"MAILPROOF_AUTH0_CA_FILE", "MAILPROOF_WEBHOOK_SECRETS", "MAILPROOF_ADMIN_TOKEN", "MAILPROOF_LISTEN", "MAILPROOF_OPS_LISTEN"} {
@@ -84,7 +67,7 @@ func TestLocalRunsWithNoConfigurationAndPrintsExports(t *testing.T) {
 
 	// The exported lines are enough for a CLI command in "another shell".
 	var out bytes.Buffer
-	if err := run(ctx, []string{"audit"}, func(k string) string { return env[k] }, &out, new(bytes.Buffer)); err != nil {
+	if err := run(t.Context(), []string{"audit"}, func(k string) string { return env[k] }, &out, new(bytes.Buffer)); err != nil {
 		t.Fatalf("audit against the local instance: %v", err)
 	}
 	if !strings.Contains(out.String(), "no audit entries") {
@@ -95,7 +78,7 @@ func TestLocalRunsWithNoConfigurationAndPrintsExports(t *testing.T) {
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("local after cancel: %v\n%s", err, stderr.String())
+			t.Fatalf("local after cancel: %v", err)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("local did not stop after cancel")
@@ -129,7 +112,7 @@ func TestLocalDemoFlipsOneUser(t *testing.T) {
 	}
 	env := parseExports(stdout.String())
 	var out bytes.Buffer
-	if err := run(ctx, []string{"audit"}, func(k string) string { return env[k] }, &out, new(bytes.Buffer)); err != nil {
+	if err := run(t.Context(), []string{"audit"}, func(k string) string { return env[k] }, &out, new(bytes.Buffer)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "verified") {
@@ -166,24 +149,8 @@ func TestLocalNamesTheAuth0ItTalksTo(t *testing.T) {
 				fixed["MAILPROOF_AUTH0_CLIENT_SECRET"] = tenant.ClientSecret()
 				fixed["MAILPROOF_AUTH0_CA_FILE"] = tenant.CAFile()
 			}
-			ctx, cancel := context.WithCancel(context.Background())
+			stdout, cancel, done := startLocal(t, fixed)
 			defer cancel()
-			var stdout, stderr syncBuffer
-			done := make(chan error, 1)
-			go func() {
-				done <- run(ctx, []string{"local"}, func(k string) string { return fixed[k] }, &stdout, &stderr)
-			}()
-			deadline := time.Now().Add(30 * time.Second)
-			for !strings.Contains(stdout.String(), "Ctrl-C stops everything") {
-				if time.Now().After(deadline) {
-					t.Fatalf("%s: local never announced it was ready\n%s", tc.name, stderr.String())
-				}
-				select {
-				case err := <-done:
-					t.Fatalf("%s: local returned early: %v\n%s", tc.name, err, stderr.String())
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
 			out := stdout.String()
 			if want := tc.want(parseExports(out)["MAILPROOF_AUTH0_DOMAIN"]); !strings.Contains(out, want) {
 				t.Errorf("%s: output lacks %q:\n%s", tc.name, want, out)
@@ -215,4 +182,31 @@ func TestAuth0Label(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
+}
+
+// startLocal runs `mailproof local` with env until cancel, once it has announced it is
+// ready; done yields run's error after cancel.
+func startLocal(t *testing.T, env map[string]string) (stdout *syncBuffer, cancel func(), done <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout = new(syncBuffer)
+	var stderr syncBuffer
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, []string{"local"}, func(k string) string { return env[k] }, stdout, &stderr)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "Ctrl-C stops everything") {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("local never announced it was ready\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		}
+		select {
+		case err := <-errc:
+			cancel()
+			t.Fatalf("local returned early: %v\n%s", err, stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return stdout, cancel, errc
 }
