@@ -44,13 +44,24 @@ func adminMain(t *testing.T, token string) (*echo.Echo, *auth0test.Tenant) {
 	httpM := newHTTPMetrics(reg)
 	mainE := newEcho("main", 64<<10, zap.NewNop(), httpM)
 	opsE := newEcho("ops", 64<<10, zap.NewNop(), httpM)
+	cfg := Config{AdminToken: token, BodyLimit: 64 << 10, Tolerance: 5 * time.Minute, RedisTimeout: time.Second,
+		WebhookSecrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}
+	v, err := newVerifier(cfg, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := store.NewIngester(rdb, 0)
+	t.Cleanup(in.Close)
 	routes(mainE, opsE, routeDeps{
-		cfg:     Config{AdminToken: token, BodyLimit: 64 << 10, Tolerance: 5 * time.Minute, RedisTimeout: time.Second},
-		log:     zap.NewNop(),
-		reg:     reg,
-		pending: rdb,
-		users:   a0,
-		budget:  store.NewLimiter(rdb, 100),
+		cfg:      cfg,
+		verifier: v,
+		ingester: in,
+		metrics:  handlers.NewMetrics(reg, v.KeyIDs()),
+		log:      zap.NewNop(),
+		reg:      reg,
+		pending:  rdb,
+		users:    a0,
+		budget:   store.NewLimiter(rdb, 100),
 	})
 	return mainE, tenant
 }
