@@ -1,5 +1,3 @@
-// Package server owns mailproof's process: configuration, the Echo instances and their
-// middleware, the listeners, the worker loops and graceful shutdown.
 package server
 
 import (
