@@ -27,6 +27,7 @@ func (t *Tenant) routes() *http.ServeMux {
 	mux.HandleFunc("GET /api/v2/users/{id}", t.handleGetUser)
 	mux.HandleFunc("PATCH /api/v2/users/{id}", t.handlePatchUser)
 	mux.HandleFunc("DELETE /api/v2/users/{id}", t.handleDeleteUser)
+	mux.HandleFunc("GET /api/v2/users-by-email", t.handleUsersByEmail)
 	mux.HandleFunc("POST /api/v2/tickets/password-change", t.handlePasswordTicket)
 
 	mux.HandleFunc("POST /api/v2/actions/actions", t.handleCreateAction)
