@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -112,15 +114,19 @@ func (t *Tenant) validClient(id, secret string) bool {
 	return idOK && secretOK
 }
 
-// handleChangePassword is the "send me a reset email" endpoint. Like Auth0 it
-// answers the same whether or not the user exists, so callers cannot probe
-// for accounts; the call record is the emulator's outbox.
+// handleChangePassword is the "send me a reset email" endpoint. Like Auth0
+// it answers the same whether or not the user exists, so callers cannot
+// probe for accounts, and only an existing user gets an email (Outbox).
+// client_id is optional, as at Auth0; one that is not the tenant's client
+// is refused. Requests are limited per IP address and email address, with
+// the x-ratelimit-* headers of that limit.
 func (t *Tenant) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	form, err := authForm(r)
 	if err != nil {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Invalid request body")
 		return
 	}
+	clientID := form["client_id"]
 	switch {
 	case form["email"] == "":
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "email is required")
@@ -131,13 +137,38 @@ func (t *Tenant) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	case !t.connections[form["connection"]]:
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "connection not found")
 		return
-	case form["client_id"] != "" && form["client_id"] != t.clientID:
+	case clientID != "" && clientID != t.clientID:
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Unknown client")
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	// Database connections store addresses lower-cased.
+	email := strings.ToLower(strings.TrimSpace(form["email"]))
+
+	t.mu.Lock()
+	ok, st := t.resetLimits.take(clientIP(r)+" "+email, t.now())
+	t.mu.Unlock()
+	st.setHeaders(w.Header())
+	if !ok {
+		// The status and headers are Auth0's; the body's wording is
+		// unconfirmed.
+		writeOAuthError(w, http.StatusTooManyRequests, "too_many_requests", http.StatusText(http.StatusTooManyRequests))
+		return
+	}
+	t.sendResetEmail(email, form["connection"], clientID)
+	// Auth0 labels this plain sentence text/html (go-auth0's recording).
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, resetSent)
+}
+
+// clientIP is the address a request came from, the key of Auth0's per-IP
+// limits.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // RevokeTokens invalidates every access token issued so far, as a signing

@@ -22,6 +22,8 @@ func (t *Tenant) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth/token", t.handleToken)
 	mux.HandleFunc("POST /dbconnections/change_password", t.handleChangePassword)
+	mux.HandleFunc("GET "+resetPath, t.handleResetPage)
+	mux.HandleFunc("POST "+resetPath, t.handleResetSubmit)
 
 	mux.HandleFunc("POST /api/v2/users", t.handleCreateUser)
 	mux.HandleFunc("GET /api/v2/users/{id}", t.handleGetUser)

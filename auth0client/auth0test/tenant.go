@@ -68,16 +68,19 @@ type Tenant struct {
 	inflight  sync.WaitGroup
 	hanging   atomic.Int32 // requests held by a Hang fault, for tests
 
-	mu       sync.Mutex
-	bucket   bucket
-	tokens   map[string]time.Time // access token → expiry
-	users    map[string]*record
-	tickets  map[string]*ticket
-	faults   []*activeFault
-	changes  []*pendingChange // armed email changes (ScheduleEmailChange)
-	calls    []Call
-	actions  map[string]*action
-	bindings map[string][]binding // trigger id → bindings in order
+	mu      sync.Mutex
+	bucket  bucket
+	tokens  map[string]time.Time // access token → expiry
+	users   map[string]*record
+	tickets map[string]*ticket
+	outbox  []Email
+	// resetLimits is the change_password limit per IP address and email.
+	resetLimits keyedBuckets
+	faults      []*activeFault
+	changes     []*pendingChange // armed email changes (ScheduleEmailChange)
+	calls       []Call
+	actions     map[string]*action
+	bindings    map[string][]binding // trigger id → bindings in order
 }
 
 // Start listens on cfg.Addr and serves the tenant over HTTPS until Close.
@@ -120,6 +123,7 @@ func Start(cfg Config) (*Tenant, error) {
 	}
 	rate, burst := normalizeRate(cfg.Rate, cfg.Burst)
 	t.bucket = newBucket(rate, burst, now())
+	t.resetLimits = newKeyedBuckets(resetEmailRate, resetEmailBurst)
 
 	// Clients check certificates against the real clock, whatever the
 	// tenant's clock says.
