@@ -55,7 +55,10 @@ func authForm(r *http.Request) (map[string]string, error) {
 	return out, nil
 }
 
-// handleToken implements the client-credentials grant. Credentials may come
+// handleToken implements the client-credentials grant and, for a person
+// logging in through a backend, the password-realm grant (login.go): the
+// tenant's one application has both grants enabled, and not the plain
+// password grant. Credentials may come
 // in the body (client_secret_post) or, as golang.org/x/oauth2 tries first,
 // in a Basic header whose parts are form-encoded (client_secret_basic).
 func (t *Tenant) handleToken(w http.ResponseWriter, r *http.Request) {
@@ -76,6 +79,10 @@ func (t *Tenant) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if !t.validClient(id, secret) {
 		writeOAuthError(w, http.StatusUnauthorized, "access_denied", "Unauthorized")
+		return
+	}
+	if grant == passwordRealmGrant {
+		t.handlePasswordRealm(w, r, form, id)
 		return
 	}
 	if grant != "client_credentials" {

@@ -21,6 +21,7 @@ const (
 func (t *Tenant) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth/token", t.handleToken)
+	mux.HandleFunc("GET /.well-known/jwks.json", t.handleJWKS)
 	mux.HandleFunc("POST /dbconnections/change_password", t.handleChangePassword)
 	mux.HandleFunc("GET "+resetPath, t.handleResetPage)
 	mux.HandleFunc("POST "+resetPath, t.handleResetSubmit)
