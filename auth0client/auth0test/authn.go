@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -53,7 +55,10 @@ func authForm(r *http.Request) (map[string]string, error) {
 	return out, nil
 }
 
-// handleToken implements the client-credentials grant. Credentials may come
+// handleToken implements the client-credentials grant and, for a person
+// logging in through a backend, the password-realm grant (login.go): the
+// tenant's one application has both grants enabled, and not the plain
+// password grant. Credentials may come
 // in the body (client_secret_post) or, as golang.org/x/oauth2 tries first,
 // in a Basic header whose parts are form-encoded (client_secret_basic).
 func (t *Tenant) handleToken(w http.ResponseWriter, r *http.Request) {
@@ -74,6 +79,10 @@ func (t *Tenant) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if !t.validClient(id, secret) {
 		writeOAuthError(w, http.StatusUnauthorized, "access_denied", "Unauthorized")
+		return
+	}
+	if grant == passwordRealmGrant {
+		t.handlePasswordRealm(w, r, form, id)
 		return
 	}
 	if grant != "client_credentials" {
@@ -112,15 +121,19 @@ func (t *Tenant) validClient(id, secret string) bool {
 	return idOK && secretOK
 }
 
-// handleChangePassword is the "send me a reset email" endpoint. Like Auth0 it
-// answers the same whether or not the user exists, so callers cannot probe
-// for accounts; the call record is the emulator's outbox.
+// handleChangePassword is the "send me a reset email" endpoint. Like Auth0
+// it answers the same whether or not the user exists, so callers cannot
+// probe for accounts, and only an existing user gets an email (Outbox).
+// client_id is optional, as at Auth0; one that is not the tenant's client
+// is refused. Requests are limited per IP address and email address, with
+// the x-ratelimit-* headers of that limit.
 func (t *Tenant) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	form, err := authForm(r)
 	if err != nil {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Invalid request body")
 		return
 	}
+	clientID := form["client_id"]
 	switch {
 	case form["email"] == "":
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "email is required")
@@ -131,13 +144,38 @@ func (t *Tenant) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	case !t.connections[form["connection"]]:
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "connection not found")
 		return
-	case form["client_id"] != "" && form["client_id"] != t.clientID:
+	case clientID != "" && clientID != t.clientID:
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Unknown client")
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	// Database connections store addresses lower-cased.
+	email := strings.ToLower(strings.TrimSpace(form["email"]))
+
+	t.mu.Lock()
+	ok, st := t.resetLimits.take(clientIP(r)+" "+email, t.now())
+	t.mu.Unlock()
+	st.setHeaders(w.Header())
+	if !ok {
+		// The status and headers are Auth0's; the body's wording is
+		// unconfirmed.
+		writeOAuthError(w, http.StatusTooManyRequests, "too_many_requests", http.StatusText(http.StatusTooManyRequests))
+		return
+	}
+	t.sendResetEmail(email, form["connection"], clientID)
+	// Auth0 labels this plain sentence text/html (go-auth0's recording).
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, resetSent)
+}
+
+// clientIP is the address a request came from, the key of Auth0's per-IP
+// limits.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // RevokeTokens invalidates every access token issued so far, as a signing

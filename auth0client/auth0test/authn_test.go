@@ -151,42 +151,6 @@ func TestManagementAPIAuthentication(t *testing.T) {
 	}
 }
 
-func TestChangePasswordEmail(t *testing.T) {
-	tn := NewT(t, Config{})
-	c := httpClient(tn, 5*time.Second)
-	tn.AddUser(UserSeed{Email: "ada@example.com"})
-
-	tests := []struct {
-		name       string
-		body       map[string]string
-		wantStatus int
-		wantBody   string
-	}{
-		{name: "existing user", body: map[string]string{"client_id": tn.ClientID(), "email": "ada@example.com", "connection": DefaultConnection},
-			wantStatus: http.StatusOK, wantBody: resetSent},
-		{name: "unknown user answers the same", body: map[string]string{"client_id": tn.ClientID(), "email": "nobody@example.com", "connection": DefaultConnection},
-			wantStatus: http.StatusOK, wantBody: resetSent},
-		{name: "unknown connection", body: map[string]string{"client_id": tn.ClientID(), "email": "ada@example.com", "connection": "Other"},
-			wantStatus: http.StatusBadRequest},
-		{name: "missing email", body: map[string]string{"client_id": tn.ClientID(), "connection": DefaultConnection},
-			wantStatus: http.StatusBadRequest},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			resp := call(t, c, http.MethodPost, tn.URL()+"/dbconnections/change_password", "", tc.body)
-			if resp.status != tc.wantStatus {
-				t.Fatalf("%s: status %d (%s), want %d", tc.name, resp.status, resp.body, tc.wantStatus)
-			}
-			if tc.wantBody != "" && string(resp.body) != tc.wantBody {
-				t.Errorf("%s: body %q, want %q", tc.name, resp.body, tc.wantBody)
-			}
-		})
-	}
-	if got := tn.CountCalls(http.MethodPost, "/dbconnections/change_password"); got != len(tests) {
-		t.Errorf("recorded %d change_password calls, want %d", got, len(tests))
-	}
-}
-
 // postBasic posts a form with client credentials in a Basic header.
 func postBasic(t *testing.T, c *http.Client, url, user, pass, form string) response {
 	t.Helper()

@@ -57,6 +57,15 @@ func (r response) json(t *testing.T) map[string]any {
 	return m
 }
 
+func (r response) array(t *testing.T) []map[string]any {
+	t.Helper()
+	var a []map[string]any
+	if err := json.Unmarshal(r.body, &a); err != nil {
+		t.Fatalf("decode %q: %v", r.body, err)
+	}
+	return a
+}
+
 // call sends one request; body may be nil, a string (sent as a form) or
 // anything else (sent as JSON).
 func call(t *testing.T, c *http.Client, method, url, token string, body any) response {

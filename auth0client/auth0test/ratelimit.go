@@ -10,6 +10,12 @@ import (
 const (
 	defaultRate  = 50
 	defaultBurst = 50
+
+	// Auth0's limit on /dbconnections/change_password, the same on every
+	// plan: a burst of 10, then 1 a minute, from one IP address to one
+	// email address.
+	resetEmailBurst = 10
+	resetEmailRate  = 1.0 / 60
 )
 
 // bucket is the Management API token bucket: Auth0 documents its limits as
@@ -77,6 +83,29 @@ func (b *bucket) state(now time.Time) rateState {
 		remaining: int(math.Floor(b.tokens)),
 		reset:     now.Add(time.Duration(missing / b.rate * float64(time.Second))),
 	}
+}
+
+// keyedBuckets is one bucket per key, each created full on first use, for
+// Authentication API limits counted per IP address and target.
+type keyedBuckets struct {
+	rate    float64
+	burst   int
+	buckets map[string]*bucket
+}
+
+func newKeyedBuckets(rate float64, burst int) keyedBuckets {
+	return keyedBuckets{rate: rate, burst: burst, buckets: map[string]*bucket{}}
+}
+
+// take spends one token of key's bucket if there is one.
+func (k *keyedBuckets) take(key string, now time.Time) (bool, rateState) {
+	b, ok := k.buckets[key]
+	if !ok {
+		nb := newBucket(k.rate, k.burst, now)
+		b = &nb
+		k.buckets[key] = b
+	}
+	return b.take(now)
 }
 
 // setHeaders writes Auth0's rate-limit headers; the reset is rounded up to

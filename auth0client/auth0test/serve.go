@@ -21,12 +21,16 @@ const (
 func (t *Tenant) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth/token", t.handleToken)
+	mux.HandleFunc("GET /.well-known/jwks.json", t.handleJWKS)
 	mux.HandleFunc("POST /dbconnections/change_password", t.handleChangePassword)
+	mux.HandleFunc("GET "+resetPath, t.handleResetPage)
+	mux.HandleFunc("POST "+resetPath, t.handleResetSubmit)
 
 	mux.HandleFunc("POST /api/v2/users", t.handleCreateUser)
 	mux.HandleFunc("GET /api/v2/users/{id}", t.handleGetUser)
 	mux.HandleFunc("PATCH /api/v2/users/{id}", t.handlePatchUser)
 	mux.HandleFunc("DELETE /api/v2/users/{id}", t.handleDeleteUser)
+	mux.HandleFunc("GET /api/v2/users-by-email", t.handleUsersByEmail)
 	mux.HandleFunc("POST /api/v2/tickets/password-change", t.handlePasswordTicket)
 
 	mux.HandleFunc("POST /api/v2/actions/actions", t.handleCreateAction)

@@ -1,10 +1,32 @@
 // Package auth0test is an Auth0 tenant emulator: a real HTTPS server that
 // speaks the Authentication and Management API paths, status codes, error
 // bodies and rate-limit headers mailproof relies on, so the real go-auth0
-// client runs against it unchanged. Tests and `mailproof local` both use it;
-// the hooks on Tenant let a driver seed users, simulate a person completing a
-// password reset, change a user's email at a chosen moment of a client's
-// calls, and inject faults (latency, 5xx, 429, hangs, dropped connections).
+// client runs against it unchanged. Tests and `mailproof local` both use it.
+//
+// Endpoints: POST /oauth/token (client credentials for the Management API;
+// the password-realm grant for a person's login, with an RS256 ID token
+// whose key is at /.well-known/jwks.json), POST
+// /dbconnections/change_password (limited per IP address and email, as at
+// Auth0), the reset page GET/POST /u/reset-password?ticket=…, and under
+// /api/v2/: users (create, read, update, delete), users-by-email,
+// tickets/password-change, actions and trigger bindings.
+//
+// Hooks on Tenant let a driver act where a person or Auth0 would:
+//   - seed and read users: AddUser, User, UsersByEmail, CheckPassword;
+//   - read the mail the tenant sent: Outbox, LastEmailTo, SentTo,
+//     ResetOutbox;
+//   - complete a password reset: FollowResetLink (sets the password, as
+//     the reset page does), CompleteTicket and ResetPassword (shortcuts
+//     that leave the stored password alone);
+//   - log in: Login (a browser login), or POST /oauth/token with the
+//     password-realm grant; OnLogin runs a Go function on each login with
+//     the post-login event an Action would get, and Logins lists them;
+//   - change a user's email at a chosen moment of a client's calls:
+//     ScheduleEmailChange, ChangeEmailAfter, ChangeEmail;
+//   - shape the traffic: SetRate, Inject and ClearFaults (latency, 5xx,
+//     429, hangs, dropped connections), RevokeTokens;
+//   - inspect the traffic: Calls, CountCalls, ResetCalls; Action and
+//     Bindings for deployed Actions.
 package auth0test
 
 import (
@@ -55,6 +77,7 @@ type Tenant struct {
 	clientID     string
 	clientSecret string
 	connections  map[string]bool
+	connIDs      map[string]string // connection name → con_… id
 	buildDelay   time.Duration
 	domain       string
 	caDir        string
@@ -67,17 +90,22 @@ type Tenant struct {
 	closeOnce sync.Once
 	inflight  sync.WaitGroup
 	hanging   atomic.Int32 // requests held by a Hang fault, for tests
+	signer    signer       // the ID token key, made on first use
 
-	mu       sync.Mutex
-	bucket   bucket
-	tokens   map[string]time.Time // access token → expiry
-	users    map[string]*record
-	tickets  map[string]*ticket
-	faults   []*activeFault
-	changes  []*pendingChange // armed email changes (ScheduleEmailChange)
-	calls    []Call
-	actions  map[string]*action
-	bindings map[string][]binding // trigger id → bindings in order
+	mu          sync.Mutex
+	bucket      bucket
+	resetLimits keyedBuckets         // change_password, per IP address and email
+	tokens      map[string]time.Time // access token → expiry
+	users       map[string]*record
+	tickets     map[string]*ticket // ticket code → password-change link
+	outbox      []Email
+	logins      []PostLoginEvent
+	loginHooks  []func(PostLoginEvent) // OnLogin
+	faults      []*activeFault
+	changes     []*pendingChange // armed email changes (ScheduleEmailChange)
+	calls       []Call
+	actions     map[string]*action
+	bindings    map[string][]binding // trigger id → bindings in order
 }
 
 // Start listens on cfg.Addr and serves the tenant over HTTPS until Close.
@@ -95,6 +123,7 @@ func Start(cfg Config) (*Tenant, error) {
 		clientID:     cfg.ClientID,
 		clientSecret: cfg.ClientSecret,
 		connections:  map[string]bool{},
+		connIDs:      map[string]string{},
 		closed:       make(chan struct{}),
 		tokens:       map[string]time.Time{},
 		users:        map[string]*record{},
@@ -117,9 +146,11 @@ func Start(cfg Config) (*Tenant, error) {
 	}
 	for _, c := range conns {
 		t.connections[c] = true
+		t.connIDs[c] = "con_" + randomAlnum(16)
 	}
 	rate, burst := normalizeRate(cfg.Rate, cfg.Burst)
 	t.bucket = newBucket(rate, burst, now())
+	t.resetLimits = newKeyedBuckets(resetEmailRate, resetEmailBurst)
 
 	// Clients check certificates against the real clock, whatever the
 	// tenant's clock says.

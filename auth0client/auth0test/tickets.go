@@ -2,7 +2,6 @@ package auth0test
 
 import (
 	"net/http"
-	"net/url"
 	"time"
 )
 
@@ -10,10 +9,28 @@ import (
 // without ttl_sec (5 days).
 const defaultTicketTTL = 5 * 24 * time.Hour
 
+// ticket is one password-change link: made by the Management API's
+// tickets endpoint or carried by a reset email. Both are the same kind of
+// link at Auth0 (/u/reset-password?ticket=…), so the tenant keeps them
+// alike; a used ticket is kept, marked, so its link can say so.
 type ticket struct {
 	userID       string
 	expires      time.Time
 	markVerified bool
+	used         bool
+}
+
+// resetPath is where a password-change link points on the tenant; the
+// recorded Auth0 answer is https://TENANT/u/reset-password?ticket=<32
+// letters and digits>#.
+const resetPath = "/u/reset-password"
+
+// newTicketLocked stores a ticket for userID and returns its link; the
+// caller holds t.mu.
+func (t *Tenant) newTicketLocked(userID string, ttl time.Duration, markVerified bool) string {
+	code := randomAlnum(32)
+	t.tickets[code] = &ticket{userID: userID, expires: t.now().Add(ttl), markVerified: markVerified}
+	return t.URL() + resetPath + "?ticket=" + code + "#"
 }
 
 // passwordTicketBody lists the ticket properties the emulator models. The
@@ -49,53 +66,27 @@ func (t *Tenant) handlePasswordTicket(w http.ResponseWriter, r *http.Request) {
 	if b.TTLSec != nil && *b.TTLSec > 0 {
 		ttl = time.Duration(*b.TTLSec) * time.Second
 	}
-	code := randomAlnum(32)
+	markVerified := b.MarkEmailAsVerified != nil && *b.MarkEmailAsVerified
 
 	t.mu.Lock()
-	_, ok := t.users[*b.UserID]
-	if ok {
-		t.tickets[code] = &ticket{
-			userID:       *b.UserID,
-			expires:      t.now().Add(ttl),
-			markVerified: b.MarkEmailAsVerified != nil && *b.MarkEmailAsVerified,
-		}
+	link := ""
+	if _, ok := t.users[*b.UserID]; ok {
+		link = t.newTicketLocked(*b.UserID, ttl, markVerified)
 	}
 	t.mu.Unlock()
-	if !ok {
+	if link == "" {
 		writeUserNotFound(w)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{
-		"ticket": t.URL() + "/u/reset-password?ticket=" + code + "#",
-	})
+	writeJSON(w, http.StatusCreated, map[string]string{"ticket": link})
 }
 
 // CompleteTicket simulates the person opening a password-change ticket URL
 // and choosing a new password at the given time: last_password_reset is set
 // and, if the ticket asked for it, email_verified becomes true. A ticket
-// works once and not after it expires; it reports false otherwise.
+// works once and not after it expires; it reports false otherwise. The
+// stored password is left alone: FollowResetLink sets one.
 func (t *Tenant) CompleteTicket(ticketURL string, at time.Time) (User, bool) {
-	u, err := url.Parse(ticketURL)
-	if err != nil {
-		return User{}, false
-	}
-	code := u.Query().Get("ticket")
-
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	tk, ok := t.tickets[code]
-	if !ok || !at.Before(tk.expires) {
-		return User{}, false
-	}
-	delete(t.tickets, code)
-	rec, ok := t.users[tk.userID]
-	if !ok {
-		return User{}, false
-	}
-	rec.LastPasswordReset = utc(at)
-	rec.UpdatedAt = utc(at)
-	if tk.markVerified {
-		rec.EmailVerified = true
-	}
-	return rec.view(), true
+	u, err := t.redeem(ticketURL, at, nil)
+	return u, err == nil
 }

@@ -139,8 +139,9 @@ func (t *Tenant) User(id string) (User, bool) {
 	return rec.view(), true
 }
 
-// ResetPassword simulates the person completing the emailed reset link at
-// the given time: last_password_reset is set, as Auth0 does. It reports
+// ResetPassword is a shortcut for the person completing a password reset
+// at the given time: last_password_reset is set, as Auth0 does, and the
+// stored password is left alone (FollowResetLink sets one). It reports
 // whether the user exists.
 func (t *Tenant) ResetPassword(id string, at time.Time) bool {
 	t.mu.Lock()
@@ -152,21 +153,6 @@ func (t *Tenant) ResetPassword(id string, at time.Time) bool {
 	rec.LastPasswordReset = utc(at)
 	rec.UpdatedAt = utc(at)
 	return true
-}
-
-// Login simulates a successful login at the given time (logins_count and
-// last_login move on) and returns the user as the post-login event would
-// see it.
-func (t *Tenant) Login(id string, at time.Time) (User, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	rec, ok := t.users[id]
-	if !ok {
-		return User{}, false
-	}
-	rec.LoginsCount++
-	rec.LastLogin = utc(at)
-	return rec.view(), true
 }
 
 // CheckPassword reports whether password is the user's current password,
