@@ -38,6 +38,12 @@ var (
 	// configuration is not: treating it as permanent would dead-letter
 	// every job during a credential rotation. Ping reports it to /readyz.
 	ErrUnauthorized error = &subError{msg: "auth0: not authorized (client credentials or scopes)", parent: ErrTransient}
+	// ErrNoAnswer: the request may or may not have reached Auth0 (a timeout, a dropped
+	// connection): a write it carried may have happened. It also matches ErrTransient.
+	ErrNoAnswer error = &subError{msg: "auth0: no answer", parent: ErrTransient}
+	// ErrConflict: Auth0 answered 409, the user already exists. It also matches
+	// ErrPermanent: the same request will never succeed.
+	ErrConflict error = &subError{msg: "auth0: conflict (the user already exists)", parent: ErrPermanent}
 )
 
 // subError is a sentinel that also matches a broader one.
@@ -82,6 +88,8 @@ func byStatus(status int, notFound error) error {
 		return ErrUnauthorized
 	case status >= 500:
 		return ErrTransient
+	case status == http.StatusConflict:
+		return ErrConflict
 	}
 	return ErrPermanent
 }

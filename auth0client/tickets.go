@@ -67,7 +67,7 @@ func (c *Client) SendResetEmail(ctx context.Context, email, connection string) e
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("reset email to %s: %w: %w", who, ErrTransient, err)
+		return fmt.Errorf("reset email to %s: %w: %w", who, ErrNoAnswer, err)
 	}
 	defer resp.Body.Close()
 	// An unreadable body only loses the error message: the status decides.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/auth0/go-auth0"
@@ -30,7 +31,14 @@ type User struct {
 	// webhook missed; zero before the first login.
 	LastLogin   time.Time
 	LoginsCount int
+	// Provisioned: app_metadata carries ProvisionMarker, so mailproof created the user
+	// (or adopted it) and a later run may finish what an interrupted one started.
+	Provisioned bool
 }
+
+// ProvisionMarker is the app_metadata key mailproof sets on the users it provisions:
+// {"mailproof": {"provisioned_at": "…"}}. A user search can find them by it.
+const ProvisionMarker = "mailproof"
 
 // CreateUser describes a user to provision.
 type CreateUser struct {
@@ -48,6 +56,9 @@ func toUser(u *management.User) User {
 		Email:         u.GetEmail(),
 		EmailVerified: u.GetEmailVerified(),
 		LoginsCount:   int(u.GetLoginsCount()),
+	}
+	if u.AppMetadata != nil {
+		_, out.Provisioned = (*u.AppMetadata)[ProvisionMarker]
 	}
 	if u.CreatedAt != nil {
 		out.CreatedAt = *u.CreatedAt
@@ -113,6 +124,34 @@ func (c *Client) setEmailVerified(ctx context.Context, id string, verified bool,
 	return toUser(u), nil
 }
 
+// UsersByEmail lists the users that hold an address, in every connection (Auth0
+// matches the address exactly, as stored: lower-cased for database users).
+func (c *Client) UsersByEmail(ctx context.Context, email string) ([]User, error) {
+	m := c.m.Load()
+	ctx, ex := withExchange(ctx)
+	us, err := m.User.ListByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if err != nil {
+		return nil, fmt.Errorf("users by email %s: %w", event.MaskEmail(email), c.classify(m, err, ex, ErrUserNotFound))
+	}
+	out := make([]User, 0, len(us))
+	for _, u := range us {
+		out = append(out, toUser(u))
+	}
+	return out, nil
+}
+
+// MarkProvisioned sets ProvisionMarker on a user mailproof adopts, so a later run
+// recognises it like one it created.
+func (c *Client) MarkProvisioned(ctx context.Context, id string) error {
+	m := c.m.Load()
+	ctx, ex := withExchange(ctx)
+	marker := map[string]any{ProvisionMarker: map[string]any{"adopted_at": time.Now().UTC().Format(time.RFC3339Nano)}}
+	if err := m.User.Update(ctx, id, &management.User{AppMetadata: &marker}); err != nil {
+		return fmt.Errorf("mark %s provisioned: %w", id, c.classify(m, err, ex, ErrUserNotFound))
+	}
+	return nil
+}
+
 // CreateUser creates an unverified user in a database connection. Auth0
 // sends no verification email (verify_email false): proving the mailbox is
 // what the reset email or ticket and mailproof are for.
@@ -124,12 +163,14 @@ func (c *Client) CreateUser(ctx context.Context, in CreateUser) (User, error) {
 	if password == "" {
 		password = randomPassword()
 	}
+	marker := map[string]any{ProvisionMarker: map[string]any{"provisioned_at": time.Now().UTC().Format(time.RFC3339Nano)}}
 	u := &management.User{
 		Connection:    auth0.String(in.Connection),
 		Email:         auth0.String(in.Email),
 		Password:      auth0.String(password),
 		EmailVerified: auth0.Bool(false),
 		VerifyEmail:   auth0.Bool(false),
+		AppMetadata:   &marker,
 	}
 	if in.Name != "" {
 		u.Name = auth0.String(in.Name)

@@ -25,6 +25,7 @@ type PendingStore interface {
 	Get(ctx context.Context, userID string) (store.Record, error)
 	DeletePending(ctx context.Context, userID string) (bool, error)
 	ListPending(ctx context.Context, cursor string, limit int) ([]store.Record, string, error)
+	Note(ctx context.Context, userID, outcome, by, detail string) error
 }
 
 // UserReader reads one Auth0 user through the Management API.
@@ -123,6 +124,9 @@ func RegisterPending(cfg RegisterConfig, users UserReader, budget Budget, s Pend
 		rec, err := s.Get(ctx, uid)
 		if err != nil {
 			return storeUnavailable(err)
+		}
+		if err := s.Note(ctx, uid, store.AuditRegistered, store.AuditByAdminAPI, "connection "+u.Connection); err != nil {
+			log.Warn("could not write the registration to the audit trail", zap.String("user_id", uid), zap.Error(err))
 		}
 		log.Info("user registered as pending", zap.String("user_id", uid), zap.String("connection", u.Connection))
 		return c.JSON(http.StatusCreated, rec)
@@ -233,6 +237,9 @@ func DeletePending(s PendingStore, log *zap.Logger) echo.HandlerFunc {
 			return storeUnavailable(err)
 		case !found:
 			return NewError(http.StatusNotFound, CodeNotFound, "no record for this user")
+		}
+		if err := s.Note(c.Request().Context(), uid, store.AuditDeleted, store.AuditByAdminAPI, ""); err != nil {
+			log.Warn("could not write the deletion to the audit trail", zap.String("user_id", uid), zap.Error(err))
 		}
 		log.Info("pending record removed", zap.String("user_id", uid))
 		return c.NoContent(http.StatusNoContent)

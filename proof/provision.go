@@ -1,10 +1,19 @@
 package proof
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
+	"github.com/mailproof/mailproof/auth0client"
+	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/store"
 )
 
@@ -64,7 +73,249 @@ func (e *UserExistsError) Error() string {
 // Is makes errors.Is(err, ErrUserExists) hold.
 func (e *UserExistsError) Is(target error) bool { return target == ErrUserExists }
 
-// provisioner is the contract the CLI and the admin API program against.
-type provisioner interface {
-	Provision(ctx context.Context, req ProvisionRequest) (ProvisionResult, error)
+// ProvisionUsers is the Management and Authentication API as provisioning needs it.
+type ProvisionUsers interface {
+	CreateUser(ctx context.Context, in auth0client.CreateUser) (auth0client.User, error)
+	UsersByEmail(ctx context.Context, email string) ([]auth0client.User, error)
+	GetUser(ctx context.Context, id string) (auth0client.User, error)
+	MarkProvisioned(ctx context.Context, id string) error
+	SendResetEmail(ctx context.Context, email, connection string) error
+	PasswordChangeTicket(ctx context.Context, userID, resultURL string, ttl time.Duration) (string, error)
+}
+
+// ProvisionStore is the part of the store provisioning writes.
+type ProvisionStore interface {
+	Get(ctx context.Context, userID string) (store.Record, error)
+	FindByEmail(ctx context.Context, email string) (store.Record, error)
+	PutPending(ctx context.Context, rec store.Record) error
+	StartDelivery(ctx context.Context, userID, delivery string) (bool, error)
+	FinishDelivery(ctx context.Context, userID, delivery, by string) (bool, error)
+	AbortDelivery(ctx context.Context, userID string) error
+	Note(ctx context.Context, userID, outcome, by, detail string) error
+}
+
+// LowBudget is a shared rate budget taken at low priority: provisioning uses what the
+// worker's flips leave.
+type LowBudget interface {
+	WaitLow(ctx context.Context) error
+	Pause(ctx context.Context, until time.Time) error
+}
+
+// DefaultConnection is the database connection Auth0 creates with a tenant, and the one
+// provisioning uses when none is named.
+const DefaultConnection = "Username-Password-Authentication"
+
+// Provisioner creates users with email_verified false and sends them the link that lets
+// them set a password, in the order the policy needs: the pending record, with its
+// provisioning time, is written before any email or ticket exists, so the reset that
+// follows is after it. Every step can be repeated: a run interrupted between any two
+// steps is finished by running the same request again, which recognises the user by its
+// address (the store's email index, then Auth0's users-by-email and the app_metadata
+// marker), creates nobody twice and sends nobody a second email.
+type Provisioner struct {
+	Users ProvisionUsers
+	Store ProvisionStore
+	// Budget is the Management API budget (create, look-up, ticket), taken at low
+	// priority; AuthBudget is the Authentication API's (reset emails).
+	Budget     LowBudget
+	AuthBudget LowBudget
+	Log        *zap.Logger
+}
+
+// ErrInvalidRequest wraps a request Provision refuses before calling anyone.
+var ErrInvalidRequest = errors.New("invalid provisioning request")
+
+// ErrNotPending refuses a resend to a user with no waiting record.
+var ErrNotPending = errors.New("the user has no pending record")
+
+// Provision creates (or finds) the user of req, registers it as pending and delivers
+// the link. See Provisioner for why it is safe to call again.
+func (p *Provisioner) Provision(ctx context.Context, req ProvisionRequest) (ProvisionResult, error) {
+	req, err := checkRequest(req)
+	if err != nil {
+		return ProvisionResult{}, err
+	}
+	who := event.MaskEmail(req.Email)
+	rec, err := p.Store.FindByEmail(ctx, req.Email)
+	switch {
+	case err == nil && rec.Connection == req.Connection:
+		return p.finish(ctx, rec, req, ProvisionResumed)
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return ProvisionResult{}, fmt.Errorf("provision %s: %w", who, err)
+	}
+	if err := p.Budget.WaitLow(ctx); err != nil {
+		return ProvisionResult{}, fmt.Errorf("provision %s: wait for the Management API budget: %w", who, err)
+	}
+	u, err := p.Users.CreateUser(ctx, auth0client.CreateUser{Email: req.Email, Name: req.Name, Connection: req.Connection})
+	status := ProvisionCreated
+	switch {
+	case errors.Is(err, auth0client.ErrConflict):
+		u, status, err = p.existing(ctx, req)
+		if err != nil {
+			return ProvisionResult{}, err
+		}
+		if rec, err := p.Store.Get(ctx, u.ID); err == nil && (rec.Status == store.StatusPending || rec.Status == store.StatusVerifying) {
+			return p.finish(ctx, rec, req, ProvisionResumed)
+		}
+	case err != nil:
+		p.pauseOn(ctx, err)
+		return ProvisionResult{}, fmt.Errorf("provision %s: %w", who, err)
+	}
+	// The record, and with it the provisioning time, before any email or ticket.
+	if err := p.Store.PutPending(ctx, store.Record{UserID: u.ID, Email: u.Email, Connection: req.Connection}); err != nil {
+		return ProvisionResult{}, fmt.Errorf("provision %s: register %s: %w", who, u.ID, err)
+	}
+	note := map[string]string{ProvisionCreated: store.AuditProvisioned, ProvisionAdopted: store.AuditAdopted, ProvisionResumed: store.AuditProvisioned}[status]
+	if err := p.Store.Note(ctx, u.ID, note, req.By, "connection "+req.Connection); err != nil {
+		p.Log.Warn("could not write the provisioning to the audit trail", zap.String("user_id", u.ID), zap.Error(err))
+	}
+	rec, err = p.Store.Get(ctx, u.ID)
+	if err != nil {
+		return ProvisionResult{}, fmt.Errorf("provision %s: read back %s: %w", who, u.ID, err)
+	}
+	return p.finish(ctx, rec, req, status)
+}
+
+// existing handles a create that Auth0 refused because the address is taken: a user
+// with mailproof's marker is an earlier run's (status resumed); one without is refused
+// unless req.Adopt and the policy's registration rules allow it.
+func (p *Provisioner) existing(ctx context.Context, req ProvisionRequest) (auth0client.User, string, error) {
+	who := event.MaskEmail(req.Email)
+	if err := p.Budget.WaitLow(ctx); err != nil {
+		return auth0client.User{}, "", fmt.Errorf("provision %s: wait for the Management API budget: %w", who, err)
+	}
+	users, err := p.Users.UsersByEmail(ctx, req.Email)
+	if err != nil {
+		p.pauseOn(ctx, err)
+		return auth0client.User{}, "", fmt.Errorf("provision %s: look up the existing user: %w", who, err)
+	}
+	i := slices.IndexFunc(users, func(u auth0client.User) bool { return u.Connection == req.Connection })
+	if i < 0 {
+		return auth0client.User{}, "", fmt.Errorf("provision %s: Auth0 says the user exists but lists none on %s: %w", who, req.Connection, auth0client.ErrConflict)
+	}
+	u := users[i]
+	switch {
+	case u.Provisioned:
+		return u, ProvisionResumed, nil
+	case !req.Adopt:
+		return auth0client.User{}, "", &UserExistsError{UserID: u.ID}
+	}
+	if rule := EvaluateRegistration(u); rule != nil {
+		return auth0client.User{}, "", fmt.Errorf("provision %s: cannot adopt %s: %s (%s): %w", who, u.ID, rule.Explain, rule.Outcome, ErrInvalidRequest)
+	}
+	if err := p.Budget.WaitLow(ctx); err != nil {
+		return auth0client.User{}, "", fmt.Errorf("provision %s: wait for the Management API budget: %w", who, err)
+	}
+	if err := p.Users.MarkProvisioned(ctx, u.ID); err != nil {
+		return auth0client.User{}, "", fmt.Errorf("provision %s: adopt %s: %w", who, u.ID, err)
+	}
+	return u, ProvisionAdopted, nil
+}
+
+// finish delivers the link to a registered user unless it has been delivered, or a
+// delivery was cut off mid-send (then nobody knows whether the email left, and sending
+// again could mail the person twice: the result says so, and Resend decides).
+func (p *Provisioner) finish(ctx context.Context, rec store.Record, req ProvisionRequest, status string) (ProvisionResult, error) {
+	switch {
+	case rec.Deliveries > 0:
+		if status == ProvisionResumed {
+			status = ProvisionDone
+		}
+		return ProvisionResult{Status: status, Record: rec}, nil
+	case !rec.DeliveringAt.IsZero():
+		return ProvisionResult{Status: ProvisionUncertain, Record: rec}, nil
+	}
+	return p.deliver(ctx, rec, req.Delivery, req.ResultURL, req.TicketTTL, req.By, status)
+}
+
+// Resend delivers the link again to a user whose record is waiting for proof.
+func (p *Provisioner) Resend(ctx context.Context, userID string, req ProvisionRequest) (ProvisionResult, error) {
+	req, err := checkDelivery(req)
+	if err != nil {
+		return ProvisionResult{}, err
+	}
+	rec, err := p.Store.Get(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && rec.Status != store.StatusPending {
+		return ProvisionResult{Record: rec}, fmt.Errorf("resend to %s: %w", userID, ErrNotPending)
+	}
+	if err != nil {
+		return ProvisionResult{}, fmt.Errorf("resend to %s: %w", userID, err)
+	}
+	return p.deliver(ctx, rec, req.Delivery, req.ResultURL, req.TicketTTL, req.By, "resent")
+}
+
+// deliver sends the reset email or creates the ticket, marking the record before and
+// counting the delivery after, and answers with status.
+func (p *Provisioner) deliver(ctx context.Context, rec store.Record, delivery, resultURL string, ttl time.Duration, by, status string) (ProvisionResult, error) {
+	who := event.MaskEmail(rec.Email)
+	ok, err := p.Store.StartDelivery(ctx, rec.UserID, delivery)
+	if err != nil {
+		return ProvisionResult{Record: rec}, fmt.Errorf("deliver to %s: %w", rec.UserID, err)
+	}
+	if !ok {
+		return ProvisionResult{Record: rec}, fmt.Errorf("deliver to %s: %w", rec.UserID, ErrNotPending)
+	}
+	res := ProvisionResult{Status: status}
+	if delivery == DeliveryTicket {
+		if err := p.Budget.WaitLow(ctx); err != nil {
+			return ProvisionResult{Record: rec}, fmt.Errorf("ticket for %s: wait for the Management API budget: %w", rec.UserID, err)
+		}
+		res.TicketURL, err = p.Users.PasswordChangeTicket(ctx, rec.UserID, resultURL, ttl)
+	} else {
+		if err = p.AuthBudget.WaitLow(ctx); err == nil {
+			err = p.Users.SendResetEmail(ctx, rec.Email, rec.Connection)
+		}
+	}
+	if err != nil {
+		p.pauseOn(ctx, err)
+		if delivery == DeliveryResetEmail && errors.Is(err, auth0client.ErrNoAnswer) {
+			// The email may have left: the mark stays, and a repeated run reports the
+			// user as delivery_uncertain instead of mailing the person twice.
+			return ProvisionResult{Status: ProvisionUncertain, Record: rec}, fmt.Errorf("deliver to %s (%s): no answer from Auth0, so the email may or may not have gone out; check the user's mailbox or resend: %w", rec.UserID, who, err)
+		}
+		if aerr := p.Store.AbortDelivery(context.WithoutCancel(ctx), rec.UserID); aerr != nil {
+			p.Log.Warn("could not clear the delivery mark; the next run will report the user as delivery_uncertain", zap.String("user_id", rec.UserID), zap.Error(aerr))
+		}
+		return ProvisionResult{Record: rec}, fmt.Errorf("deliver to %s (%s): the user is registered but has no link yet; run the same command again or resend: %w", rec.UserID, who, err)
+	}
+	if _, err := p.Store.FinishDelivery(context.WithoutCancel(ctx), rec.UserID, delivery, by); err != nil {
+		return ProvisionResult{Record: rec, TicketURL: res.TicketURL}, fmt.Errorf("deliver to %s: sent, but not recorded: %w", rec.UserID, err)
+	}
+	if res.Record, err = p.Store.Get(ctx, rec.UserID); err != nil {
+		res.Record = rec
+	}
+	p.Log.Info("link delivered", zap.String("user_id", rec.UserID), zap.String("delivery", delivery), zap.String("status", status))
+	return res, nil
+}
+
+// pauseOn shares a 429's reset with every replica.
+func (p *Provisioner) pauseOn(ctx context.Context, err error) {
+	var rl *auth0client.RateLimitError
+	if errors.As(err, &rl) {
+		_ = p.Budget.Pause(ctx, rl.Reset)
+	}
+}
+
+// checkRequest fills defaults and refuses what cannot be provisioned.
+func checkRequest(req ProvisionRequest) (ProvisionRequest, error) {
+	req.Email = strings.TrimSpace(req.Email)
+	req.Connection = cmp.Or(strings.TrimSpace(req.Connection), DefaultConnection)
+	if a, err := mail.ParseAddress(req.Email); err != nil || a.Address != req.Email || a.Name != "" {
+		return req, fmt.Errorf("%w: %q is not an email address", ErrInvalidRequest, event.MaskEmail(req.Email))
+	}
+	return checkDelivery(req)
+}
+
+// checkDelivery fills and checks how the link is delivered.
+func checkDelivery(req ProvisionRequest) (ProvisionRequest, error) {
+	req.Delivery = cmp.Or(req.Delivery, DeliveryResetEmail)
+	switch {
+	case req.Delivery != DeliveryResetEmail && req.Delivery != DeliveryTicket:
+		return req, fmt.Errorf("%w: delivery %q: want %s or %s", ErrInvalidRequest, req.Delivery, DeliveryResetEmail, DeliveryTicket)
+	case req.TicketTTL < 0:
+		return req, fmt.Errorf("%w: ticket lifetime %s is negative", ErrInvalidRequest, req.TicketTTL)
+	case req.ResultURL != "" && req.Delivery != DeliveryTicket:
+		return req, fmt.Errorf("%w: a result URL only applies to tickets", ErrInvalidRequest)
+	}
+	return req, nil
 }

@@ -53,15 +53,17 @@ func adminMain(t *testing.T, token string) (*echo.Echo, *auth0test.Tenant) {
 	in := store.NewIngester(rdb, 0)
 	t.Cleanup(in.Close)
 	routes(mainE, opsE, routeDeps{
-		cfg:      cfg,
-		verifier: v,
-		ingester: in,
-		metrics:  handlers.NewMetrics(reg, v.KeyIDs()),
-		log:      zap.NewNop(),
-		reg:      reg,
-		pending:  rdb,
-		users:    a0,
-		budget:   store.NewLimiter(rdb, 100),
+		cfg:         cfg,
+		verifier:    v,
+		ingester:    in,
+		metrics:     handlers.NewMetrics(reg, v.KeyIDs()),
+		log:         zap.NewNop(),
+		reg:         reg,
+		pending:     rdb,
+		users:       a0,
+		budget:      store.NewLimiter(rdb, 100),
+		provisioner: NewProvisioner(Config{Auth0Rate: 100, Auth0AuthRate: 100}, rdb, a0, zap.NewNop()),
+		answers:     rdb,
 	})
 	return mainE, tenant
 }
@@ -112,11 +114,66 @@ func TestAdminRoutesWithoutToken(t *testing.T) {
 		{"list", "GET", "/v1/pending", "", "", 404, "not_found"},
 		{"get", "GET", "/v1/pending/auth0%7C1", "", "", 404, "not_found"},
 		{"delete", "DELETE", "/v1/pending/auth0%7C1", "Bearer x", "", 404, "not_found"},
+		{"provision", "POST", "/v1/users", "Bearer " + adminToken, `{"email":"kate@example.com"}`, 404, "not_found"},
 	} {
 		tc.run(t, e)
 	}
 	if n := tenant.CountCalls("", "/api/v2/"); n != 0 {
 		t.Errorf("%d Management API calls with the admin API off, want none", n)
+	}
+}
+
+func TestAdminProvisioning(t *testing.T) {
+	e, tenant := adminMain(t, adminToken)
+	bearer := "Bearer " + adminToken
+	stranger := tenant.AddUser(auth0test.UserSeed{Email: "olga@example.com"})
+	for _, tc := range []adminCall{
+		{"provision without credentials", "POST", "/v1/users", "", `{"email":"kate@example.com"}`, 401, "unauthorized"},
+		{"provision with a wrong token", "POST", "/v1/users", "Bearer nope", `{"email":"kate@example.com"}`, 401, "unauthorized"},
+		{"provision an invalid address", "POST", "/v1/users", bearer, `{"email":"kate at example.com"}`, 400, "bad_request"},
+		{"provision with an unknown field", "POST", "/v1/users", bearer, `{"email":"kate@example.com","role":"admin"}`, 400, "bad_request"},
+		{"provision on an unknown connection", "POST", "/v1/users", bearer, `{"email":"kate@example.com","connection":"Nope"}`, 400, "auth0_rejected"},
+		{"provision a user mailproof did not create", "POST", "/v1/users", bearer, `{"email":"olga@example.com"}`, 409, "user_exists"},
+		{"provision", "POST", "/v1/users", bearer, `{"email":"kate@example.com","name":"Kate"}`, 201, ""},
+		{"provision again", "POST", "/v1/users", bearer, `{"email":"kate@example.com","name":"Kate"}`, 200, ""},
+		{"adopt", "POST", "/v1/users", bearer, `{"email":"olga@example.com","adopt":true}`, 201, ""},
+		{"resend to a user with no record", "POST", "/v1/users/auth0%7Cnobody/resend", bearer, "", 409, "not_pending"},
+	} {
+		tc.run(t, e)
+	}
+	if n := tenant.SentTo("kate@example.com"); n != 1 {
+		t.Errorf("%d reset emails to kate, want 1 after two requests", n)
+	}
+	if n := tenant.SentTo(stranger.Email); n != 1 {
+		t.Errorf("%d reset emails to the adopted user, want 1", n)
+	}
+	kate := tenant.UsersByEmail("kate@example.com")[0]
+	(adminCall{"resend", "POST", "/v1/users/" + strings.ReplaceAll(kate.ID, "|", "%7C") + "/resend", bearer, "", 200, ""}).run(t, e)
+	if n := tenant.SentTo("kate@example.com"); n != 2 {
+		t.Errorf("%d reset emails to kate after a resend, want 2", n)
+	}
+
+	// An Idempotency-Key gives a retried request the first answer, ticket URL included;
+	// the same key with another body is refused.
+	send := func(key, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/v1/users", strings.NewReader(body))
+		req.Header.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+		req.Header.Set(echo.HeaderAuthorization, bearer)
+		req.Header.Set("Idempotency-Key", key)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec
+	}
+	body := `{"email":"tom@example.com","delivery":"ticket"}`
+	first, second := send("k-1", body), send("k-1", body)
+	if first.Code != 201 || second.Code != 201 || first.Body.String() != second.Body.String() || !strings.Contains(first.Body.String(), `"ticket_url":"https://`) {
+		t.Errorf("same key twice: %d %s / %d %s; want the same 201 with the ticket URL", first.Code, first.Body, second.Code, second.Body)
+	}
+	if n := tenant.CountCalls("POST", "/api/v2/tickets/password-change"); n != 1 {
+		t.Errorf("%d tickets for one key, want 1", n)
+	}
+	if other := send("k-1", `{"email":"tim@example.com"}`); other.Code != 422 {
+		t.Errorf("same key, another body: %d %s, want 422", other.Code, other.Body)
 	}
 }
 

@@ -24,6 +24,7 @@ type Config struct {
 	Auth0ClientSecret string
 	Auth0CAFile       string
 	Auth0Rate         float64
+	Auth0AuthRate     float64
 	Auth0Timeout      time.Duration
 	WebhookSecrets    []string
 	AdminToken        string
@@ -137,6 +138,14 @@ var settings = [...]Setting{
 			return errors.New("must be a number of requests per second above 0")
 		}
 		c.Auth0Rate = f
+		return nil
+	}},
+	{Name: "MAILPROOF_AUTH0_AUTH_RATE", Default: "5", Help: "Authentication API calls per second (reset emails) shared by all replicas, burst 10 (Auth0 Free allows 300 a minute)", set: func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 10000 {
+			return errors.New("must be a number of requests per second above 0")
+		}
+		c.Auth0AuthRate = f
 		return nil
 	}},
 	{Name: "MAILPROOF_AUTH0_TIMEOUT", Default: "10s", Help: "timeout of one Management API call", set: setDuration(func(c *Config) *time.Duration { return &c.Auth0Timeout })},

@@ -26,6 +26,8 @@ func routes(mainE, opsE *echo.Echo, d routeDeps) {
 	mainE.GET("/v1/pending", handlers.ListPending(d.pending), adminAuth)
 	mainE.GET("/v1/pending/:user_id", handlers.GetPending(d.pending), adminAuth)
 	mainE.DELETE("/v1/pending/:user_id", handlers.DeletePending(d.pending, d.log), adminAuth)
+	mainE.POST("/v1/users", handlers.ProvisionUser(d.provisioner, d.answers, d.log), adminAuth)
+	mainE.POST("/v1/users/:user_id/resend", handlers.ResendUser(d.provisioner, d.log), adminAuth)
 
 	opsE.GET("/", handlers.Status(d.status, 2*time.Second, d.checks...))
 	opsE.GET("/healthz", handlers.Healthz())

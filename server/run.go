@@ -65,16 +65,18 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("worker: %w", err)
 	}
 	routes(mainE, opsE, routeDeps{
-		cfg:      cfg,
-		verifier: verifier,
-		ingester: ingester,
-		metrics:  metrics,
-		log:      log,
-		reg:      reg,
-		status:   rdb,
-		pending:  rdb,
-		users:    a0,
-		budget:   store.NewLimiter(rdb, cfg.Auth0Rate),
+		cfg:         cfg,
+		verifier:    verifier,
+		ingester:    ingester,
+		metrics:     metrics,
+		log:         log,
+		reg:         reg,
+		status:      rdb,
+		pending:     rdb,
+		users:       a0,
+		budget:      store.NewLimiter(rdb, cfg.Auth0Rate),
+		provisioner: NewProvisioner(cfg, rdb, a0, log),
+		answers:     rdb,
 		checks: []handlers.Check{
 			{Name: "redis", Probe: func(ctx context.Context) error {
 				if err := rdb.Ping(ctx); err != nil {
@@ -130,6 +132,19 @@ func Run(ctx context.Context, o Options) error {
 	return g.Wait()
 }
 
+// NewProvisioner is provisioning on the shared budgets: the Management API's, taken
+// after the worker's flips, and the Authentication API's for reset emails. The CLI's
+// provision command builds the same.
+func NewProvisioner(cfg Config, rdb *store.Redis, a0 *auth0client.Client, log *zap.Logger) *proof.Provisioner {
+	return &proof.Provisioner{
+		Users:      a0,
+		Store:      rdb,
+		Budget:     store.NewLimiter(rdb, cfg.Auth0Rate),
+		AuthBudget: store.NewAuthLimiter(rdb, cfg.Auth0AuthRate, 10),
+		Log:        log.Named("provision"),
+	}
+}
+
 // workerConfig is the worker part of the configuration.
 func workerConfig(cfg Config, check func(context.Context) error, now func() time.Time) proof.WorkerConfig {
 	return proof.WorkerConfig{
@@ -159,6 +174,9 @@ type routeDeps struct {
 	pending handlers.PendingStore
 	users   handlers.UserReader
 	budget  handlers.Budget
+	// Provisioning for POST /v1/users, with the answers kept under Idempotency-Keys.
+	provisioner handlers.Provisioner
+	answers     handlers.Answers
 }
 
 var (
@@ -167,6 +185,10 @@ var (
 	_ handlers.StatusSource = (*store.Redis)(nil)
 	_ handlers.UserReader   = (*auth0client.Client)(nil)
 	_ handlers.Budget       = (*store.Limiter)(nil)
+	_ handlers.Provisioner  = (*proof.Provisioner)(nil)
+	_ handlers.Answers      = (*store.Redis)(nil)
+	_ proof.ProvisionUsers  = (*auth0client.Client)(nil)
+	_ proof.ProvisionStore  = (*store.Redis)(nil)
 )
 
 // newVerifier is the signature check as the configuration asks for it. The server tests

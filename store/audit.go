@@ -37,6 +37,10 @@ type AuditEntry struct {
 	// retry, a dead letter), is how many times the job was deferred in it:
 	// the episode's deferred entry stands for all of them.
 	Deferrals int `json:"deferrals,omitempty"`
+	// By is who made an operator's change (AuditByCLI, AuditByAdminAPI); Detail says
+	// what it was, briefly.
+	By     string `json:"by,omitempty"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Deferral describes the entry's part in a deferral episode for a person:
@@ -92,6 +96,8 @@ func auditFromMessage(m redis.XMessage) AuditEntry {
 		JobID:       str("job_id"),
 		Attempt:     attempt,
 		Error:       str("error"),
+		By:          str("by"),
+		Detail:      str("detail"),
 		DeferReason: str("defer_reason"),
 		Deferrals:   deferrals,
 	}

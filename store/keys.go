@@ -12,14 +12,16 @@ const prefix = "mp:{mp}:"
 
 // Fixed keys. doc.go describes each one.
 const (
-	keyPendingIndex = prefix + "pending-index"
-	keyJobs         = prefix + "jobs"
-	keyDelayed      = prefix + "delayed"
-	keyDLQ          = prefix + "dlq"
-	keyAudit        = prefix + "audit"
-	keyRate         = prefix + "ratelimit" // redis_rate stores it as "rate:" + keyRate
-	keyRatePause    = prefix + "ratelimit-pause"
-	keyUndo         = prefix + "undo"
+	keyPendingIndex  = prefix + "pending-index"
+	keyJobs          = prefix + "jobs"
+	keyDelayed       = prefix + "delayed"
+	keyDLQ           = prefix + "dlq"
+	keyAudit         = prefix + "audit"
+	keyRate          = prefix + "ratelimit" // redis_rate stores it as "rate:" + keyRate
+	keyRatePause     = prefix + "ratelimit-pause"
+	keyUndo          = prefix + "undo"
+	keyAuthRate      = prefix + "authratelimit"
+	keyAuthRatePause = prefix + "authratelimit-pause"
 )
 
 // group is the consumer group of the job stream.
@@ -43,6 +45,10 @@ func idKey(kind, id string) string {
 func pendingKey(userID string) string   { return idKey("pending:", userID) }
 func replayKey(webhookID string) string { return idKey("replay:", webhookID) }
 func userAuditKey(userID string) string { return idKey("audit:", userID) }
+
+// emailKey is the record index by address (normalized); addresses come from outside
+// like ids, so they are encoded the same way.
+func emailKey(normalized string) string { return idKey("email:", normalized) }
 
 // replayedKey marks a replayed dead letter; the id is the operator's input,
 // so it is encoded like any outside id.

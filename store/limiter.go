@@ -17,6 +17,11 @@ type Limiter struct {
 	r     *Redis
 	rl    *redis_rate.Limiter
 	limit redis_rate.Limit
+	key   string // the GCRA state (redis_rate prefixes "rate:")
+	pause string // "no call before" after a 429
+	// waiting is set, with a short expiry, while a high-priority caller waits for a
+	// slot; WaitLow yields to it.
+	waiting string
 }
 
 // NewLimiter returns a limiter allowing rate calls per second in total
@@ -28,14 +33,28 @@ type Limiter struct {
 // rate that is not positive (or absurdly high): configuration validation
 // must have refused it.
 func NewLimiter(r *Redis, rate float64) *Limiter {
-	if !(rate > 0) || rate > 1e6 {
-		panic(fmt.Sprintf("store: rate limit %v per second: want a positive number", rate))
+	return newLimiter(r, keyRate, keyRatePause, rate, 2)
+}
+
+// NewAuthLimiter is the Authentication API's budget (reset emails), which Auth0 counts
+// apart from the Management API's: rate calls per second across replicas, burst calls
+// at once at most.
+func NewAuthLimiter(r *Redis, rate float64, burst int) *Limiter {
+	return newLimiter(r, keyAuthRate, keyAuthRatePause, rate, burst)
+}
+
+func newLimiter(r *Redis, key, pause string, rate float64, burst int) *Limiter {
+	if !(rate > 0) || rate > 1e6 || burst < 1 {
+		panic(fmt.Sprintf("store: rate limit %v per second, burst %d: want a positive number and burst", rate, burst))
 	}
 	return &Limiter{
 		r:  r,
 		rl: redis_rate.NewLimiter(r.c),
 		// One call per period of 1/rate seconds.
-		limit: redis_rate.Limit{Rate: 1, Burst: 2, Period: time.Duration(float64(time.Second) / rate)},
+		limit:   redis_rate.Limit{Rate: 1, Burst: burst, Period: time.Duration(float64(time.Second) / rate)},
+		key:     key,
+		pause:   pause,
+		waiting: key + ":high-waiting",
 	}
 }
 
@@ -65,7 +84,51 @@ func (l *Limiter) WaitN(ctx context.Context, n int) error {
 			}
 			continue
 		}
-		res, err := l.rl.AllowN(ctx, keyRate, l.limit, n)
+		res, err := l.rl.AllowN(ctx, l.key, l.limit, n)
+		if err != nil {
+			return wrap("rate limit", err)
+		}
+		if res.Allowed > 0 {
+			return nil
+		}
+		// Say a high-priority caller waits, for as long as this wait plus a margin, so
+		// WaitLow callers leave the next slot to it.
+		wait := max(res.RetryAfter, time.Millisecond)
+		if err := l.r.c.Set(ctx, l.waiting, "1", wait+l.limit.Period+100*time.Millisecond).Err(); err != nil {
+			return wrap("rate limit", err)
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// WaitLow is Wait for work that can wait (provisioning, the sweep): it takes a slot
+// only while no Wait or WaitN caller is waiting for one, so a person who has just
+// logged in is flipped first and bulk work uses what flips leave.
+func (l *Limiter) WaitLow(ctx context.Context) error {
+	for {
+		n, err := l.r.c.Exists(ctx, l.waiting).Result()
+		if err != nil {
+			return wrap("rate limit", err)
+		}
+		if n > 0 {
+			if err := sleep(ctx, min(l.limit.Period, 250*time.Millisecond)); err != nil {
+				return err
+			}
+			continue
+		}
+		until, err := l.pausedUntil(ctx)
+		if err != nil {
+			return err
+		}
+		if d := until.Sub(l.r.now()); d > 0 {
+			if err := sleep(ctx, d); err != nil {
+				return err
+			}
+			continue
+		}
+		res, err := l.rl.Allow(ctx, l.key, l.limit)
 		if err != nil {
 			return wrap("rate limit", err)
 		}
@@ -87,14 +150,14 @@ func (l *Limiter) Pause(ctx context.Context, until time.Time) error {
 	}
 	// Rounded up to the millisecond: the pause must never end early.
 	untilMS := until.Add(time.Millisecond - 1).Truncate(time.Millisecond)
-	if err := l.r.scripts.pause.Run(ctx, l.r.c, []string{keyRatePause}, ms(untilMS)).Err(); err != nil {
+	if err := l.r.scripts.pause.Run(ctx, l.r.c, []string{l.pause}, ms(untilMS)).Err(); err != nil {
 		return wrap("rate limit pause", err)
 	}
 	return nil
 }
 
 func (l *Limiter) pausedUntil(ctx context.Context) (time.Time, error) {
-	s, err := l.r.c.Get(ctx, keyRatePause).Result()
+	s, err := l.r.c.Get(ctx, l.pause).Result()
 	if errors.Is(err, redis.Nil) {
 		return time.Time{}, nil
 	}

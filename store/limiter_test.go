@@ -126,3 +126,53 @@ func TestLimiterWaitNTakesSlotsTogether(t *testing.T) {
 		t.Errorf("three calls at once: granted, want an error (the burst is 2)")
 	}
 }
+
+// TestLimiterWaitLowYields: bulk work saturating the budget with WaitLow lets a flip's
+// Wait through at the next slot or the one after, however many bulk calls wait.
+func TestLimiterWaitLowYields(t *testing.T) {
+	url := redistest.URL(t)
+	bulk := store.NewLimiter(openURL(t, url), 20)
+	flip := store.NewLimiter(openURL(t, url), 20)
+	ctx, cancel := context.WithCancel(timeout(t))
+	var mu sync.Mutex
+	var order []string
+	var wg sync.WaitGroup
+	for range 4 { // four bulk workers, always wanting a slot
+		wg.Go(func() {
+			for bulk.WaitLow(ctx) == nil {
+				mu.Lock()
+				order = append(order, "bulk")
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(300 * time.Millisecond) // the budget is saturated by bulk work
+	for range 3 {
+		mu.Lock()
+		order = append(order, "flip-waits")
+		mu.Unlock()
+		if err := flip.Wait(timeout(t)); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		order = append(order, "flip")
+		mu.Unlock()
+	}
+	cancel()
+	wg.Wait()
+	for i, o := range order {
+		if o != "flip-waits" {
+			continue
+		}
+		bulkBefore := 0
+		for _, p := range order[i+1:] {
+			if p == "flip" {
+				break
+			}
+			bulkBefore++
+		}
+		if bulkBefore > 1 {
+			t.Errorf("a flip waited behind %d bulk calls, want at most 1: %v", bulkBefore, order)
+		}
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/mailproof/mailproof/event"
+	"github.com/redis/go-redis/v9"
 )
 
 // Record statuses. A record is written pending; a worker moves it to
@@ -33,6 +35,14 @@ type Record struct {
 	ExpiresAt     time.Time `json:"expires_at,omitzero"` // zero: never
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
+	// Delivery is how the person was last sent the link (reset-email or ticket);
+	// DeliveredAt when, Deliveries how many times. DeliveringAt is set while a delivery
+	// is under way and cleared once it is recorded: set on a record with no delivery
+	// recorded means a run died mid-send, so nobody knows whether the email left.
+	Delivery     string    `json:"delivery,omitempty"`
+	DeliveredAt  time.Time `json:"delivered_at,omitzero"`
+	Deliveries   int       `json:"deliveries"`
+	DeliveringAt time.Time `json:"delivering_at,omitzero"`
 }
 
 // PutPending creates or replaces the pending record of rec.UserID: the
@@ -57,7 +67,7 @@ func (r *Redis) PutPending(ctx context.Context, rec Record) error {
 		keyExpiry = ms(rec.ExpiresAt.Add(r.cfg.retention))
 	}
 	err := r.scripts.put.Run(ctx, r.c,
-		[]string{pendingKey(rec.UserID), keyPendingIndex},
+		[]string{pendingKey(rec.UserID), keyPendingIndex, emailKey(event.NormalizeEmail(rec.Email))},
 		encodeID(rec.UserID), rec.UserID, event.NormalizeEmail(rec.Email), rec.Connection,
 		ms(rec.ProvisionedAt), ms(now), ms(rec.ExpiresAt), keyExpiry,
 	).Err()
@@ -79,16 +89,18 @@ func (r *Redis) Get(ctx context.Context, userID string) (Record, error) {
 	return r.recordFromHash(h), nil
 }
 
-// DeletePending removes a user's record whatever its status and reports
-// whether there was one.
+// DeletePending removes a user's record, and its email index entry if it points at
+// the user, whatever its status, and reports whether there was one.
 func (r *Redis) DeletePending(ctx context.Context, userID string) (bool, error) {
-	pipe := r.c.TxPipeline()
-	del := pipe.Del(ctx, pendingKey(userID))
-	pipe.ZRem(ctx, keyPendingIndex, encodeID(userID))
-	if _, err := pipe.Exec(ctx); err != nil {
+	email, err := r.c.HGet(ctx, pendingKey(userID), "email").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return false, wrap("delete record", err)
 	}
-	return del.Val() == 1, nil
+	n, err := r.scripts.del.Run(ctx, r.c, []string{pendingKey(userID), keyPendingIndex, emailKey(email)}, encodeID(userID), userID).Int()
+	if err != nil {
+		return false, wrap("delete record", err)
+	}
+	return n == 1, nil
 }
 
 // recordFromHash decodes a record hash, reporting a pending record past its
@@ -105,7 +117,11 @@ func (r *Redis) recordFromHash(h map[string]string) Record {
 		ExpiresAt:     parseMS(h["expires_at"]),
 		CreatedAt:     parseMS(h["created_at"]),
 		UpdatedAt:     parseMS(h["updated_at"]),
+		Delivery:      h["delivery"],
+		DeliveredAt:   parseMS(h["delivered_at"]),
+		DeliveringAt:  parseMS(h["delivering_at"]),
 	}
+	rec.Deliveries, _ = strconv.Atoi(h["deliveries"])
 	if rec.Status == StatusPending && !rec.ExpiresAt.IsZero() && !r.now().Before(rec.ExpiresAt) {
 		rec.Status = StatusExpired
 	}

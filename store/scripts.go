@@ -15,7 +15,7 @@ var luaFiles embed.FS
 // scripts are the store's Lua scripts. Each is run with EVALSHA, falling
 // back to EVAL (which caches it again) after a Redis restart or SCRIPT FLUSH.
 type scripts struct {
-	put, ingest, claim, finish, retry, moveDue, deadLetter, replay, pause, drop, undo *redis.Script
+	put, ingest, claim, finish, retry, moveDue, deadLetter, replay, pause, drop, undo, del, delivery, note *redis.Script
 }
 
 func newScripts() scripts {
@@ -38,6 +38,9 @@ func newScripts() scripts {
 		pause:      plain("pause"),
 		drop:       plain("drop"),
 		undo:       withAudit("undo"),
+		del:        plain("del"),
+		delivery:   withAudit("delivery"),
+		note:       withAudit("note"),
 	}
 }
 

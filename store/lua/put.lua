@@ -1,5 +1,5 @@
 -- PutPending: create or replace a pending record and index it.
--- KEYS: 1 record hash, 2 pending index
+-- KEYS: 1 record hash, 2 pending index, 3 email index key (the record by address)
 -- ARGV: 1 index member (encoded user id), 2 user id, 3 email, 4 connection,
 --       5 provisioned_at ms, 6 now ms, 7 expires_at ms (0 = never),
 --       8 absolute key expiry ms (0 = none)
@@ -10,8 +10,10 @@ redis.call('HSET', KEYS[1],
   'provisioned_at', ARGV[5], 'status', 'pending', 'outcome', '',
   'holder', '', 'created_at', created, 'updated_at', ARGV[6],
   'expires_at', ARGV[7])
+redis.call('SET', KEYS[3], ARGV[2])
 if ARGV[8] ~= '0' then
   redis.call('PEXPIREAT', KEYS[1], ARGV[8])
+  redis.call('PEXPIREAT', KEYS[3], ARGV[8])
 end
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 return created

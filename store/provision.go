@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mailproof/mailproof/event"
+)
+
+// Audit outcomes of what operators do to records, beside the worker's decisions.
+const (
+	AuditRegistered  = "registered"  // an existing user was registered as pending
+	AuditProvisioned = "provisioned" // mailproof created the user and registered it
+	AuditAdopted     = "adopted"     // a user mailproof did not create was registered by --adopt
+	AuditDelivered   = "delivered"   // the reset email or ticket went out (detail: which, and the count)
+	AuditDeleted     = "deleted"     // an operator removed the record
+)
+
+// Who made a change, for the audit trail's "by".
+const (
+	AuditByCLI      = "cli"
+	AuditByAdminAPI = "admin_api"
+)
+
+// FindByEmail returns the record that holds an address (compared in event's form), or
+// ErrNotFound. It lets a provisioning run that was interrupted find its own users
+// without asking Auth0.
+func (r *Redis) FindByEmail(ctx context.Context, email string) (Record, error) {
+	norm := event.NormalizeEmail(email)
+	id, err := r.c.Get(ctx, emailKey(norm)).Result()
+	if errors.Is(err, redis.Nil) {
+		return Record{}, fmt.Errorf("find by email: %w", ErrNotFound)
+	}
+	if err != nil {
+		return Record{}, wrap("find by email", err)
+	}
+	rec, err := r.Get(ctx, id)
+	if err != nil {
+		return Record{}, err
+	}
+	if rec.Email != norm { // the index outlived a record replaced with another address
+		return Record{}, fmt.Errorf("find by email: %w", ErrNotFound)
+	}
+	return rec, nil
+}
+
+// StartDelivery marks userID's pending record as being sent its link, before the send:
+// a run that dies mid-send leaves the mark, and the next run knows not to send blindly.
+// It reports false when the record is missing or no longer waiting.
+func (r *Redis) StartDelivery(ctx context.Context, userID, delivery string) (bool, error) {
+	return r.delivery(ctx, "start", userID, delivery, "")
+}
+
+// FinishDelivery records that the link went out: the count, the time, and an audit
+// entry by who asked.
+func (r *Redis) FinishDelivery(ctx context.Context, userID, delivery, by string) (bool, error) {
+	return r.delivery(ctx, "done", userID, delivery, by)
+}
+
+// AbortDelivery takes StartDelivery's mark off: the send certainly did not happen
+// (Auth0 refused it, or it was never made), so the next run may deliver.
+func (r *Redis) AbortDelivery(ctx context.Context, userID string) error {
+	_, err := r.delivery(ctx, "abort", userID, "", "")
+	return err
+}
+
+func (r *Redis) delivery(ctx context.Context, op, userID, delivery, by string) (bool, error) {
+	args := append([]any{op, ms(r.now()), delivery, by}, r.auditArgs()...)
+	n, err := r.scripts.delivery.Run(ctx, r.c, []string{pendingKey(userID), keyAudit, userAuditKey(userID)}, args...).Int()
+	if err != nil {
+		return false, wrap("record delivery", err)
+	}
+	return n == 1, nil
+}
+
+// Note writes one audit entry about userID: an operator's change (outcome, one of the
+// Audit* codes above), by whom, and a short detail.
+func (r *Redis) Note(ctx context.Context, userID, outcome, by, detail string) error {
+	args := append([]any{ms(r.now()), userID, outcome, by, detail}, r.auditArgs()...)
+	if err := r.scripts.note.Run(ctx, r.c, []string{keyAudit, userAuditKey(userID)}, args...).Err(); err != nil {
+		return wrap("audit", err)
+	}
+	return nil
+}
