@@ -226,3 +226,240 @@ func TestRunCSV(t *testing.T) {
 		}
 	}
 }
+
+func TestRunCSVDryRunSendsNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    provisioner
+	}{{name: "no provisioner", p: nil}, {name: "a provisioner", p: newFakeProvisioner()}} {
+		path := fixture(t, "bad-rows.csv")
+		var progress strings.Builder
+		sum, err := runCSV(t.Context(), csvOptions{Path: path, Concurrency: 4, DryRun: true}, tc.p, &progress, false)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if f, ok := tc.p.(*fakeProvisioner); ok && len(f.calls) != 0 {
+			t.Errorf("%s: %d calls, want none", tc.name, len(f.calls))
+		}
+		got := readResults(t, path+".results.csv")
+		for _, line := range []int{2, 10, 12} {
+			if !strings.Contains(got[line], "  "+statusWouldProvision+" ") {
+				t.Errorf("%s: line %d: results %q, want %s", tc.name, line, got[line], statusWouldProvision)
+			}
+		}
+		if s, want := sum.statusCounts(), "would_provision 3, invalid 7, duplicate 1"; s != want {
+			t.Errorf("%s: statuses %q, want %q", tc.name, s, want)
+		}
+		for _, want := range []string{"provision --dry-run (nothing sent): 11 rows", "would provision by delivery: reset-email 2, ticket 1"} {
+			if !strings.Contains(progress.String(), want) {
+				t.Errorf("%s: progress %q, want %q", tc.name, progress.String(), want)
+			}
+		}
+	}
+}
+
+// TestRunCSVConcurrency: every good row is sent exactly once, by at most N at a time,
+// and has exactly one results row.
+func TestRunCSVConcurrency(t *testing.T) {
+	const rows = 300
+	for _, n := range []int{1, 4, maxConcurrency} {
+		path := usersFile(t, rows)
+		p := newFakeProvisioner()
+		sum, err := runCSV(t.Context(), csvOptions{Path: path, Concurrency: n}, p, io.Discard, false)
+		if err != nil {
+			t.Fatalf("concurrency %d: %v", n, err)
+		}
+		if len(p.calls) != rows {
+			t.Errorf("concurrency %d: %d addresses sent, want %d", n, len(p.calls), rows)
+		}
+		for email, c := range p.calls {
+			if c != 1 {
+				t.Errorf("concurrency %d: %s sent %d times, want once", n, email, c)
+			}
+		}
+		if p.maxRunning > n {
+			t.Errorf("concurrency %d: %d calls at once", n, p.maxRunning)
+		}
+		got := readResults(t, path+".results.csv")
+		for line := 2; line <= rows+1; line++ {
+			if want := fmt.Sprintf("user%07d@example.com auth0|user%07d@example.com created  ", line-2, line-2); got[line] != want {
+				t.Errorf("concurrency %d: line %d: results %q, want %q", n, line, got[line], want)
+			}
+		}
+		if sum.Rows != rows || sum.Statuses[proof.ProvisionCreated] != rows || sum.rowsErr() != nil {
+			t.Errorf("concurrency %d: summary %+v", n, sum)
+		}
+	}
+}
+
+// TestRunCSVInterrupted: cancelling stops new rows, the rows in flight finish with a
+// live context and are in the results, and the same command run again finishes the
+// rest without sending anything twice.
+func TestRunCSVInterrupted(t *testing.T) {
+	const rows, n = 50, 3
+	path := usersFile(t, rows)
+	p := newFakeProvisioner()
+	p.started, p.release = make(chan string, rows), make(chan struct{})
+	ctx, cancel := context.WithCancel(t.Context())
+	type ran struct {
+		sum csvSummary
+		err error
+	}
+	done := make(chan ran)
+	var progress strings.Builder
+	go func() {
+		sum, err := runCSV(ctx, csvOptions{Path: path, Concurrency: n}, p, &progress, false)
+		done <- ran{sum, err}
+	}()
+	first := map[string]bool{}
+	for range n {
+		first[<-p.started] = true
+	}
+	cancel()
+	close(p.release)
+	r := <-done
+
+	if r.err == nil || !strings.Contains(r.err.Error(), "provision interrupted: 3 rows have results in") ||
+		!strings.Contains(r.err.Error(), "re-running the same command finishes the rest") {
+		t.Errorf("error %v, want it to say the run was interrupted", r.err)
+	}
+	if !r.sum.Interrupted || r.sum.Rows != n || r.sum.Statuses[proof.ProvisionCreated] != n {
+		t.Errorf("summary %+v, want %d rows created and interrupted", r.sum, n)
+	}
+	if len(p.calls) != n || len(p.ctxErrs) != 0 {
+		t.Errorf("%d addresses sent, want %d; contexts: %v", len(p.calls), n, p.ctxErrs)
+	}
+	got := readResults(t, path+".results.csv")
+	if len(got) != n {
+		t.Errorf("%d results, want %d: %v", len(got), n, got)
+	}
+	for line, r := range got {
+		if !strings.Contains(r, " created ") {
+			t.Errorf("line %d: results %q, want created", line, r)
+		}
+	}
+	if !strings.Contains(progress.String(), "interrupted: taking no more rows; finishing the") {
+		t.Errorf("progress %q does not say it was interrupted", progress.String())
+	}
+
+	p.started, p.release = nil, nil
+	progress.Reset()
+	sum, err := runCSV(t.Context(), csvOptions{Path: path, Concurrency: n}, p, &progress, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("created %d, unchanged %d (done by an earlier run)", rows-n, n); sum.statusCounts() != want {
+		t.Errorf("re-run: statuses %q, want %q", sum.statusCounts(), want)
+	}
+	for email, c := range p.calls {
+		if want := map[bool]int{true: 2, false: 1}[first[email]]; c != want {
+			t.Errorf("%s sent %d times, want %d (the fake answers unchanged the second time)", email, c, want)
+		}
+	}
+	if len(readResults(t, path+".results.csv")) != rows {
+		t.Errorf("re-run: want a result for every row")
+	}
+	if kept := readResults(t, sum.KeptResults); len(kept) != n {
+		t.Errorf("the interrupted run's results file was not kept as %q: %v", sum.KeptResults, kept)
+	}
+}
+
+// TestRunCSVRefuses: a mistake found before the first row sends nothing and writes no
+// results file.
+func TestRunCSVRefuses(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string // a fixture; "" for none
+		opts    csvOptions
+		wantErr string
+	}{
+		{name: "concurrency 0", file: "crlf.csv", opts: csvOptions{Concurrency: 0}, wantErr: "--concurrency 0: want 1 to 64"},
+		{name: "concurrency 65", file: "crlf.csv", opts: csvOptions{Concurrency: 65}, wantErr: "--concurrency 65: want 1 to 64"},
+		{name: "no file", opts: csvOptions{Concurrency: 1}, wantErr: "--csv: no file given"},
+		{name: "missing file", opts: csvOptions{Path: filepath.Join(t.TempDir(), "nope.csv"), Concurrency: 1}, wantErr: "no such file"},
+		{name: "unknown column", file: "unknown-column.csv", opts: csvOptions{Concurrency: 1},
+			wantErr: `unknown-column.csv: line 1: unknown column "nmae": the columns are email, name, connection, delivery; nothing was provisioned`},
+		{name: "no header", file: "no-header.csv", opts: csvOptions{Concurrency: 1}, wantErr: "line 1 holds an address, not a header"},
+		{name: "results over the input", file: "crlf.csv", opts: csvOptions{Concurrency: 1, Results: "input"},
+			wantErr: "is the input file: name another with --results"},
+	}
+	for _, tc := range tests {
+		opts := tc.opts
+		if tc.file != "" {
+			opts.Path = fixture(t, tc.file)
+		}
+		if opts.Results == "input" {
+			opts.Results = opts.Path
+		}
+		p := newFakeProvisioner()
+		_, err := runCSV(t.Context(), opts, p, io.Discard, false)
+		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.wantErr)
+		}
+		if len(p.calls) != 0 {
+			t.Errorf("%s: %d addresses sent, want none", tc.name, len(p.calls))
+		}
+		if opts.Path != "" && opts.Results == "" {
+			if _, err := os.Stat(opts.Path + ".results.csv"); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s: a results file was written", tc.name)
+			}
+		}
+	}
+}
+
+// TestRunCSVRowTooLong: a quote left open stops the run with the rows before it done.
+func TestRunCSVRowTooLong(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "open-quote.csv")
+	body := "email,name\nada@example.com,Ada\nbob@example.com,\"Bob\n" + strings.Repeat("cy@example.com,Cy\n", 2*maxRowBytes/18)
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := newFakeProvisioner()
+	_, err := runCSV(t.Context(), csvOptions{Path: path, Concurrency: 2}, p, io.Discard, false)
+	if !errors.Is(err, errRowTooLong) || !strings.Contains(err.Error(), "the rows before it have results in") {
+		t.Errorf("error %v, want %v", err, errRowTooLong)
+	}
+	if got := readResults(t, path+".results.csv"); len(got) != 1 || !strings.Contains(got[2], " created ") {
+		t.Errorf("results %v, want line 2 created", got)
+	}
+}
+
+func TestEstimateRows(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       int64
+	}{
+		{"empty", "", 0},
+		{"header only", "email\n", 0},
+		{"no final newline", "email\na@example.com\nb@example.com", 2},
+		{"final newline", "email\na@example.com\nb@example.com\n", 2},
+		{"a quoted newline counts high", "email,name\na@example.com,\"A\nB\"\n", 2},
+	}
+	for _, tc := range tests {
+		path := filepath.Join(t.TempDir(), "f.csv")
+		if err := os.WriteFile(path, []byte(tc.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := estimateRows(f)
+		rest, _ := io.ReadAll(f)
+		f.Close()
+		if err != nil || got != tc.want || string(rest) != tc.body {
+			t.Errorf("%s: %d, %v, then read %q; want %d, rewound", tc.name, got, err, rest, tc.want)
+		}
+	}
+}
+
+func TestCSVProgressLine(t *testing.T) {
+	var out strings.Builder
+	p := newCSVProgress(&out, false, 1000)
+	sum := csvSummary{Rows: 100, Statuses: map[string]int{proof.ProvisionCreated: 90, statusInvalid: 4, statusDuplicate: 1, statusError: 5}}
+	p.tick(&sum)
+	want := "provision: 100/1000 rows, 90 done, 5 bad, 5 failed, "
+	if !strings.HasPrefix(out.String(), want) || !strings.Contains(out.String(), " rows/s, about ") || !strings.HasSuffix(out.String(), " left\n") {
+		t.Errorf("progress line %q, want %q... rows/s, about ... left", out.String(), want)
+	}
+}
