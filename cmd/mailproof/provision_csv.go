@@ -97,7 +97,7 @@ func runCSV(ctx context.Context, opts csvOptions, p provisioner, progress io.Wri
 	if err != nil {
 		return csvSummary{}, fmt.Errorf("read %s: %w", opts.Path, err)
 	}
-	rows, err := newRowReader(f, opts.Defaults)
+	rows, err := newRowReader(f, opts.Defaults, total)
 	if err != nil {
 		return csvSummary{}, fmt.Errorf("%s: %w; nothing was provisioned", opts.Path, err)
 	}

@@ -26,7 +26,7 @@ func readFixture(t *testing.T, name string, defaults proof.ProvisionRequest) ([]
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rr, err := newRowReader(f, defaults)
+	rr, err := newRowReader(f, defaults, -1)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func TestRowReader(t *testing.T) {
 func TestRowReaderRowTooLong(t *testing.T) {
 	body := "email,name\nada@example.com,Ada\nbob@example.com,\"Bob\n" +
 		strings.Repeat("cy@example.com,Cy\n", 2*maxRowBytes/18)
-	rr, err := newRowReader(strings.NewReader(body), proof.ProvisionRequest{})
+	rr, err := newRowReader(strings.NewReader(body), proof.ProvisionRequest{}, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
