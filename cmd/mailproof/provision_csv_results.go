@@ -88,9 +88,18 @@ func createResults(path string, input os.FileInfo) (*resultsFile, error) {
 		return nil, fmt.Errorf("the results file %s is the input file: name another with --results", path)
 	case err == nil:
 		ext := filepath.Ext(path)
-		r.kept = strings.TrimSuffix(path, ext) + "." + old.ModTime().UTC().Format("20060102T150405Z") + ext
-		if _, err := os.Lstat(r.kept); !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("keep the earlier results file %s as %s: that name is taken", path, r.kept)
+		base := strings.TrimSuffix(path, ext) + "." + old.ModTime().UTC().Format("20060102T150405Z")
+		for i := 1; ; i++ {
+			r.kept = base + ext
+			if i > 1 {
+				r.kept = fmt.Sprintf("%s-%d%s", base, i, ext) // runs within one second
+			}
+			if _, err := os.Lstat(r.kept); errors.Is(err, fs.ErrNotExist) {
+				break
+			}
+			if i == 100 {
+				return nil, fmt.Errorf("keep the earlier results file %s: %s and 99 more names are taken", path, base+ext)
+			}
 		}
 		if err := os.Rename(path, r.kept); err != nil {
 			return nil, fmt.Errorf("keep the earlier results file: %w", err)

@@ -463,3 +463,35 @@ func TestCSVProgressLine(t *testing.T) {
 		t.Errorf("progress line %q, want %q... rows/s, about ... left", out.String(), want)
 	}
 }
+
+// TestRunCSVKeepsEarlierResults: a run never overwrites the results of an earlier one,
+// which may hold the only copy of its ticket links, however quickly they follow.
+func TestRunCSVKeepsEarlierResults(t *testing.T) {
+	path := fixture(t, "crlf.csv")
+	kept := map[string]bool{}
+	for i := range 3 {
+		sum, err := runCSV(t.Context(), csvOptions{Path: path, Concurrency: 1, DryRun: true}, nil, io.Discard, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (sum.KeptResults == "") != (i == 0) || kept[sum.KeptResults] {
+			t.Errorf("run %d kept the earlier results as %q; kept before: %v", i, sum.KeptResults, kept)
+		}
+		kept[sum.KeptResults] = true
+	}
+	for k := range kept {
+		if k == "" {
+			continue
+		}
+		if got := readResults(t, k); len(got) != 2 {
+			t.Errorf("%s: %d results, want 2", k, len(got))
+		}
+	}
+	st, err := os.Stat(path + ".results.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("results file mode %v, want 0600: it holds addresses and ticket links", st.Mode())
+	}
+}
