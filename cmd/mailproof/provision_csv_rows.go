@@ -111,6 +111,7 @@ func newRowReader(r io.Reader, defaults proof.ProvisionRequest, expectRows int64
 	if rr.col[0] < 0 {
 		return nil, fmt.Errorf("line 1: no %q column: it is the one column required", colEmail)
 	}
+	rr.last = 1
 	return rr, nil
 }
 
@@ -158,17 +159,17 @@ func (rr *rowReader) next() (csvRow, error) {
 		row.req.Connection = s
 	}
 	if s := rr.field(rec, 3); s != "" {
-		row.req.Delivery = s
+		row.req.Delivery = strings.ToLower(s)
 	}
+	row.reason, row.detail = addressProblem(row.email)
 	switch {
-	case !rr.validAddress(&row):
+	case row.reason != "":
+		row.status = statusInvalid
 	case row.req.Delivery != "" && row.req.Delivery != proof.DeliveryResetEmail && row.req.Delivery != proof.DeliveryTicket:
 		row.status, row.reason = statusInvalid, fmt.Sprintf("unknown delivery %q: want %s or %s",
 			row.req.Delivery, proof.DeliveryResetEmail, proof.DeliveryTicket)
-	default:
-		if !rr.seen.add(maphash.String(rr.seed, event.NormalizeEmail(row.email))) {
-			row.status, row.reason = statusDuplicate, "duplicate of an earlier row"
-		}
+	case !rr.seen.add(maphash.String(rr.seed, event.NormalizeEmail(row.email))):
+		row.status, row.reason = statusDuplicate, "duplicate of an earlier row"
 	}
 	return row, nil
 }
@@ -182,33 +183,28 @@ func (rr *rowReader) field(rec []string, c int) string {
 	return ""
 }
 
-// validAddress accepts a bare address only: net/mail must parse it and give back
-// exactly what was written, so "Ada <ada@example.com>" or a comment is refused rather
-// than silently rewritten.
-func (rr *rowReader) validAddress(row *csvRow) bool {
-	row.status = statusInvalid
-	if row.email == "" {
-		row.reason = "no email"
-		return false
+// addressProblem says why s is not an address to provision, "" if it is one. Only a
+// bare address passes: net/mail must parse it and give back exactly what was written,
+// so "Ada <ada@example.com>" or a comment is refused rather than silently rewritten.
+// detail is the parser's own words, which may quote s.
+func addressProblem(s string) (reason, detail string) {
+	if s == "" {
+		return "no email", ""
 	}
-	a, err := mail.ParseAddress(row.email)
+	a, err := mail.ParseAddress(s)
 	if err != nil {
-		row.reason, row.detail = "not an email address", err.Error()
-		return false
+		return "not an email address", err.Error()
 	}
-	if a.Address != row.email {
-		row.reason = "not a bare email address: write the address alone, with no display name or comment"
-		return false
+	if a.Address != s {
+		return "not a bare email address: write the address alone, with no display name or comment", ""
 	}
 	// net/mail takes any UTF-8 letter (RFC 6532), spaces and invisible ones included: a
 	// no-break space pasted after the domain is a typo no mailbox has.
-	if i := strings.IndexFunc(row.email, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsGraphic(r) }); i >= 0 {
-		r, _ := utf8.DecodeRuneInString(row.email[i:])
-		row.reason = fmt.Sprintf("not an email address: it holds the invisible or space character %U", r)
-		return false
+	if i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsGraphic(r) }); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return fmt.Sprintf("not an email address: it holds the invisible or space character %U", r), ""
 	}
-	row.status = ""
-	return true
+	return "", ""
 }
 
 // parseReason explains a row encoding/csv could not read, without quoting the row.
