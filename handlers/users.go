@@ -164,7 +164,7 @@ func provisionError(err error, log *zap.Logger) error {
 	var rl *auth0client.RateLimitError
 	switch {
 	case errors.As(err, &exists):
-		return NewError(http.StatusConflict, "user_exists", "a user with this email exists and was not created by mailproof: "+exists.UserID+`; send "adopt": true to register it`).WithInternal(err)
+		return NewError(http.StatusConflict, proof.ProvisionUserExists, "a user with this email exists and was not created by mailproof: "+exists.UserID+`; send "adopt": true to register it`).WithInternal(err)
 	case errors.Is(err, proof.ErrInvalidRequest):
 		return NewError(http.StatusBadRequest, CodeBadRequest, err.Error())
 	case errors.Is(err, proof.ErrNotPending):

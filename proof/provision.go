@@ -59,9 +59,13 @@ type ProvisionResult struct {
 	TicketURL string // DeliveryTicket only, on the call that created it
 }
 
+// ProvisionUserExists is the code of a refusal: a user with the address exists and
+// mailproof did not create it (the admin API's error code, the results file's status).
+const ProvisionUserExists = "user_exists"
+
 // ErrUserExists is a user with the address that mailproof did not create; see
 // UserExistsError for its id.
-var ErrUserExists = errors.New("user_exists")
+var ErrUserExists = errors.New(ProvisionUserExists)
 
 // UserExistsError names the user that made Provision refuse.
 type UserExistsError struct{ UserID string }
@@ -318,4 +322,37 @@ func checkDelivery(req ProvisionRequest) (ProvisionRequest, error) {
 		return req, fmt.Errorf("%w: a result URL only applies to tickets", ErrInvalidRequest)
 	}
 	return req, nil
+}
+
+// Register makes an existing Auth0 user pending, as POST /v1/pending does: it reads the
+// user, applies the policy's registration rules, and writes the record (its provisioning
+// time is now: only a reset after it counts). A user already waiting keeps its record;
+// created says whether a record was written.
+func (p *Provisioner) Register(ctx context.Context, userID, by string) (rec store.Record, created bool, err error) {
+	if err := event.CheckUserID(userID); err != nil {
+		return store.Record{}, false, fmt.Errorf("%w: user id %s", ErrInvalidRequest, err)
+	}
+	if err := p.Budget.WaitLow(ctx); err != nil {
+		return store.Record{}, false, fmt.Errorf("register %s: wait for the Management API budget: %w", userID, err)
+	}
+	u, err := p.Users.GetUser(ctx, userID)
+	if err != nil {
+		p.pauseOn(ctx, err)
+		return store.Record{}, false, fmt.Errorf("register %s: %w", userID, err)
+	}
+	if rule := EvaluateRegistration(u); rule != nil {
+		return store.Record{}, false, fmt.Errorf("register %s: %s (%s): %w", userID, rule.Explain, rule.Outcome, ErrInvalidRequest)
+	}
+	uid := cmp.Or(u.ID, userID) // Auth0's spelling is the one its events carry
+	if rec, err := p.Store.Get(ctx, uid); err == nil && (rec.Status == store.StatusPending || rec.Status == store.StatusVerifying) {
+		return rec, false, nil
+	}
+	if err := p.Store.PutPending(ctx, store.Record{UserID: uid, Email: u.Email, Connection: u.Connection}); err != nil {
+		return store.Record{}, false, fmt.Errorf("register %s: %w", uid, err)
+	}
+	if err := p.Store.Note(ctx, uid, store.AuditRegistered, by, "connection "+u.Connection); err != nil {
+		p.Log.Warn("could not write the registration to the audit trail", zap.String("user_id", uid), zap.Error(err))
+	}
+	rec, err = p.Store.Get(ctx, uid)
+	return rec, true, err
 }

@@ -15,7 +15,8 @@
 //	mp:{mp}:pending:<enc user>    HASH    none while pending;       the record: user_id, email (normalized),
 //	                                      retention (default 30d)   connection, provisioned_at, status, outcome,
 //	                                      once verified or closed,  holder, created_at, updated_at,
-//	                                      or from expires_at        expires_at (0 = never)
+//	                                      or from expires_at        expires_at (0 = never), delivery,
+//	                                                                delivered_at, deliveries, delivering_at
 //	mp:{mp}:pending-index         ZSET    none                      member <enc user>, score provisioned_at:
 //	                                                                records waiting for proof, for listing
 //	mp:{mp}:replay:<enc webhook>  STRING  IngestRequest.ReplayTTL   webhook ids already taken in (value: when)
@@ -42,6 +43,15 @@
 //	rate:mp:{mp}:ratelimit        STRING  until the budget is full  the shared GCRA budget's theoretical arrival
 //	                                                                time (redis_rate prefixes its keys "rate:")
 //	mp:{mp}:ratelimit-pause       STRING  until the pause ends      "no Management API call before" (ms)
+//	mp:{mp}:email:<enc address>   STRING  as the record             the user id of the record holding the
+//	                                                                (normalized) address: provisioning finds its
+//	                                                                own users by it without asking Auth0
+//	mp:{mp}:idem:<enc key>        HASH    24h                       an admin API answer kept under its
+//	                                                                Idempotency-Key: fp, status, body
+//	rate:mp:{mp}:authratelimit    STRING  until the budget is full  the Authentication API budget (reset emails)
+//	mp:{mp}:authratelimit-pause   STRING  until the pause ends      as ratelimit-pause, for that budget
+//	mp:{mp}:ratelimit:high-waiting STRING one slot past the wait    set while a flip waits for the budget:
+//	                                                                provisioning (WaitLow) yields to it
 //	mp:{mp}:undo                  HASH    none (fields deleted      flips to take back: field <enc user>, value
 //	                                      once done)                JSON {user_id, job_id, webhook_id, check,
 //	                                                                since, next_at, attempts, last_error}

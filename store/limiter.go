@@ -22,6 +22,10 @@ type Limiter struct {
 	// waiting is set, with a short expiry, while a high-priority caller waits for a
 	// slot; WaitLow yields to it.
 	waiting string
+	// lowTurn lets one WaitLow caller of this process poll Redis at a time; the others
+	// queue here in order. A herd of pollers both loads Redis and wastes slots: each
+	// one wakes a little late, and a low-priority slot cannot be caught up.
+	lowTurn chan struct{}
 }
 
 // NewLimiter returns a limiter allowing rate calls per second in total
@@ -55,6 +59,7 @@ func newLimiter(r *Redis, key, pause string, rate float64, burst int) *Limiter {
 		key:     key,
 		pause:   pause,
 		waiting: key + ":high-waiting",
+		lowTurn: make(chan struct{}, 1),
 	}
 }
 
@@ -73,6 +78,7 @@ func (l *Limiter) WaitN(ctx context.Context, n int) error {
 	if n < 1 || n > l.limit.Burst {
 		return fmt.Errorf("rate limit: %d calls at once; the budget holds at most %d", n, l.limit.Burst)
 	}
+	flagged := false
 	for {
 		until, err := l.pausedUntil(ctx)
 		if err != nil {
@@ -89,14 +95,20 @@ func (l *Limiter) WaitN(ctx context.Context, n int) error {
 			return wrap("rate limit", err)
 		}
 		if res.Allowed > 0 {
+			if flagged {
+				// Bulk work may go on at once; another waiter sets the flag again on
+				// its next try.
+				l.r.c.Del(context.WithoutCancel(ctx), l.waiting)
+			}
 			return nil
 		}
-		// Say a high-priority caller waits, for as long as this wait plus a margin, so
+		// Say a high-priority caller waits, for as long as this wait plus one slot, so
 		// WaitLow callers leave the next slot to it.
 		wait := max(res.RetryAfter, time.Millisecond)
-		if err := l.r.c.Set(ctx, l.waiting, "1", wait+l.limit.Period+100*time.Millisecond).Err(); err != nil {
+		if err := l.r.c.Set(ctx, l.waiting, "1", wait+l.limit.Period).Err(); err != nil {
 			return wrap("rate limit", err)
 		}
+		flagged = true
 		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
@@ -104,9 +116,17 @@ func (l *Limiter) WaitN(ctx context.Context, n int) error {
 }
 
 // WaitLow is Wait for work that can wait (provisioning, the sweep): it takes a slot
-// only while no Wait or WaitN caller is waiting for one, so a person who has just
-// logged in is flipped first and bulk work uses what flips leave.
+// only while no Wait or WaitN caller is waiting for one, and never the bucket's last,
+// so a person who has just logged in is flipped first (within one interval of an idle
+// budget's time) and bulk work uses what flips leave: the whole refill rate when none
+// come.
 func (l *Limiter) WaitLow(ctx context.Context) error {
+	select {
+	case l.lowTurn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-l.lowTurn }()
 	for {
 		n, err := l.r.c.Exists(ctx, l.waiting).Result()
 		if err != nil {
@@ -128,7 +148,12 @@ func (l *Limiter) WaitLow(ctx context.Context) error {
 			}
 			continue
 		}
-		res, err := l.rl.Allow(ctx, l.key, l.limit)
+		// One slot less of burst: on the same GCRA state this is allowed only while
+		// the bucket would keep a slot afterwards, so a flip that comes along finds one
+		// waiting and needs at most one more interval for its pair.
+		low := l.limit
+		low.Burst = max(low.Burst-1, 1)
+		res, err := l.rl.Allow(ctx, l.key, low)
 		if err != nil {
 			return wrap("rate limit", err)
 		}

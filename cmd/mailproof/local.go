@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -84,7 +86,11 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer log.Sync() //nolint:errcheck // nothing useful to do if the last flush fails
-	return server.Run(ctx, server.Options{
+	// With --demo, local ends when the demo does, with its result: 0 once the user reads
+	// back verified, an error naming the step that failed otherwise.
+	ctx, stopLocal := context.WithCancelCause(ctx)
+	defer stopLocal(nil)
+	runErr := server.Run(ctx, server.Options{
 		Config:        cfg,
 		Log:           log,
 		Registry:      prometheus.NewRegistry(),
@@ -95,16 +101,28 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 					return
 				}
 				if tenant == nil {
-					log.Warn("--demo needs the bundled Auth0 emulator; unset MAILPROOF_AUTH0_DOMAIN to use it")
+					stopLocal(errors.New("--demo needs the bundled Auth0 emulator; unset MAILPROOF_AUTH0_DOMAIN to use it"))
 					return
 				}
-				if err := demo(ctx, tenant, a, cfg, stdout); err != nil && ctx.Err() == nil {
+				err := demo(ctx, tenant, a, lookup, stdout)
+				if err != nil && ctx.Err() == nil {
 					log.Error("demo failed", zap.Error(err))
 				}
+				stopLocal(cmp.Or(err, errDemoDone))
 			}()
 		},
 	})
+	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
+		if errors.Is(cause, errDemoDone) {
+			return runErr
+		}
+		return cause
+	}
+	return runErr
 }
+
+// errDemoDone ends local after a demo that succeeded.
+var errDemoDone = errors.New("demo done")
 
 // announce waits until /readyz answers 200 and then prints how to use this instance,
 // including export lines another shell can paste to run CLI commands against it.

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -22,8 +23,10 @@ const pendingUsage = `Usage:
   mailproof pending list [--limit N] [--cursor C] [--json]   users waiting for mailbox proof, newest first
   mailproof pending show [--json] USER_ID                    one user's record, in any status
   mailproof pending rm USER_ID                               remove a user's record: mailproof stops watching them
+  mailproof pending add USER_ID...                           register existing Auth0 users (unverified, on a
+                                                             database connection) as waiting for proof
 
-Reads MAILPROOF_REDIS_URL (or MAILPROOF_REDIS_URL_FILE).`
+Reads MAILPROOF_REDIS_URL (or MAILPROOF_REDIS_URL_FILE); add also the MAILPROOF_AUTH0_* variables.`
 
 // pending dispatches `mailproof pending SUBCOMMAND`.
 func pending(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -38,6 +41,8 @@ func pending(ctx context.Context, args []string, getenv func(string) string, std
 		return pendingShow(ctx, args[1:], getenv, stdout, stderr)
 	case "rm", "delete":
 		return pendingRm(ctx, args[1:], getenv, stdout, stderr)
+	case "add":
+		return pendingAdd(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, pendingUsage)
 		return nil
@@ -251,4 +256,36 @@ func clockOrDash(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// pendingAdd registers existing users, as POST /v1/pending does: each must exist in
+// Auth0, be unverified and be on a database connection. A record's provisioning time is
+// the moment it is registered, so send the reset email after this, not before.
+func pendingAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") }) {
+		fmt.Fprintln(stderr, "usage: mailproof pending add USER_ID...")
+		return errUsage
+	}
+	p, closeAll, err := openProvisioner(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	failed := 0
+	for _, id := range args {
+		rec, created, err := p.Register(ctx, id, store.AuditByCLI)
+		switch {
+		case err != nil:
+			failed++
+			fmt.Fprintf(stderr, "%s: %v\n", oneLine(id), err)
+		case created:
+			fmt.Fprintf(stdout, "registered\t%s\t%s\t%s\n", oneLine(rec.UserID), oneLine(event.MaskEmail(rec.Email)), rec.Connection)
+		default:
+			fmt.Fprintf(stdout, "already pending\t%s\t%s\t%s\n", oneLine(rec.UserID), oneLine(event.MaskEmail(rec.Email)), rec.Connection)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d users not registered", failed, len(args))
+	}
+	return nil
 }

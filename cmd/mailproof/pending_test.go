@@ -228,7 +228,8 @@ func TestPendingUsage(t *testing.T) {
 		wantStderr string
 	}{
 		{name: "no subcommand", wantErr: errUsage, wantStderr: "mailproof pending list"},
-		{name: "unknown subcommand", args: []string{"add"}, wantErr: errUsage, wantStderr: `unknown pending command "add"`},
+		{name: "unknown subcommand", args: []string{"grant"}, wantErr: errUsage, wantStderr: `unknown pending command "grant"`},
+		{name: "add without ids", args: []string{"add"}, wantErr: errUsage, wantStderr: "usage: mailproof pending add USER_ID..."},
 		{name: "help", args: []string{"help"}, wantStdout: "mailproof pending rm USER_ID"},
 		{name: "show without id", args: []string{"show"}, wantErr: errUsage, wantStderr: "exactly one user id"},
 		{name: "rm with two ids", args: []string{"rm", "auth0|a", "auth0|b"}, wantErr: errUsage, wantStderr: "exactly one user id"},

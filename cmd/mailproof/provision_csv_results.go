@@ -18,9 +18,9 @@ import (
 // Statuses of the results file besides the proof.Provision* results and the bad rows'
 // statusInvalid and statusDuplicate.
 const (
-	statusUserExists     = "user_exists"     // Provision refused: a user mailproof did not create has the address
-	statusError          = "error"           // Provision failed; re-running the command retries the row
-	statusWouldProvision = "would_provision" // --dry-run: a good row, not sent
+	statusUserExists     = proof.ProvisionUserExists // Provision refused: a user mailproof did not create has the address
+	statusError          = "error"                   // Provision failed; re-running the command retries the row
+	statusWouldProvision = "would_provision"         // --dry-run: a good row, not sent
 )
 
 // resultsColumns is the results file's header. ticket_url is filled for delivery=ticket on

@@ -19,7 +19,8 @@ Usage:
   mailproof local               everything in one process with no setup (embedded Redis, Auth0 emulator)
   mailproof sign [flags] FILE|- sign a JSON body like the Action does and print the headers
   mailproof audit [--user ID]   read the audit trail of decisions
-  mailproof pending CMD         list, show or rm (remove) the records of users awaiting proof
+  mailproof provision           create users unverified and send them the reset email (one, or --csv)
+  mailproof pending CMD         list, show, add or rm (remove) the records of users awaiting proof
   mailproof dlq CMD             list or replay jobs that exhausted their retries
   mailproof action deploy       create or update the post-login Action in the tenant and bind it
   mailproof help                this text
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return action(ctx, rest, getenv, stdout, stderr)
 	case "pending":
 		return pending(ctx, rest, getenv, stdout, stderr)
+	case "provision":
+		return provisionCmd(ctx, rest, getenv, stdout, stderr)
 	case "dlq":
 		return dlq(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
