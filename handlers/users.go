@@ -169,6 +169,8 @@ func provisionError(err error, log *zap.Logger) error {
 		return NewError(http.StatusBadRequest, CodeBadRequest, err.Error())
 	case errors.Is(err, proof.ErrNotPending):
 		return NewError(http.StatusConflict, proof.OutcomeNotPending, "the user has no record waiting for proof")
+	case errors.Is(err, proof.ErrTooSoon):
+		return NewError(http.StatusTooManyRequests, CodeOverloaded, "Auth0 sends one reset email a minute to an address; retry in a minute").WithInternal(err)
 	case errors.As(err, &rl):
 		return NewError(http.StatusTooManyRequests, CodeOverloaded, "Auth0's rate limit is reached; retry after "+rl.Reset.UTC().Format(time.RFC3339)).WithInternal(err)
 	case errors.Is(err, auth0client.ErrPermanent):

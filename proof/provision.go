@@ -95,6 +95,8 @@ type ProvisionStore interface {
 	StartDelivery(ctx context.Context, userID, delivery string) (bool, error)
 	FinishDelivery(ctx context.Context, userID, delivery, by string) (bool, error)
 	AbortDelivery(ctx context.Context, userID string) error
+	ReserveResetEmail(ctx context.Context, email string) (time.Duration, error)
+	ReleaseResetEmail(ctx context.Context, email string) error
 	Note(ctx context.Context, userID, outcome, by, detail string) error
 }
 
@@ -128,6 +130,9 @@ type Provisioner struct {
 
 // ErrInvalidRequest wraps a request Provision refuses before calling anyone.
 var ErrInvalidRequest = errors.New("invalid provisioning request")
+
+// ErrTooSoon refuses a reset email within a minute of the last one to the address.
+var ErrTooSoon = errors.New("too soon")
 
 // ErrNotPending refuses a resend to a user with no waiting record.
 var ErrNotPending = errors.New("the user has no pending record")
@@ -252,12 +257,29 @@ func (p *Provisioner) Resend(ctx context.Context, userID string, req ProvisionRe
 // counting the delivery after, and answers with status.
 func (p *Provisioner) deliver(ctx context.Context, rec store.Record, delivery, resultURL string, ttl time.Duration, by, status string) (ProvisionResult, error) {
 	who := event.MaskEmail(rec.Email)
-	ok, err := p.Store.StartDelivery(ctx, rec.UserID, delivery)
-	if err != nil {
-		return ProvisionResult{Record: rec}, fmt.Errorf("deliver to %s: %w", rec.UserID, err)
+	if delivery == DeliveryResetEmail {
+		// Auth0 sends one reset email a minute to an address; asking sooner only earns a
+		// 429 and spends the budget, so the wait is said before anything is marked.
+		wait, err := p.Store.ReserveResetEmail(ctx, rec.Email)
+		if err != nil {
+			return ProvisionResult{Record: rec}, fmt.Errorf("deliver to %s: %w", rec.UserID, err)
+		}
+		if wait > 0 {
+			return ProvisionResult{Record: rec}, fmt.Errorf("deliver to %s: %w: Auth0 sends one reset email a minute to an address; try again in %s", rec.UserID, ErrTooSoon, wait.Round(time.Second))
+		}
 	}
-	if !ok {
-		return ProvisionResult{Record: rec}, fmt.Errorf("deliver to %s: %w", rec.UserID, ErrNotPending)
+	// release gives the minute back when nothing was sent.
+	release := func() {
+		if delivery == DeliveryResetEmail {
+			if err := p.Store.ReleaseResetEmail(context.WithoutCancel(ctx), rec.Email); err != nil {
+				p.Log.Warn("could not release the address's reset-email minute", zap.String("user_id", rec.UserID), zap.Error(err))
+			}
+		}
+	}
+	ok, err := p.Store.StartDelivery(ctx, rec.UserID, delivery)
+	if err != nil || !ok {
+		release()
+		return ProvisionResult{Record: rec}, fmt.Errorf("deliver to %s: %w", rec.UserID, cmp.Or(err, ErrNotPending))
 	}
 	res := ProvisionResult{Status: status}
 	if delivery == DeliveryTicket {
@@ -277,6 +299,7 @@ func (p *Provisioner) deliver(ctx context.Context, rec store.Record, delivery, r
 			// user as delivery_uncertain instead of mailing the person twice.
 			return ProvisionResult{Status: ProvisionUncertain, Record: rec}, fmt.Errorf("deliver to %s (%s): no answer from Auth0, so the email may or may not have gone out; check the user's mailbox or resend: %w", rec.UserID, who, err)
 		}
+		release()
 		if aerr := p.Store.AbortDelivery(context.WithoutCancel(ctx), rec.UserID); aerr != nil {
 			p.Log.Warn("could not clear the delivery mark; the next run will report the user as delivery_uncertain", zap.String("user_id", rec.UserID), zap.Error(aerr))
 		}

@@ -2,6 +2,7 @@ package proof
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/mailproof/mailproof/auth0client"
 	"github.com/mailproof/mailproof/auth0client/auth0test"
 	"github.com/mailproof/mailproof/store"
+	"github.com/mailproof/mailproof/store/redistest"
 )
 
 // provisioner is the harness's Provisioner: the real client, the real store, the
@@ -214,5 +216,37 @@ func TestProvisionDeliveryFailures(t *testing.T) {
 	// A resend refuses users that are not pending.
 	if _, err := p.Resend(t.Context(), "auth0|000000000000000000000000", ProvisionRequest{}); !errors.Is(err, ErrNotPending) {
 		t.Errorf("resend to nobody: %v, want ErrNotPending", err)
+	}
+}
+
+// TestProvisionRedisDownAndRateLimited: with Redis down nothing is asked of Auth0; a 429
+// is reported and shared as a pause; either way the same request later does the job once.
+func TestProvisionRedisDownAndRateLimited(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Dedicated(t)
+	h := newHarnessAt(t, srv.URL(), nil, auth0test.Config{})
+	p := h.provisioner()
+	email := h.noteEmail("rita@example.com")
+
+	srv.Stop()
+	if _, err := p.Provision(t.Context(), ProvisionRequest{Email: email}); err == nil {
+		t.Fatal("provision with Redis down: nil error")
+	}
+	if n := h.tenant.CountCalls("", "/api/v2/"); n != 0 {
+		t.Errorf("%d Management API calls with Redis down, want none: nothing may be created unrecorded", n)
+	}
+	srv.Start()
+
+	h.tenant.Inject(auth0test.Fault{Method: http.MethodPost, PathPrefix: "/api/v2/users", Status: http.StatusTooManyRequests, Times: 1})
+	_, err := p.Provision(t.Context(), ProvisionRequest{Email: email})
+	if !errors.Is(err, auth0client.ErrRateLimited) {
+		t.Errorf("provision answered 429: %v, want ErrRateLimited", err)
+	}
+	h.waitFor("the 429's pause to pass", func() (bool, string) {
+		res, err := p.Provision(t.Context(), ProvisionRequest{Email: email})
+		return err == nil && res.Status == ProvisionCreated, fmt.Sprint(res.Status, err)
+	})
+	if h.creates() != 1 || h.tenant.SentTo(email) != 1 {
+		t.Errorf("%d creates and %d emails, want 1 and 1", h.creates(), h.tenant.SentTo(email))
 	}
 }

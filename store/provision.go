@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -82,6 +83,37 @@ func (r *Redis) Note(ctx context.Context, userID, outcome, by, detail string) er
 	args := append([]any{ms(r.now()), userID, outcome, by, detail}, r.auditArgs()...)
 	if err := r.scripts.note.Run(ctx, r.c, []string{keyAudit, userAuditKey(userID)}, args...).Err(); err != nil {
 		return wrap("audit", err)
+	}
+	return nil
+}
+
+// ResetEmailInterval is Auth0's limit on reset emails to one address from one IP
+// address (after a burst): one a minute.
+const ResetEmailInterval = time.Minute
+
+// ReserveResetEmail claims the address's one reset email of the minute for every
+// replica. It returns 0 when the email may go now, or how long to wait.
+func (r *Redis) ReserveResetEmail(ctx context.Context, email string) (time.Duration, error) {
+	key := idKey("reset-sent:", event.NormalizeEmail(email))
+	ok, err := r.c.SetNX(ctx, key, "1", ResetEmailInterval).Result()
+	if err != nil {
+		return 0, wrap("reserve reset email", err)
+	}
+	if ok {
+		return 0, nil
+	}
+	left, err := r.c.PTTL(ctx, key).Result()
+	if err != nil {
+		return 0, wrap("reserve reset email", err)
+	}
+	return max(left, time.Millisecond), nil
+}
+
+// ReleaseResetEmail gives the address's reservation back: the email certainly did not
+// go (Auth0 refused it, or it was never asked).
+func (r *Redis) ReleaseResetEmail(ctx context.Context, email string) error {
+	if err := r.c.Del(ctx, idKey("reset-sent:", event.NormalizeEmail(email))).Err(); err != nil {
+		return wrap("release reset email", err)
 	}
 	return nil
 }

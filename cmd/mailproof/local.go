@@ -88,8 +88,9 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer log.Sync() //nolint:errcheck // nothing useful to do if the last flush fails
 	// With --demo, local ends when the demo does, with its result: 0 once the user reads
 	// back verified, an error naming the step that failed otherwise.
-	ctx, stopLocal := context.WithCancelCause(ctx)
-	defer stopLocal(nil)
+	ctx, stopLocal := context.WithCancel(ctx)
+	defer stopLocal()
+	demoErr := make(chan error, 1)
 	runErr := server.Run(ctx, server.Options{
 		Config:        cfg,
 		Log:           log,
@@ -101,28 +102,26 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 					return
 				}
 				if tenant == nil {
-					stopLocal(errors.New("--demo needs the bundled Auth0 emulator; unset MAILPROOF_AUTH0_DOMAIN to use it"))
+					demoErr <- errors.New("--demo needs the bundled Auth0 emulator; unset MAILPROOF_AUTH0_DOMAIN to use it")
+					stopLocal()
 					return
 				}
 				err := demo(ctx, tenant, a, lookup, stdout)
 				if err != nil && ctx.Err() == nil {
 					log.Error("demo failed", zap.Error(err))
 				}
-				stopLocal(cmp.Or(err, errDemoDone))
+				demoErr <- err
+				stopLocal()
 			}()
 		},
 	})
-	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
-		if errors.Is(cause, errDemoDone) {
-			return runErr
-		}
-		return cause
+	select {
+	case err := <-demoErr:
+		return cmp.Or(err, runErr)
+	default:
+		return runErr
 	}
-	return runErr
 }
-
-// errDemoDone ends local after a demo that succeeded.
-var errDemoDone = errors.New("demo done")
 
 // announce waits until /readyz answers 200 and then prints how to use this instance,
 // including export lines another shell can paste to run CLI commands against it.

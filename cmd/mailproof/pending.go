@@ -173,6 +173,9 @@ func pendingRm(ctx context.Context, args []string, getenv func(string) string, s
 	if !removed {
 		return fmt.Errorf("pending rm: no record for user %s; nothing removed", oneLine(id))
 	}
+	if err := rdb.Note(ctx, id, store.AuditDeleted, store.AuditByCLI, ""); err != nil {
+		fmt.Fprintf(stderr, "pending rm: the record is gone, but the audit trail could not record it: %v\n", err)
+	}
 	fmt.Fprintf(stdout, "removed the record of %s: mailproof will not verify this user\n", oneLine(id))
 	return nil
 }
