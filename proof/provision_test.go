@@ -25,6 +25,20 @@ func (h *harness) provisioner() *Provisioner {
 	}
 }
 
+// createdAndRegistered leaves what a run that died after writing the record leaves: the
+// marked user and its pending record. It returns the user id.
+func (h *harness) createdAndRegistered(email string) string {
+	h.t.Helper()
+	u, err := h.a0.CreateUser(h.t.Context(), auth0client.CreateUser{Email: email, Connection: DefaultConnection})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.rdb.PutPending(h.t.Context(), store.Record{UserID: u.ID, Email: u.Email, Connection: DefaultConnection}); err != nil {
+		h.t.Fatal(err)
+	}
+	return u.ID
+}
+
 // creates counts the user creations the tenant answered with 201.
 func (h *harness) creates() int {
 	n := 0
@@ -93,25 +107,10 @@ func TestProvisionRepairsEachCrash(t *testing.T) {
 				}
 			}},
 		{name: "after the record, before the email", want: ProvisionResumed, emails: 1,
-			crash: func(h *harness, email string) {
-				u, err := h.a0.CreateUser(h.t.Context(), auth0client.CreateUser{Email: email, Connection: DefaultConnection})
-				if err != nil {
-					h.t.Fatal(err)
-				}
-				if err := h.rdb.PutPending(h.t.Context(), store.Record{UserID: u.ID, Email: u.Email, Connection: DefaultConnection}); err != nil {
-					h.t.Fatal(err)
-				}
-			}},
+			crash: func(h *harness, email string) { h.createdAndRegistered(email) }},
 		{name: "mid-send: nobody knows whether the email left", want: ProvisionUncertain, emails: 0,
 			crash: func(h *harness, email string) {
-				u, err := h.a0.CreateUser(h.t.Context(), auth0client.CreateUser{Email: email, Connection: DefaultConnection})
-				if err != nil {
-					h.t.Fatal(err)
-				}
-				if err := h.rdb.PutPending(h.t.Context(), store.Record{UserID: u.ID, Email: u.Email, Connection: DefaultConnection}); err != nil {
-					h.t.Fatal(err)
-				}
-				if _, err := h.rdb.StartDelivery(h.t.Context(), u.ID, DeliveryResetEmail); err != nil {
+				if _, err := h.rdb.StartDelivery(h.t.Context(), h.createdAndRegistered(email), DeliveryResetEmail); err != nil {
 					h.t.Fatal(err)
 				}
 			}},

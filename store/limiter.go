@@ -80,12 +80,8 @@ func (l *Limiter) WaitN(ctx context.Context, n int) error {
 	}
 	flagged := false
 	for {
-		until, err := l.pausedUntil(ctx)
-		if err != nil {
-			return err
-		}
-		if d := until.Sub(l.r.now()); d > 0 {
-			if err := sleep(ctx, d); err != nil {
+		if paused, err := l.sleepPause(ctx); err != nil || paused {
+			if err != nil {
 				return err
 			}
 			continue
@@ -138,12 +134,8 @@ func (l *Limiter) WaitLow(ctx context.Context) error {
 			}
 			continue
 		}
-		until, err := l.pausedUntil(ctx)
-		if err != nil {
-			return err
-		}
-		if d := until.Sub(l.r.now()); d > 0 {
-			if err := sleep(ctx, d); err != nil {
+		if paused, err := l.sleepPause(ctx); err != nil || paused {
+			if err != nil {
 				return err
 			}
 			continue
@@ -179,6 +171,19 @@ func (l *Limiter) Pause(ctx context.Context, until time.Time) error {
 		return wrap("rate limit pause", err)
 	}
 	return nil
+}
+
+// sleepPause sleeps out a shared pause, if one is in force, and says whether it did.
+func (l *Limiter) sleepPause(ctx context.Context) (bool, error) {
+	until, err := l.pausedUntil(ctx)
+	if err != nil {
+		return false, err
+	}
+	d := until.Sub(l.r.now())
+	if d <= 0 {
+		return false, nil
+	}
+	return true, sleep(ctx, d)
 }
 
 func (l *Limiter) pausedUntil(ctx context.Context) (time.Time, error) {
