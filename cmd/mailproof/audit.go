@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,10 +55,10 @@ func audit(ctx context.Context, args []string, getenv func(string) string, stdou
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	// DEFERRAL is a job's run of deferrals, audited once: its reason on the deferred
 	// entry that started it, "deferred ×37 (user_busy)" on the entry that ended it.
-	fmt.Fprintln(tw, "TIME\tUSER\tOUTCOME\tATTEMPT\tDEFERRAL\tWEBHOOK ID\tJOB ID\tERROR")
+	fmt.Fprintln(tw, "TIME\tUSER\tOUTCOME\tATTEMPT\tDEFERRAL\tWEBHOOK ID\tJOB ID\tBY\tERROR OR DETAIL")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), e.UserID, e.Outcome, e.Attempt,
-			e.Deferral(), e.WebhookID, e.JobID, e.Error)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), e.UserID, e.Outcome, e.Attempt,
+			e.Deferral(), e.WebhookID, e.JobID, cmp.Or(e.By, "worker"), cmp.Or(e.Error, e.Detail))
 	}
 	return tw.Flush()
 }
