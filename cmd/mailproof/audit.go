@@ -57,7 +57,7 @@ func audit(ctx context.Context, args []string, getenv func(string) string, stdou
 	// entry that started it, "deferred ×37 (user_busy)" on the entry that ended it.
 	fmt.Fprintln(tw, "TIME\tUSER\tOUTCOME\tATTEMPT\tDEFERRAL\tWEBHOOK ID\tJOB ID\tBY\tERROR OR DETAIL")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), e.UserID, e.Outcome, e.Attempt,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), e.UserID, e.Outcome, e.Attempt,
 			e.Deferral(), e.WebhookID, e.JobID, cmp.Or(e.By, "worker"), cmp.Or(e.Error, e.Detail))
 	}
 	return tw.Flush()
