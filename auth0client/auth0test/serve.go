@@ -27,6 +27,7 @@ func (t *Tenant) routes() *http.ServeMux {
 	mux.HandleFunc("POST "+resetPath, t.handleResetSubmit)
 
 	mux.HandleFunc("POST /api/v2/users", t.handleCreateUser)
+	mux.HandleFunc("GET /api/v2/users", t.handleSearchUsers)
 	mux.HandleFunc("GET /api/v2/users/{id}", t.handleGetUser)
 	mux.HandleFunc("PATCH /api/v2/users/{id}", t.handlePatchUser)
 	mux.HandleFunc("DELETE /api/v2/users/{id}", t.handleDeleteUser)
