@@ -9,10 +9,12 @@
 // /dbconnections/change_password (limited per IP address and email, as at
 // Auth0), the reset page GET/POST /u/reset-password?ticket=…, and under
 // /api/v2/: users (create, read, update, delete, and list or search),
-// users-by-email, tickets/password-change, actions and trigger bindings.
+// users-by-email, connections (list, by name), tickets/password-change,
+// actions and trigger bindings.
 //
 // Hooks on Tenant let a driver act where a person or Auth0 would:
 //   - seed and read users: AddUser, User, UsersByEmail, CheckPassword;
+//     ConnectionID for a connection's con_… id;
 //   - read the mail the tenant sent: Outbox, LastEmailTo, SentTo,
 //     ResetOutbox;
 //   - complete a password reset: FollowResetLink (sets the password, as

@@ -33,6 +33,7 @@ func (t *Tenant) routes() *http.ServeMux {
 	mux.HandleFunc("DELETE /api/v2/users/{id}", t.handleDeleteUser)
 	mux.HandleFunc("GET /api/v2/users-by-email", t.handleUsersByEmail)
 	mux.HandleFunc("POST /api/v2/tickets/password-change", t.handlePasswordTicket)
+	mux.HandleFunc("GET /api/v2/connections", t.handleListConnections)
 
 	mux.HandleFunc("POST /api/v2/actions/actions", t.handleCreateAction)
 	mux.HandleFunc("GET /api/v2/actions/actions", t.handleListActions)
