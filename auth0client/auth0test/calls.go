@@ -22,6 +22,9 @@ type Call struct {
 	At     time.Time
 	// UserAgent is the request's User-Agent header.
 	UserAgent string
+	// HasAuthorization is true when the request carried an Authorization
+	// header (its value is never kept).
+	HasAuthorization bool
 	// Body is the request body with client_secret and password values
 	// replaced by "[redacted]": the record may be shown by `mailproof local`.
 	Body []byte

@@ -10,7 +10,8 @@
 // Auth0), the reset page GET/POST /u/reset-password?ticket=…, and under
 // /api/v2/: users (create, read, update, delete, and list or search),
 // users-by-email, connections (list, by name), tickets/password-change,
-// actions and trigger bindings.
+// jobs/users-exports and jobs/{id}, actions and trigger bindings; and the
+// export files those jobs link to, under /user-exports/.
 //
 // Hooks on Tenant let a driver act where a person or Auth0 would:
 //   - seed and read users: AddUser, User, UsersByEmail, CheckPassword;
@@ -93,4 +94,28 @@
 // version written at or before now-SearchLag: a new user is missing, a
 // changed one answers its old values (in the body too), a deleted one is
 // still found. Reads by id and users-by-email are never stale.
+//
+// # User exports
+//
+// POST /api/v2/jobs/users-exports takes connection_id (optional: every
+// connection when absent; an unknown con_… id is a 400 "The connection
+// does not exist."), format (json or csv), limit (at least 1) and fields
+// ([{"name", "export_as"}]; a predefined set when absent) and answers 200,
+// as recorded, with the pending job: {"type":"users_export","status",
+// "connection_id","format","limit","fields","connection","created_at",
+// "id":"job_…"}. The job snapshots the matching users when it is created,
+// oldest first. GET /api/v2/jobs/{id} answers it pending for the first half
+// of Config.ExportDelay (default 200ms, tenant clock), processing for the
+// second, then completed with a location: a link, fresh on each read and
+// valid for 60 seconds, to /user-exports/job_…/auth0test.json.gz (or
+// .csv.gz) signed like Auth0's CloudFront links (Expires, Key-Pair-Id,
+// Signature). The file is gzipped and served without Content-Encoding:
+// json is one object per line with the requested fields present on the
+// user, in the order asked, under export_as or the name as written
+// (app_metadata.mailproof, identities[0].connection); csv is a header row,
+// then strings quoted behind a single quote as Auth0 documents. An
+// expired or altered link is CloudFront's 403 AccessDenied; the job and
+// its links are gone 24 hours after it completed (404 inexistent_job).
+// The download is outside /api/v2/: it needs no token and spends no rate
+// limit; the jobs endpoints spend it like any Management API call.
 package auth0test

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,10 @@ type Config struct {
 	// (by the tenant clock); default 0, every write searchable at once.
 	// The package documentation describes the model.
 	SearchLag time.Duration
+	// ExportDelay is how long a user export job takes to complete (by the
+	// tenant clock): pending for the first half, processing for the
+	// second; default 200ms.
+	ExportDelay time.Duration
 }
 
 // Tenant is a running emulated tenant. All methods are safe for concurrent
@@ -55,6 +60,9 @@ type Tenant struct {
 	connIDs      map[string]string // connection name → con_… id
 	buildDelay   time.Duration
 	searchLag    time.Duration
+	exportDelay  time.Duration
+	exportKey    []byte // signs export download links
+	exportKeyID  string
 	domain       string
 	caDir        string
 	caFile       string
@@ -83,6 +91,7 @@ type Tenant struct {
 	calls       []Call
 	actions     map[string]*action
 	bindings    map[string][]binding // trigger id → bindings in order
+	jobs        map[string]*exportJob
 }
 
 // Start listens on cfg.Addr and serves the tenant over HTTPS until Close.
@@ -109,9 +118,15 @@ func Start(cfg Config) (*Tenant, error) {
 		tickets:      map[string]*ticket{},
 		actions:      map[string]*action{},
 		bindings:     map[string][]binding{},
+		jobs:         map[string]*exportJob{},
+		exportKey:    []byte(randomHex(32)),
+		exportKeyID:  "K" + strings.ToUpper(randomAlnum(13)),
 	}
 	if t.buildDelay = cfg.BuildDelay; t.buildDelay <= 0 {
 		t.buildDelay = defaultBuildDelay
+	}
+	if t.exportDelay = cfg.ExportDelay; t.exportDelay <= 0 {
+		t.exportDelay = defaultExportDelay
 	}
 	if t.clientID == "" {
 		t.clientID = randomAlnum(32)
