@@ -16,6 +16,8 @@ type Call struct {
 	// Path is the decoded URL path, so a user id reads as auth0|… rather
 	// than auth0%7C….
 	Path string
+	// Query is the raw query string.
+	Query string
 	// Status is the answer's status code; 0 when the request hung until the
 	// client gave up or the connection was dropped.
 	Status int

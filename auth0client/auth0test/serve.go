@@ -69,6 +69,7 @@ func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 		t.record(Call{
 			Method:           r.Method,
 			Path:             r.URL.Path,
+			Query:            r.URL.RawQuery,
 			Status:           sw.status,
 			At:               at,
 			Body:             redact(r.Header.Get("Content-Type"), body),
