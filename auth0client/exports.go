@@ -90,12 +90,16 @@ func (c *Client) DownloadExport(ctx context.Context, location string) (io.ReadCl
 	}
 	timer := time.AfterFunc(c.http.Timeout, cancel)
 	resp, err := (&http.Client{Transport: c.http.Transport}).Do(req)
-	if err != nil || !timer.Stop() {
-		cancel()
+	if !timer.Stop() {
+		// The timeout cancelled the request, or would cancel the body.
 		if err == nil {
 			_ = resp.Body.Close()
-			err = context.DeadlineExceeded
 		}
+		cancel()
+		return nil, fmt.Errorf("download export: %w: no answer within %v", ErrTransient, c.http.Timeout)
+	}
+	if err != nil {
+		cancel()
 		return nil, fmt.Errorf("download export: %w: %w", ErrTransient, err)
 	}
 	if resp.StatusCode != http.StatusOK {

@@ -135,6 +135,7 @@ func TestExportUsersErrors(t *testing.T) {
 		{"altered", strings.Replace(location, "Signature=", "Signature=x", 1), nil, auth0client.ErrPermanent},
 		{"file host failing", location, &auth0test.Fault{PathPrefix: "/user-exports/", Status: 503, Times: 1}, auth0client.ErrTransient},
 		{"file host hanging", location, &auth0test.Fault{PathPrefix: "/user-exports/", Hang: true, Times: 1}, auth0client.ErrTransient},
+		{"file host slow to answer", location, &auth0test.Fault{PathPrefix: "/user-exports/", Latency: time.Second, Times: 1}, auth0client.ErrTransient},
 	}
 	for _, tc := range tests {
 		if tc.fault != nil {
