@@ -63,14 +63,15 @@
 //	                                 three other characters; ? is refused
 //	NOT, AND, OR, ( )                in capitals; name:(ada OR alan) too
 //
-// Case: email, email.domain, name, nickname, given_name and family_name
-// (the normalized fields) match case-insensitively, the name fields by
+// Case: email, name, nickname, given_name and family_name (the fields
+// Auth0 lists as normalized) match case-insensitively, the name fields by
 // word; every other field, metadata included, case-sensitively and whole
 // (user_id:auth0 does not find auth0|123). Fields: those and user_id,
-// identities.connection (and .provider, .user_id), email_verified,
-// blocked, logins_count, created_at, updated_at, last_login, and
-// app_metadata.<path> and user_metadata.<path> (case-sensitive paths,
-// arrays looked through, empty objects and arrays and null not indexed).
+// email.domain, identities.connection (and .provider, .user_id),
+// email_verified, blocked, logins_count, created_at, updated_at,
+// last_login, and app_metadata.<path> and user_metadata.<path>
+// (case-sensitive paths, arrays looked through, empty objects and arrays
+// and null not indexed).
 // A value without a field is matched against the normalized fields, never
 // metadata. last_password_reset is not in Auth0's searchable list: a
 // clause on it, or on any other field Auth0 does not index, matches

@@ -18,7 +18,7 @@ const (
 	kindNone fieldKind = iota
 	// kindText: a normalized name field, case-insensitive, matched by word.
 	kindText
-	// kindFolded: email and its domain, case-insensitive, the whole value.
+	// kindFolded: email, case-insensitive, the whole value.
 	kindFolded
 	// kindExact: case-sensitive, the whole value (user_id is not split at
 	// the '|': user_id:auth0 does not find auth0|123, user_id:auth0* does).
@@ -36,9 +36,9 @@ func kindOf(field string) fieldKind {
 	switch field {
 	case "name", "nickname", "given_name", "family_name":
 		return kindText
-	case "email", "email.domain":
+	case "email":
 		return kindFolded
-	case "user_id", "username", "phone_number", "last_ip", "organization_id",
+	case "user_id", "email.domain", "username", "phone_number", "last_ip", "organization_id",
 		"identities.connection", "identities.provider", "identities.user_id":
 		return kindExact
 	case "email_verified", "phone_verified", "blocked", "identities.isSocial":

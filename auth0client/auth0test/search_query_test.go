@@ -69,6 +69,7 @@ func TestSearchQuerySubset(t *testing.T) {
 		{"quoted email", `email:"ada@example.com"`, []string{"auth0|ada"}},
 		{"email is matched whole", "email:ada", none},
 		{"email domain", "email.domain:example.org", []string{"auth0|grace"}},
+		{"email domain is case-sensitive", "email.domain:Example.org", none},
 		{"name by word, any case", "name:LOVELACE", []string{"auth0|ada"}},
 		{"name phrase", `name:"ada lovelace"`, []string{"auth0|ada"}},
 		{"name phrase in another order", `name:"lovelace ada"`, none},
