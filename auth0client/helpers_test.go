@@ -25,6 +25,12 @@ func (c *clock) Now() time.Time {
 	return c.now
 }
 
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
 // newTenant starts an emulator on a hand-moved clock.
 func newTenant(t *testing.T) (*auth0test.Tenant, *clock) {
 	t.Helper()

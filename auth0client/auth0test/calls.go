@@ -16,12 +16,17 @@ type Call struct {
 	// Path is the decoded URL path, so a user id reads as auth0|… rather
 	// than auth0%7C….
 	Path string
+	// Query is the raw query string.
+	Query string
 	// Status is the answer's status code; 0 when the request hung until the
 	// client gave up or the connection was dropped.
 	Status int
 	At     time.Time
 	// UserAgent is the request's User-Agent header.
 	UserAgent string
+	// HasAuthorization is true when the request carried an Authorization
+	// header (its value is never kept).
+	HasAuthorization bool
 	// Body is the request body with client_secret and password values
 	// replaced by "[redacted]": the record may be shown by `mailproof local`.
 	Body []byte

@@ -88,6 +88,7 @@ func (t *Tenant) changeEmailLocked(userID, email string, verified bool) bool {
 	}
 	rec.Email = email
 	rec.UpdatedAt = utc(t.now())
+	t.indexLocked(userID)
 	return true
 }
 

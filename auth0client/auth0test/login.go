@@ -125,6 +125,7 @@ func forwardedIP(r *http.Request) string {
 func (t *Tenant) loginLocked(rec *record, at time.Time, lc loginContext) (User, PostLoginEvent) {
 	rec.LoginsCount++
 	rec.LastLogin = utc(at)
+	t.indexLocked(rec.ID)
 	u := rec.view()
 	ev := PostLoginEvent{
 		Authentication: &EventAuthentication{Methods: []AuthMethod{{Name: "pwd", Timestamp: iso(at)}}},

@@ -82,5 +82,6 @@ func (t *Tenant) redeem(link string, at time.Time, password *string) (User, erro
 	if tk.markVerified {
 		rec.EmailVerified = true
 	}
+	t.indexLocked(rec.ID)
 	return rec.view(), nil
 }

@@ -27,11 +27,16 @@ func (t *Tenant) routes() *http.ServeMux {
 	mux.HandleFunc("POST "+resetPath, t.handleResetSubmit)
 
 	mux.HandleFunc("POST /api/v2/users", t.handleCreateUser)
+	mux.HandleFunc("GET /api/v2/users", t.handleSearchUsers)
 	mux.HandleFunc("GET /api/v2/users/{id}", t.handleGetUser)
 	mux.HandleFunc("PATCH /api/v2/users/{id}", t.handlePatchUser)
 	mux.HandleFunc("DELETE /api/v2/users/{id}", t.handleDeleteUser)
 	mux.HandleFunc("GET /api/v2/users-by-email", t.handleUsersByEmail)
 	mux.HandleFunc("POST /api/v2/tickets/password-change", t.handlePasswordTicket)
+	mux.HandleFunc("GET /api/v2/connections", t.handleListConnections)
+	mux.HandleFunc("POST /api/v2/jobs/users-exports", t.handleCreateExport)
+	mux.HandleFunc("GET /api/v2/jobs/{id}", t.handleGetJob)
+	mux.HandleFunc("GET "+exportPrefix+"{job}/{file}", t.handleExportDownload)
 
 	mux.HandleFunc("POST /api/v2/actions/actions", t.handleCreateAction)
 	mux.HandleFunc("GET /api/v2/actions/actions", t.handleListActions)
@@ -62,12 +67,14 @@ func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 	// latter while the abort panic unwinds).
 	defer func() {
 		t.record(Call{
-			Method:    r.Method,
-			Path:      r.URL.Path,
-			Status:    sw.status,
-			At:        at,
-			Body:      redact(r.Header.Get("Content-Type"), body),
-			UserAgent: r.UserAgent(),
+			Method:           r.Method,
+			Path:             r.URL.Path,
+			Query:            r.URL.RawQuery,
+			Status:           sw.status,
+			At:               at,
+			Body:             redact(r.Header.Get("Content-Type"), body),
+			UserAgent:        r.UserAgent(),
+			HasAuthorization: r.Header.Get("Authorization") != "",
 		})
 	}()
 

@@ -1,32 +1,3 @@
-// Package auth0test is an Auth0 tenant emulator: a real HTTPS server that
-// speaks the Authentication and Management API paths, status codes, error
-// bodies and rate-limit headers mailproof relies on, so the real go-auth0
-// client runs against it unchanged. Tests and `mailproof local` both use it.
-//
-// Endpoints: POST /oauth/token (client credentials for the Management API;
-// the password-realm grant for a person's login, with an RS256 ID token
-// whose key is at /.well-known/jwks.json), POST
-// /dbconnections/change_password (limited per IP address and email, as at
-// Auth0), the reset page GET/POST /u/reset-password?ticket=…, and under
-// /api/v2/: users (create, read, update, delete), users-by-email,
-// tickets/password-change, actions and trigger bindings.
-//
-// Hooks on Tenant let a driver act where a person or Auth0 would:
-//   - seed and read users: AddUser, User, UsersByEmail, CheckPassword;
-//   - read the mail the tenant sent: Outbox, LastEmailTo, SentTo,
-//     ResetOutbox;
-//   - complete a password reset: FollowResetLink (sets the password, as
-//     the reset page does), CompleteTicket and ResetPassword (shortcuts
-//     that leave the stored password alone);
-//   - log in: Login (a browser login), or POST /oauth/token with the
-//     password-realm grant; OnLogin runs a Go function on each login with
-//     the post-login event an Action would get, and Logins lists them;
-//   - change a user's email at a chosen moment of a client's calls:
-//     ScheduleEmailChange, ChangeEmailAfter, ChangeEmail;
-//   - shape the traffic: SetRate, Inject and ClearFaults (latency, 5xx,
-//     429, hangs, dropped connections), RevokeTokens;
-//   - inspect the traffic: Calls, CountCalls, ResetCalls; Action and
-//     Bindings for deployed Actions.
 package auth0test
 
 import (
@@ -38,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +40,14 @@ type Config struct {
 	// Now is the clock for timestamps, token expiry and the rate limiter;
 	// default time.Now. Latency and hangs always use real time.
 	Now func() time.Time
+	// SearchLag is how long a write takes to reach the user search index
+	// (by the tenant clock); default 0, every write searchable at once.
+	// The package documentation describes the model.
+	SearchLag time.Duration
+	// ExportDelay is how long a user export job takes to complete (by the
+	// tenant clock): pending for the first half, processing for the
+	// second; default 200ms.
+	ExportDelay time.Duration
 }
 
 // Tenant is a running emulated tenant. All methods are safe for concurrent
@@ -79,6 +59,10 @@ type Tenant struct {
 	connections  map[string]bool
 	connIDs      map[string]string // connection name → con_… id
 	buildDelay   time.Duration
+	searchLag    time.Duration
+	exportDelay  time.Duration
+	exportKey    []byte // signs export download links
+	exportKeyID  string
 	domain       string
 	caDir        string
 	caFile       string
@@ -97,7 +81,8 @@ type Tenant struct {
 	resetLimits keyedBuckets         // change_password, per IP address and email
 	tokens      map[string]time.Time // access token → expiry
 	users       map[string]*record
-	tickets     map[string]*ticket // ticket code → password-change link
+	index       map[string][]indexed // user id → versions the search may see
+	tickets     map[string]*ticket   // ticket code → password-change link
 	outbox      []Email
 	logins      []PostLoginEvent
 	loginHooks  []func(PostLoginEvent) // OnLogin
@@ -106,6 +91,7 @@ type Tenant struct {
 	calls       []Call
 	actions     map[string]*action
 	bindings    map[string][]binding // trigger id → bindings in order
+	jobs        map[string]*exportJob
 }
 
 // Start listens on cfg.Addr and serves the tenant over HTTPS until Close.
@@ -127,12 +113,20 @@ func Start(cfg Config) (*Tenant, error) {
 		closed:       make(chan struct{}),
 		tokens:       map[string]time.Time{},
 		users:        map[string]*record{},
+		index:        map[string][]indexed{},
+		searchLag:    max(cfg.SearchLag, 0),
 		tickets:      map[string]*ticket{},
 		actions:      map[string]*action{},
 		bindings:     map[string][]binding{},
+		jobs:         map[string]*exportJob{},
+		exportKey:    []byte(randomHex(32)),
+		exportKeyID:  "K" + strings.ToUpper(randomAlnum(13)),
 	}
 	if t.buildDelay = cfg.BuildDelay; t.buildDelay <= 0 {
 		t.buildDelay = defaultBuildDelay
+	}
+	if t.exportDelay = cfg.ExportDelay; t.exportDelay <= 0 {
+		t.exportDelay = defaultExportDelay
 	}
 	if t.clientID == "" {
 		t.clientID = randomAlnum(32)

@@ -125,6 +125,7 @@ func (t *Tenant) AddUser(s UserSeed) User {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.users[rec.ID] = rec
+	t.indexLocked(rec.ID)
 	return rec.view()
 }
 
@@ -152,6 +153,7 @@ func (t *Tenant) ResetPassword(id string, at time.Time) bool {
 	}
 	rec.LastPasswordReset = utc(at)
 	rec.UpdatedAt = utc(at)
+	t.indexLocked(id)
 	return true
 }
 

@@ -108,6 +108,7 @@ func (t *Tenant) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.users[rec.ID] = rec
+	t.indexLocked(rec.ID)
 	out := rec.view()
 	t.mu.Unlock()
 	writeJSON(w, http.StatusCreated, toWire(out))
@@ -188,14 +189,19 @@ func (t *Tenant) patchUser(id string, b patchUserBody) (User, *apiError) {
 	rec.AppMetadata = mergeMetadata(rec.AppMetadata, b.AppMetadata)
 	rec.UserMetadata = mergeMetadata(rec.UserMetadata, b.UserMetadata)
 	rec.UpdatedAt = now
+	t.indexLocked(id)
 	return rec.view(), nil
 }
 
 // handleDeleteUser answers 204 whether or not the user existed, as Auth0
 // does.
 func (t *Tenant) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
 	t.mu.Lock()
-	delete(t.users, r.PathValue("id"))
+	if _, ok := t.users[id]; ok {
+		delete(t.users, id)
+		t.indexLocked(id)
+	}
 	t.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
