@@ -56,7 +56,15 @@ func (t *Tenant) routes() *http.ServeMux {
 // and for the Management API spends the rate-limit bucket and checks the
 // bearer token before routing.
 func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
+	// A handler the server started just before Close must not join the wait group
+	// Close is already waiting on (Add racing Wait): it answers nothing instead.
+	t.closeMu.Lock()
+	if t.closing {
+		t.closeMu.Unlock()
+		panic(http.ErrAbortHandler)
+	}
 	t.inflight.Add(1)
+	t.closeMu.Unlock()
 	defer t.inflight.Done()
 
 	at := t.now()

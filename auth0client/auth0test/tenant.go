@@ -73,6 +73,8 @@ type Tenant struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 	inflight  sync.WaitGroup
+	closeMu   sync.Mutex // orders inflight.Add against Close's Wait
+	closing   bool
 	hanging   atomic.Int32 // requests held by a Hang fault, for tests
 	signer    signer       // the ID token key, made on first use
 
@@ -203,6 +205,9 @@ func (t *Tenant) ClientSecret() string { return t.clientSecret }
 // handlers and removes the CA file. It is safe to call more than once.
 func (t *Tenant) Close() {
 	t.closeOnce.Do(func() {
+		t.closeMu.Lock()
+		t.closing = true
+		t.closeMu.Unlock()
 		close(t.closed)
 		_ = t.srv.Close()
 		t.inflight.Wait()
