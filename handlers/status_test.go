@@ -66,7 +66,7 @@ func seedStatus(t *testing.T, r *store.Redis) {
 	if err := r.Retry(ctx, jobs[1], time.Now().Add(time.Hour), "auth0 said <b>503</b>"); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
-	if err := r.ScheduleUndo(ctx, store.Undo{UserID: "auth0|eve"}, time.Hour); err != nil {
+	if _, err := r.ScheduleUndo(ctx, store.Undo{UserID: "auth0|eve"}, time.Hour); err != nil {
 		t.Fatalf("schedule undo: %v", err)
 	}
 	if err := r.DeadLetter(ctx, jobs[2], "gave up"); err != nil {

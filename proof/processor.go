@@ -30,10 +30,10 @@ type Budget interface {
 
 // Undos is the durable list of flips to take back (store.Undo).
 type Undos interface {
-	ScheduleUndo(ctx context.Context, u store.Undo, held time.Duration) error
+	ScheduleUndo(ctx context.Context, u store.Undo, held time.Duration) (int, error)
 	TakeDueUndos(ctx context.Context, lease time.Duration, limit int) ([]store.Undo, error)
 	UndoFailed(ctx context.Context, u store.Undo, next time.Time, cause string) error
-	UndoDone(ctx context.Context, userID, outcome, result string) (bool, error)
+	UndoDone(ctx context.Context, userID string, gen int, outcome, result string) (bool, error)
 }
 
 // Records is the part of the store that decides who may flip a user.
@@ -169,6 +169,18 @@ func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
 // so nothing waits between the check and the write; the PATCH answer is checked; and a
 // flip that landed on another address is taken back at once, durably.
 func (p *Processor) flip(ctx context.Context, job store.Job, rec store.Record, resumed bool) Decision {
+	d := p.tryFlip(ctx, job, rec, resumed)
+	if resumed && d.Action != Ack {
+		// This event held the claim before: an earlier attempt may have PATCHed an
+		// address that changed, and this one could not look. If it is given up, a check
+		// must follow.
+		d.MayHaveFlipped = true
+	}
+	return d
+}
+
+// tryFlip is flip's work; see flip.
+func (p *Processor) tryFlip(ctx context.Context, job store.Job, rec store.Record, resumed bool) Decision {
 	uid := rec.UserID
 	if err := p.Budget.WaitN(ctx, 2); err != nil {
 		return budgetFailure(err)
@@ -220,7 +232,7 @@ func (p *Processor) takeBack(ctx context.Context, job store.Job, u auth0client.U
 	}
 	p.Log.Error("email_verified is true on an address nobody proved: the address changed during the flip; setting email_verified back to false now",
 		zap.String("user_id", uid), zap.String("current_email", event.MaskEmail(u.Email)), zap.String("seen_in", seenIn), zap.String("outcome", OutcomeChangedDuringFlip))
-	recErr := p.Undos.ScheduleUndo(ctx, store.Undo{UserID: uid, JobID: job.ID, WebhookID: job.WebhookID}, undoLease)
+	gen, recErr := p.Undos.ScheduleUndo(ctx, store.Undo{UserID: uid, JobID: job.ID, WebhookID: job.WebhookID}, undoLease)
 	if recErr != nil {
 		p.Log.Error("could not record the undo in Redis; calling Auth0 anyway", zap.String("user_id", uid), zap.Error(recErr))
 	}
@@ -229,7 +241,7 @@ func (p *Processor) takeBack(ctx context.Context, job store.Job, u auth0client.U
 	case err != nil && recErr != nil:
 		return Decision{Action: Retry, MayHaveFlipped: true, Err: fmt.Errorf("take back the flip of %s: not recorded (%v) and not done: %w", uid, recErr, err)}
 	case err == nil && recErr == nil:
-		if _, derr := p.Undos.UndoDone(ctx, uid, store.AuditFlipUndone, result); derr != nil {
+		if _, derr := p.Undos.UndoDone(ctx, uid, gen, store.AuditFlipUndone, result); derr != nil {
 			// The undo stays listed; the loop will call Auth0 again, which is harmless.
 			p.Log.Warn("flip taken back, but Redis did not record it; it will be repeated", zap.String("user_id", uid), zap.Error(derr))
 		}
@@ -281,7 +293,7 @@ func (p *Processor) RunDueUndos(ctx context.Context) (UndoReport, error) {
 	for _, u := range us {
 		outcome, result, uerr := p.runUndo(ctx, u)
 		if uerr == nil {
-			if _, err := p.Undos.UndoDone(ctx, u.UserID, outcome, result); err != nil {
+			if _, err := p.Undos.UndoDone(ctx, u.UserID, u.Gen, outcome, result); err != nil {
 				p.Log.Warn("flip taken back, but Redis did not record it; it will be repeated", zap.String("user_id", u.UserID), zap.Error(err))
 			}
 			p.Log.Warn("flip taken back from the undo list", zap.String("user_id", u.UserID), zap.String("result", result), zap.Int("attempt", u.Attempts))

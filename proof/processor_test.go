@@ -52,9 +52,9 @@ func (f *fakeClaims) Claim(_ context.Context, _, holder string) (store.Record, b
 }
 
 // The store's undo list as Process sees it: what was scheduled and finished.
-func (f *fakeClaims) ScheduleUndo(_ context.Context, u store.Undo, _ time.Duration) error {
+func (f *fakeClaims) ScheduleUndo(_ context.Context, u store.Undo, _ time.Duration) (int, error) {
 	f.scheduled = append(f.scheduled, u)
-	return f.scheduleErr
+	return 1, f.scheduleErr
 }
 
 func (f *fakeClaims) TakeDueUndos(context.Context, time.Duration, int) ([]store.Undo, error) {
@@ -68,7 +68,7 @@ func (f *fakeClaims) UndoFailed(_ context.Context, u store.Undo, _ time.Time, _ 
 	return nil
 }
 
-func (f *fakeClaims) UndoDone(_ context.Context, userID, _, _ string) (bool, error) {
+func (f *fakeClaims) UndoDone(_ context.Context, userID string, _ int, _, _ string) (bool, error) {
 	f.done = append(f.done, userID)
 	return true, nil
 }
@@ -325,6 +325,13 @@ func TestProcessDecisions(t *testing.T) {
 			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
 				r.rec.Status, r.rec.Holder = store.StatusVerifying, "msg_a"
 				u.user.Email, u.user.EmailVerified = "attacker@evil.example", true
+			}},
+		{name: "resumed, the read fails: a dead letter must leave a check",
+			want:      Decision{Action: Retry, MayHaveFlipped: true},
+			wantErrIs: auth0client.ErrTransient, wantGets: 1, wantClaims: []string{"msg_a"},
+			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+				r.rec.Status, r.rec.Holder = store.StatusVerifying, "msg_a"
+				u.getErr = apiErr(auth0client.ErrTransient)
 			}},
 		{name: "not resumed and verified on another address: not ours to touch",
 			want:     Decision{Action: Ack, Outcome: OutcomeAlreadyVerified, Close: true},

@@ -386,7 +386,7 @@ func (w *Worker) handle(parent context.Context, job store.Job, delivered time.Ti
 func (w *Worker) deadLetter(ctx context.Context, job store.Job, d Decision, log *zap.Logger) error {
 	cause := d.Err
 	if d.MayHaveFlipped {
-		if err := w.rdb.ScheduleUndo(ctx, store.Undo{UserID: job.UserID, JobID: job.ID, WebhookID: job.WebhookID, Check: true}, 0); err != nil {
+		if _, err := w.rdb.ScheduleUndo(ctx, store.Undo{UserID: job.UserID, JobID: job.ID, WebhookID: job.WebhookID, Check: true}, 0); err != nil {
 			return err
 		}
 	}

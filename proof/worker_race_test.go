@@ -187,7 +187,7 @@ func TestUndoSurvivesCrashAndOutage(t *testing.T) {
 	victim := h.provision("kate")
 	h.noteEmail(attacker)
 	h.tenant.ChangeEmail(victim.ID, attacker, true)
-	if err := h.rdb.ScheduleUndo(t.Context(), store.Undo{UserID: victim.ID, JobID: "1-0", WebhookID: "msg_dead"}, 0); err != nil {
+	if _, err := h.rdb.ScheduleUndo(t.Context(), store.Undo{UserID: victim.ID, JobID: "1-0", WebhookID: "msg_dead"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	other := h.provision("olga")

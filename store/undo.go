@@ -37,6 +37,9 @@ type Undo struct {
 	NextAt    time.Time `json:"-"`
 	Attempts  int       `json:"attempts"`
 	LastError string    `json:"last_error,omitempty"`
+	// Gen is the entry's generation: every listing bumps it, and UndoDone removes only
+	// the generation its caller worked on.
+	Gen int `json:"gen"`
 }
 
 // undoWire is Undo as stored: times in Unix milliseconds, like every time
@@ -47,27 +50,28 @@ type undoWire struct {
 	NextAtMS int64 `json:"next_at"`
 }
 
-// ScheduleUndo records that u.UserID's flip must be taken back. The caller
-// that is about to make the call itself holds it for held (as if it had
-// taken it with TakeDueUndos); after that, or at once when held is 0, any
-// replica's loop takes it. One undo per user: a second one for the same
-// user while the first waits changes nothing, since both end in the same
-// call.
-func (r *Redis) ScheduleUndo(ctx context.Context, u Undo, held time.Duration) error {
+// ScheduleUndo records that u.UserID's flip must be taken back and returns the
+// generation listed. The caller that is about to make the call itself holds it for held
+// (as if it had taken it with TakeDueUndos); after that, or at once when held is 0, any
+// replica's loop takes it. One entry per user: listing again keeps the entry under a new
+// generation (a plain undo replacing a check), so a replica finishing the old generation
+// cannot remove it.
+func (r *Redis) ScheduleUndo(ctx context.Context, u Undo, held time.Duration) (int, error) {
 	if u.UserID == "" {
-		return errors.New("schedule undo: empty user id")
+		return 0, errors.New("schedule undo: empty user id")
 	}
 	now := r.now()
 	w := undoWire{Undo: u, SinceMS: now.UnixMilli(), NextAtMS: now.Add(held).UnixMilli()}
 	w.Attempts = 0
 	v, err := json.Marshal(w)
 	if err != nil {
-		return fmt.Errorf("schedule undo: %w", err)
+		return 0, fmt.Errorf("schedule undo: %w", err)
 	}
-	if err := r.scripts.undo.Run(ctx, r.c, []string{keyUndo, keyAudit, keyAudit}, "schedule", encodeID(u.UserID), v).Err(); err != nil {
-		return wrap("schedule undo", err)
+	gen, err := r.scripts.undo.Run(ctx, r.c, []string{keyUndo, keyAudit, keyAudit}, "schedule", encodeID(u.UserID), v).Int()
+	if err != nil {
+		return 0, wrap("schedule undo", err)
 	}
-	return nil
+	return gen, nil
 }
 
 // TakeDueUndos returns up to limit undos that are due, each leased for
@@ -98,12 +102,13 @@ func (r *Redis) UndoFailed(ctx context.Context, u Undo, next time.Time, cause st
 	return nil
 }
 
-// UndoDone removes userID's undo and records it in the audit trail as
-// outcome (AuditFlipUndone or AuditFlipChecked) with result, what the final
-// call found. It reports whether there was one: false means another
-// replica finished it first.
-func (r *Redis) UndoDone(ctx context.Context, userID, outcome, result string) (bool, error) {
+// UndoDone removes generation gen of userID's undo and records it in the audit trail
+// as outcome (AuditFlipUndone or AuditFlipChecked) with result, what the final call
+// found. It reports whether it did: false means another replica finished it first, or
+// it was listed again meanwhile and stays for the loop.
+func (r *Redis) UndoDone(ctx context.Context, userID string, gen int, outcome, result string) (bool, error) {
 	args := append([]any{"done", encodeID(userID), ms(r.now()), result, outcome}, r.auditArgs()...)
+	args = append(args, gen)
 	n, err := r.scripts.undo.Run(ctx, r.c, []string{keyUndo, keyAudit, userAuditKey(userID)}, args...).Int()
 	if err != nil {
 		return false, wrap("finish undo", err)
