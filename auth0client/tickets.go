@@ -79,8 +79,12 @@ func (c *Client) SendResetEmail(ctx context.Context, email, connection string) e
 		return fmt.Errorf("reset email to %s: %w", who, rateLimited(resp.Header))
 	}
 	// This endpoint never says whether a user exists: a 404 is a wrong
-	// address, hence permanent.
+	// address, hence permanent. A gateway's 502 or 504 may come after Auth0 sent the
+	// email: nobody can tell, as with no answer at all.
 	kind := byStatus(resp.StatusCode, ErrPermanent)
+	if resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout {
+		kind = ErrNoAnswer
+	}
 	return fmt.Errorf("reset email to %s: %w: %d %s", who, kind, resp.StatusCode, authMessage(answer))
 }
 

@@ -79,8 +79,10 @@ type fakeManagement struct {
 	getErr, patchErr error
 	// patched is what the PATCH answers with when set (an address changed under it);
 	// otherwise the user, verified.
-	patched                   *auth0client.User
-	unverifyErr               error
+	patched     *auth0client.User
+	unverifyErr error
+	// unverifyIgnored makes the undo's answer still show email_verified true.
+	unverifyIgnored           bool
 	gets, patches, unverifies int
 }
 
@@ -102,7 +104,7 @@ func (f *fakeManagement) VerifyEmail(context.Context, string) (auth0client.User,
 func (f *fakeManagement) UnverifyEmail(context.Context, string) (auth0client.User, error) {
 	f.unverifies++
 	u := f.user
-	u.EmailVerified = false
+	u.EmailVerified = f.unverifyIgnored
 	return u, f.unverifyErr
 }
 
@@ -302,6 +304,14 @@ func TestProcessDecisions(t *testing.T) {
 				changed := u.user
 				changed.Email, changed.EmailVerified = "attacker@evil.example", true
 				u.patched, u.unverifyErr = &changed, apiErr(auth0client.ErrTransient)
+			}},
+		{name: "address changed during the flip, the undo's answer still verified: listed for the loop",
+			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoFailed},
+			wantGets: 1, wantPatches: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
+			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
+				changed := u.user
+				changed.Email, changed.EmailVerified = "attacker@evil.example", true
+				u.patched, u.unverifyIgnored = &changed, true
 			}},
 		{name: "address changed during the flip, Redis cannot list the undo: taken back anyway",
 			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoDone},

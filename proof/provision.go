@@ -92,6 +92,7 @@ type ProvisionStore interface {
 	Get(ctx context.Context, userID string) (store.Record, error)
 	FindByEmail(ctx context.Context, email string) (store.Record, error)
 	PutPending(ctx context.Context, rec store.Record) error
+	CreatePending(ctx context.Context, rec store.Record) (bool, error)
 	StartDelivery(ctx context.Context, userID, delivery string) (bool, error)
 	FinishDelivery(ctx context.Context, userID, delivery, by string) (bool, error)
 	AbortDelivery(ctx context.Context, userID string) error
@@ -148,7 +149,7 @@ func (p *Provisioner) Provision(ctx context.Context, req ProvisionRequest) (Prov
 	rec, err := p.Store.FindByEmail(ctx, req.Email)
 	switch {
 	case err == nil && rec.Connection == req.Connection:
-		return p.finish(ctx, rec, req, ProvisionResumed)
+		return p.settled(ctx, rec, req)
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return ProvisionResult{}, fmt.Errorf("provision %s: %w", who, err)
 	}
@@ -163,16 +164,39 @@ func (p *Provisioner) Provision(ctx context.Context, req ProvisionRequest) (Prov
 		if err != nil {
 			return ProvisionResult{}, err
 		}
-		if rec, err := p.Store.Get(ctx, u.ID); err == nil && (rec.Status == store.StatusPending || rec.Status == store.StatusVerifying) {
-			return p.finish(ctx, rec, req, ProvisionResumed)
+		// A record in any status means an earlier or concurrent run registered the user
+		// (it may have delivered, or the person may be verified since): never written over.
+		rec, err := p.Store.Get(ctx, u.ID)
+		switch {
+		case err == nil:
+			return p.settled(ctx, rec, req)
+		case !errors.Is(err, store.ErrNotFound):
+			return ProvisionResult{}, fmt.Errorf("provision %s: %w", who, err)
+		}
+		// A marked user without a record (gone with the retention, or never written):
+		// registered again only if it still can prove anything.
+		if rule := EvaluateRegistration(u); rule != nil {
+			if rule.Outcome == OutcomeAlreadyVerified {
+				return ProvisionResult{Status: ProvisionDone, Record: store.Record{UserID: u.ID, Email: u.Email, Connection: u.Connection, Status: store.StatusVerified}}, nil
+			}
+			return ProvisionResult{}, fmt.Errorf("provision %s: %s is %s (%s): %w", who, u.ID, rule.Explain, rule.Outcome, ErrInvalidRequest)
 		}
 	case err != nil:
 		p.pauseOn(ctx, err)
 		return ProvisionResult{}, fmt.Errorf("provision %s: %w", who, err)
 	}
-	// The record, and with it the provisioning time, before any email or ticket.
-	if err := p.Store.PutPending(ctx, store.Record{UserID: u.ID, Email: u.Email, Connection: req.Connection}); err != nil {
+	// The record, and with it the provisioning time, before any email or ticket; only if
+	// none exists, so a run racing this one cannot move it past an email already sent.
+	created, err := p.Store.CreatePending(ctx, store.Record{UserID: u.ID, Email: u.Email, Connection: req.Connection})
+	if err != nil {
 		return ProvisionResult{}, fmt.Errorf("provision %s: register %s: %w", who, u.ID, err)
+	}
+	if !created {
+		rec, err := p.Store.Get(ctx, u.ID)
+		if err != nil {
+			return ProvisionResult{}, fmt.Errorf("provision %s: %w", who, err)
+		}
+		return p.settled(ctx, rec, req)
 	}
 	note := map[string]string{ProvisionCreated: store.AuditProvisioned, ProvisionAdopted: store.AuditAdopted, ProvisionResumed: store.AuditProvisioned}[status]
 	if err := p.Store.Note(ctx, u.ID, note, req.By, "connection "+req.Connection); err != nil {
@@ -219,6 +243,16 @@ func (p *Provisioner) existing(ctx context.Context, req ProvisionRequest) (auth0
 		return auth0client.User{}, "", fmt.Errorf("provision %s: adopt %s: %w", who, u.ID, err)
 	}
 	return u, ProvisionAdopted, nil
+}
+
+// settled answers for a user that already has a record: a waiting one is finished (its
+// link delivered if it never was), an ended one (verified, closed, expired) is left as
+// it is.
+func (p *Provisioner) settled(ctx context.Context, rec store.Record, req ProvisionRequest) (ProvisionResult, error) {
+	if rec.Status == store.StatusPending || rec.Status == store.StatusVerifying {
+		return p.finish(ctx, rec, req, ProvisionResumed)
+	}
+	return ProvisionResult{Status: ProvisionDone, Record: rec}, nil
 }
 
 // finish delivers the link to a registered user unless it has been delivered, or a
@@ -283,10 +317,9 @@ func (p *Provisioner) deliver(ctx context.Context, rec store.Record, delivery, r
 	}
 	res := ProvisionResult{Status: status}
 	if delivery == DeliveryTicket {
-		if err := p.Budget.WaitLow(ctx); err != nil {
-			return ProvisionResult{Record: rec}, fmt.Errorf("ticket for %s: wait for the Management API budget: %w", rec.UserID, err)
+		if err = p.Budget.WaitLow(ctx); err == nil {
+			res.TicketURL, err = p.Users.PasswordChangeTicket(ctx, rec.UserID, resultURL, ttl)
 		}
-		res.TicketURL, err = p.Users.PasswordChangeTicket(ctx, rec.UserID, resultURL, ttl)
 	} else {
 		if err = p.AuthBudget.WaitLow(ctx); err == nil {
 			err = p.Users.SendResetEmail(ctx, rec.Email, rec.Connection)

@@ -249,3 +249,33 @@ func TestProvisionRedisDownAndRateLimited(t *testing.T) {
 		t.Errorf("%d creates and %d emails, want 1 and 1", h.creates(), h.tenant.SentTo(email))
 	}
 }
+
+// TestProvisionIndexMissNeverRemails: when mailproof's own index cannot find the user
+// (an address Auth0 lower-cases beyond ASCII, a record gone with the retention), the
+// marked user Auth0 returns is recognised, and nobody is mailed again or re-registered
+// after proving their mailbox.
+func TestProvisionIndexMissNeverRemails(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, auth0test.Config{})
+	p := h.provisioner()
+	res, err := p.Provision(t.Context(), ProvisionRequest{Email: h.noteEmail("élodie@example.com")})
+	if err != nil || res.Status != ProvisionCreated {
+		t.Fatalf("provision: %+v, %v", res, err)
+	}
+	again, err := p.Provision(t.Context(), ProvisionRequest{Email: h.noteEmail("ÉLODIE@example.com")})
+	if err != nil || again.Status != ProvisionDone || h.tenant.SentTo("élodie@example.com") != 1 {
+		t.Errorf("the same person in capitals: %+v, %v, %d emails; want unchanged and one email", again, err, h.tenant.SentTo("élodie@example.com"))
+	}
+	// The record is gone (retention) and the person verified meanwhile.
+	if _, err := h.rdb.DeletePending(t.Context(), res.Record.UserID); err != nil {
+		t.Fatal(err)
+	}
+	h.tenant.ChangeEmail(res.Record.UserID, "élodie@example.com", true)
+	later, err := p.Provision(t.Context(), ProvisionRequest{Email: "élodie@example.com"})
+	if err != nil || later.Status != ProvisionDone || h.tenant.SentTo("élodie@example.com") != 1 {
+		t.Errorf("after the retention, verified: %+v, %v, %d emails; want unchanged and still one email", later, err, h.tenant.SentTo("élodie@example.com"))
+	}
+	if _, err := h.rdb.Get(t.Context(), res.Record.UserID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a verified user was registered again: %v", err)
+	}
+}

@@ -75,3 +75,47 @@ func TestNote(t *testing.T) {
 		}
 	}
 }
+
+func TestEmailIndexFollowsTheRecords(t *testing.T) {
+	r := openStore(t)
+	ctx := timeout(t)
+	put := func(id, email string) {
+		t.Helper()
+		if err := r.PutPending(ctx, store.Record{UserID: id, Email: email}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A record given another address no longer answers for the old one.
+	put("auth0|1", "a@example.com")
+	put("auth0|1", "b@example.com")
+	if rec, err := r.FindByEmail(ctx, "a@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("old address: %+v, %v; want ErrNotFound", rec, err)
+	}
+	// Deleting a record whose address another user holds since leaves that user's entry.
+	put("auth0|2", "b@example.com")
+	if _, err := r.DeletePending(ctx, "auth0|1"); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := r.FindByEmail(ctx, "b@example.com"); err != nil || rec.UserID != "auth0|2" {
+		t.Errorf("after deleting the first holder: %+v, %v; want auth0|2", rec, err)
+	}
+}
+
+func TestCreatePendingNeverWritesOver(t *testing.T) {
+	r := openStore(t)
+	ctx := timeout(t)
+	if ok, err := r.CreatePending(ctx, store.Record{UserID: "auth0|1", Email: "a@example.com"}); !ok || err != nil {
+		t.Fatalf("create: %v %v", ok, err)
+	}
+	if _, err := r.FinishDelivery(ctx, "auth0|1", "reset-email", store.AuditByCLI); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := r.Get(ctx, "auth0|1")
+	if ok, err := r.CreatePending(ctx, store.Record{UserID: "auth0|1", Email: "a@example.com"}); ok || err != nil {
+		t.Errorf("second create: %v %v; want false", ok, err)
+	}
+	after, _ := r.Get(ctx, "auth0|1")
+	if after.Deliveries != 1 || !after.ProvisionedAt.Equal(before.ProvisionedAt) {
+		t.Errorf("record after a second create %+v, want it untouched (1 delivery, provisioned at %v)", after, before.ProvisionedAt)
+	}
+}

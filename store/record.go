@@ -50,8 +50,20 @@ type Record struct {
 // survives a replacement. A zero ProvisionedAt means now; a zero ExpiresAt
 // is ProvisionedAt plus the configured pending TTL (if any).
 func (r *Redis) PutPending(ctx context.Context, rec Record) error {
+	_, err := r.putPending(ctx, rec, "replace")
+	return err
+}
+
+// CreatePending writes rec as a new pending record only if the user has no record in
+// any status, and reports whether it did. Provisioning uses it: a concurrent or earlier
+// run's record, perhaps already delivered to, must never be written over.
+func (r *Redis) CreatePending(ctx context.Context, rec Record) (bool, error) {
+	return r.putPending(ctx, rec, "create")
+}
+
+func (r *Redis) putPending(ctx context.Context, rec Record, mode string) (bool, error) {
 	if rec.UserID == "" {
-		return errors.New("put pending: empty user id")
+		return false, errors.New("put pending: empty user id")
 	}
 	now := r.now()
 	if rec.ProvisionedAt.IsZero() {
@@ -66,15 +78,15 @@ func (r *Redis) PutPending(ctx context.Context, rec Record) error {
 	if !rec.ExpiresAt.IsZero() && r.cfg.retention > 0 {
 		keyExpiry = ms(rec.ExpiresAt.Add(r.cfg.retention))
 	}
-	err := r.scripts.put.Run(ctx, r.c,
+	n, err := r.scripts.put.Run(ctx, r.c,
 		[]string{pendingKey(rec.UserID), keyPendingIndex, emailKey(event.NormalizeEmail(rec.Email))},
 		encodeID(rec.UserID), rec.UserID, event.NormalizeEmail(rec.Email), rec.Connection,
-		ms(rec.ProvisionedAt), ms(now), ms(rec.ExpiresAt), keyExpiry,
-	).Err()
+		ms(rec.ProvisionedAt), ms(now), ms(rec.ExpiresAt), keyExpiry, mode,
+	).Int()
 	if err != nil {
-		return wrap("put pending", err)
+		return false, wrap("put pending", err)
 	}
-	return nil
+	return n == 1, nil
 }
 
 // Get returns the record of a user in any status, or ErrNotFound.
