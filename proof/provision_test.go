@@ -279,3 +279,23 @@ func TestProvisionIndexMissNeverRemails(t *testing.T) {
 		t.Errorf("a verified user was registered again: %v", err)
 	}
 }
+
+// TestProvisionUnansweredEmailIsNotResent: a reset email whose request got no answer
+// may have gone out: the result says so, the mark stays, and the same request again
+// sends nothing until an operator resends.
+func TestProvisionUnansweredEmailIsNotResent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, auth0test.Config{})
+	p := h.provisioner()
+	email := h.noteEmail("una@example.com")
+	h.tenant.Inject(auth0test.Fault{Method: http.MethodPost, PathPrefix: "/dbconnections/change_password", Drop: true, Times: 1})
+	res, err := p.Provision(t.Context(), ProvisionRequest{Email: email})
+	stored, gerr := h.rdb.Get(t.Context(), res.Record.UserID)
+	if err == nil || res.Status != ProvisionUncertain || gerr != nil || stored.DeliveringAt.IsZero() {
+		t.Fatalf("dropped reset email: %+v, %v, stored %+v; want delivery_uncertain with the mark kept", res, err, stored)
+	}
+	again, err := p.Provision(t.Context(), ProvisionRequest{Email: email})
+	if err != nil || again.Status != ProvisionUncertain || h.tenant.SentTo(email) != 0 {
+		t.Errorf("the same request again: %+v, %v, %d emails; want delivery_uncertain and nothing sent", again, err, h.tenant.SentTo(email))
+	}
+}
