@@ -18,7 +18,7 @@ import (
 // share of the time it took, the calls per flip, and the 429s. Targets: ≥ 95 % of the
 // budget, ≤ 2.0 calls per flip, no 429. It takes about 20 s:
 //
-//	go test -run '^$' -bench Flip -benchtime 1x ./server/
+//	go test -run '^$' -bench Flip -benchtime 1x ./proof/
 func BenchmarkFlip(b *testing.B) {
 	const users, rate, workers = 500, 50, 16
 	for b.Loop() {
@@ -90,7 +90,7 @@ func waitAllFlipped(b *testing.B, h *harness, ceiling time.Duration) {
 // budget and a fast one. The floor is one round trip: the same two calls made back to
 // back by a bare client in the same process, reported beside it as the baseline.
 //
-//	go test -run '^$' -bench FlipWindow -benchtime 1x ./server/
+//	go test -run '^$' -bench FlipWindow -benchtime 1x ./proof/
 func BenchmarkFlipWindow(b *testing.B) {
 	for _, rate := range []float64{2, 100} {
 		b.Run(fmt.Sprintf("rate=%v", rate), func(b *testing.B) {
