@@ -86,7 +86,9 @@ func TestLocalRunsWithNoConfigurationAndPrintsExports(t *testing.T) {
 }
 
 func TestLocalDemoFlipsOneUser(t *testing.T) {
-	fixed := map[string]string{"MAILPROOF_LISTEN": freeAddr(t), "MAILPROOF_OPS_LISTEN": freeAddr(t)}
+	// Port 0: a port picked in advance can be taken by another package's test first. The
+	// ops listener takes another loopback address, since the two must differ.
+	fixed := map[string]string{"MAILPROOF_LISTEN": "127.0.0.1:0", "MAILPROOF_OPS_LISTEN": "127.0.0.2:0"}
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
@@ -115,7 +117,7 @@ func TestLocalDemoFlipsOneUser(t *testing.T) {
 // TestLocalDemoFailureExitsNonZero: a demo that cannot run ends local with an error.
 func TestLocalDemoFailureExitsNonZero(t *testing.T) {
 	tenant := auth0test.NewT(t, auth0test.Config{})
-	fixed := map[string]string{"MAILPROOF_LISTEN": freeAddr(t), "MAILPROOF_OPS_LISTEN": freeAddr(t),
+	fixed := map[string]string{"MAILPROOF_LISTEN": "127.0.0.1:0", "MAILPROOF_OPS_LISTEN": "127.0.0.2:0",
 		"MAILPROOF_AUTH0_DOMAIN": tenant.Domain(), "MAILPROOF_AUTH0_CLIENT_ID": tenant.ClientID(),
 		"MAILPROOF_AUTH0_CLIENT_SECRET": tenant.ClientSecret(), "MAILPROOF_AUTH0_CA_FILE": tenant.CAFile()}
 	var stdout, stderr syncBuffer
@@ -142,7 +144,7 @@ func TestLocalNamesTheAuth0ItTalksTo(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fixed := map[string]string{"MAILPROOF_LISTEN": freeAddr(t), "MAILPROOF_OPS_LISTEN": freeAddr(t)}
+			fixed := map[string]string{"MAILPROOF_LISTEN": "127.0.0.1:0", "MAILPROOF_OPS_LISTEN": "127.0.0.2:0"}
 			if tc.tenant {
 				tenant := auth0test.NewT(t, auth0test.Config{})
 				fixed["MAILPROOF_AUTH0_DOMAIN"] = tenant.Domain()
