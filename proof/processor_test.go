@@ -293,41 +293,31 @@ func TestProcessDecisions(t *testing.T) {
 			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoDone},
 			wantGets: 1, wantPatches: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
 			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
-				changed := u.user
-				changed.Email, changed.EmailVerified = "attacker@evil.example", true
-				u.patched = &changed
+				u.patched = landedElsewhere(u.user)
 			}},
 		{name: "address changed during the flip, the undo fails: listed for the loop",
 			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoFailed},
 			wantGets: 1, wantPatches: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
 			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
-				changed := u.user
-				changed.Email, changed.EmailVerified = "attacker@evil.example", true
-				u.patched, u.unverifyErr = &changed, apiErr(auth0client.ErrTransient)
+				u.patched, u.unverifyErr = landedElsewhere(u.user), apiErr(auth0client.ErrTransient)
 			}},
 		{name: "address changed during the flip, the undo's answer still verified: listed for the loop",
 			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoFailed},
 			wantGets: 1, wantPatches: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
 			setup: func(_ *event.PostLogin, _ *store.Job, _ *fakeClaims, u *fakeManagement, _ *fakeSlots) {
-				changed := u.user
-				changed.Email, changed.EmailVerified = "attacker@evil.example", true
-				u.patched, u.unverifyIgnored = &changed, true
+				u.patched, u.unverifyIgnored = landedElsewhere(u.user), true
 			}},
 		{name: "address changed during the flip, Redis cannot list the undo: taken back anyway",
 			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoDone},
 			wantGets: 1, wantPatches: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
 			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
-				changed := u.user
-				changed.Email, changed.EmailVerified = "attacker@evil.example", true
-				u.patched, r.scheduleErr = &changed, errors.New("connection refused")
+				u.patched, r.scheduleErr = landedElsewhere(u.user), errors.New("connection refused")
 			}},
 		{name: "address changed during the flip, neither listed nor undone: the job stays",
 			want:     Decision{Action: Retry, MayHaveFlipped: true},
 			wantGets: 1, wantPatches: 1, wantUnverifies: 1, wantClaims: []string{"msg_a"},
 			setup: func(_ *event.PostLogin, _ *store.Job, r *fakeClaims, u *fakeManagement, _ *fakeSlots) {
-				changed := u.user
-				changed.Email, changed.EmailVerified = "attacker@evil.example", true
-				u.patched, r.scheduleErr, u.unverifyErr = &changed, errors.New("connection refused"), apiErr(auth0client.ErrTransient)
+				u.patched, r.scheduleErr, u.unverifyErr = landedElsewhere(u.user), errors.New("connection refused"), apiErr(auth0client.ErrTransient)
 			}},
 		{name: "resumed and verified on another address: an earlier PATCH may have landed there",
 			want:     Decision{Action: Ack, Outcome: OutcomeChangedDuringFlip, Close: true, Undo: UndoDone},
@@ -467,4 +457,11 @@ func TestRunDueUndos(t *testing.T) {
 			t.Errorf("%s: report %+v, done %v, failed %v; want %+v", tc.name, rep, recs.done, recs.failed, wantRep)
 		}
 	}
+}
+
+// landedElsewhere is the PATCH answer when the address changed just before the write:
+// the flag set on the new address.
+func landedElsewhere(u auth0client.User) *auth0client.User {
+	u.Email, u.EmailVerified = "attacker@evil.example", true
+	return &u
 }
