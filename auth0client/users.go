@@ -31,6 +31,8 @@ type User struct {
 	// webhook missed; zero before the first login.
 	LastLogin   time.Time
 	LoginsCount int
+	// UpdatedAt is the last change to the profile, a login included.
+	UpdatedAt time.Time
 	// Provisioned: app_metadata carries ProvisionMarker, so mailproof created the user
 	// (or adopted it) and a later run may finish what an interrupted one started.
 	Provisioned bool
@@ -68,6 +70,9 @@ func toUser(u *management.User) User {
 	}
 	if u.LastLogin != nil {
 		out.LastLogin = *u.LastLogin
+	}
+	if u.UpdatedAt != nil {
+		out.UpdatedAt = *u.UpdatedAt
 	}
 	if id := primaryIdentity(u); id != nil {
 		out.Connection = id.GetConnection()

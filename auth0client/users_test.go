@@ -34,7 +34,10 @@ func TestGetUser(t *testing.T) {
 	if !got.CreatedAt.Equal(want.CreatedAt) || !got.LastPasswordReset.Equal(want.LastPasswordReset) || !got.LastLogin.Equal(want.LastLogin) {
 		t.Errorf("GetUser times: got %+v, want %+v", got, want)
 	}
-	got.CreatedAt, got.LastPasswordReset, got.LastLogin = want.CreatedAt, want.LastPasswordReset, want.LastLogin
+	if got.UpdatedAt.IsZero() {
+		t.Errorf("GetUser: no updated_at")
+	}
+	got.CreatedAt, got.LastPasswordReset, got.LastLogin, got.UpdatedAt = want.CreatedAt, want.LastPasswordReset, want.LastLogin, time.Time{}
 	if got != want {
 		t.Errorf("GetUser: got %+v, want %+v", got, want)
 	}

@@ -21,6 +21,9 @@ const (
 	// one (changed after the fresh read) and was taken back at once.
 	OutcomeChangedDuringFlip = "changed_during_flip"
 	OutcomeUserNotFound      = "user_not_found"
+	// OutcomeNoLoginSinceReset: the sweep found a password reset after provisioning but
+	// no login after it; the record keeps waiting.
+	OutcomeNoLoginSinceReset = "no_login_since_reset"
 )
 
 // OutcomeNoEmail refuses a registration: the user has no address to prove.
@@ -29,7 +32,10 @@ const OutcomeNoEmail = "no_email"
 // Rule is one condition that must hold for a login to prove mailbox access. It is
 // checked wherever it can be: on the queued event (Event), on Auth0's user as a fresh
 // Management API read returns it just before the flip (User, failing with FreshOutcome),
-// and when a user is registered as pending (User, if AtRegistration). Terminal rules
+// when a user is registered as pending (User, if AtRegistration), and on the user as
+// the reconcile sweep found it in a search or an export (Sweep, failing with Outcome;
+// for a sweep's job, the Sweep rules without a FreshOutcome are checked again on the
+// fresh read). Terminal rules
 // close the pending record when they fail, because no later login can make them hold;
 // the others leave it pending, because the person's next password login may well pass.
 type Rule struct {
@@ -44,6 +50,18 @@ type Rule struct {
 	Explain string
 	Event   func(ev *event.PostLogin, rec store.Record) bool
 	User    func(u auth0client.User, rec store.Record) bool
+	// Sweep judges Management API data, where there is no event: nil where the data
+	// cannot show what the rule needs (the authentication method).
+	Sweep func(u auth0client.User, rec store.Record) bool
+}
+
+// The checks the event, the fresh read and the sweep share.
+func unverified(u auth0client.User, _ store.Record) bool { return !u.EmailVerified }
+func provisionedEmail(u auth0client.User, rec store.Record) bool {
+	return event.SameEmail(u.Email, rec.Email)
+}
+func provisionedConnection(u auth0client.User, rec store.Record) bool {
+	return u.DatabaseConnection && (rec.Connection == "" || u.Connection == rec.Connection)
 }
 
 // rules is the policy: every rule, in the order it is checked, in the three places it
@@ -53,7 +71,7 @@ var rules = [...]Rule{
 		Name: "the email is unverified", Outcome: OutcomeAlreadyVerified, FreshOutcome: OutcomeAlreadyVerified,
 		Terminal: true, AtRegistration: true, Explain: "the user's email is already verified",
 		Event: func(ev *event.PostLogin, _ store.Record) bool { return !ev.Data.User.EmailVerified },
-		User:  func(u auth0client.User, _ store.Record) bool { return !u.EmailVerified },
+		User:  unverified, Sweep: unverified,
 	},
 	{
 		Name: "the user has an email address", Outcome: OutcomeNoEmail,
@@ -67,7 +85,7 @@ var rules = [...]Rule{
 		Event: func(ev *event.PostLogin, rec store.Record) bool {
 			return event.SameEmail(ev.Data.User.Email, rec.Email)
 		},
-		User: func(u auth0client.User, rec store.Record) bool { return event.SameEmail(u.Email, rec.Email) },
+		User: provisionedEmail, Sweep: provisionedEmail,
 	},
 	{
 		Name: "the provisioned database connection", Outcome: OutcomeWrongConnection, FreshOutcome: OutcomeChangedSinceEvent,
@@ -76,11 +94,12 @@ var rules = [...]Rule{
 			c := ev.Data.Connection
 			return c.Strategy == "auth0" && (rec.Connection == "" || c.Name == rec.Connection)
 		},
-		User: func(u auth0client.User, rec store.Record) bool {
-			return u.DatabaseConnection && (rec.Connection == "" || u.Connection == rec.Connection)
-		},
+		User: provisionedConnection, Sweep: provisionedConnection,
 	},
 	{
+		// The sweep cannot see this: a profile has no authentication method. Its
+		// evidence is the two rules below instead; see "What the sweep cannot see" in
+		// the package documentation for why they hold for provisioned users.
 		Name: "the login used the password", Outcome: OutcomeWrongMethod,
 		Event: func(ev *event.PostLogin, _ store.Record) bool {
 			for _, m := range ev.Data.Authentication.Methods {
@@ -96,6 +115,17 @@ var rules = [...]Rule{
 		Event: func(ev *event.PostLogin, rec store.Record) bool {
 			r := ev.Data.User.LastPasswordReset
 			return r != nil && r.After(rec.ProvisionedAt)
+		},
+		Sweep: func(u auth0client.User, rec store.Record) bool {
+			return !u.LastPasswordReset.IsZero() && u.LastPasswordReset.After(rec.ProvisionedAt)
+		},
+	},
+	{
+		// A post-login event is itself the login after the reset it carries; the sweep
+		// has to see one in last_login.
+		Name: "a login after that reset", Outcome: OutcomeNoLoginSinceReset,
+		Sweep: func(u auth0client.User, _ store.Record) bool {
+			return !u.LastPasswordReset.IsZero() && u.LastLogin.After(u.LastPasswordReset)
 		},
 	},
 }
@@ -119,6 +149,29 @@ func Evaluate(ev *event.PostLogin, rec store.Record) *Rule {
 func EvaluateUser(u auth0client.User, rec store.Record) *Rule {
 	for i := range rules {
 		if r := &rules[i]; r.User != nil && r.FreshOutcome != "" && !r.User(u, rec) {
+			return r
+		}
+	}
+	return nil
+}
+
+// EvaluateSweep checks a user as the reconcile sweep found it (a search result or an
+// export line, which may lag behind Auth0) against the pending record, and returns the
+// first rule it breaks, or nil when the data shows a login proving mailbox access.
+func EvaluateSweep(u auth0client.User, rec store.Record) *Rule {
+	for i := range rules {
+		if r := &rules[i]; r.Sweep != nil && !r.Sweep(u, rec) {
+			return r
+		}
+	}
+	return nil
+}
+
+// sweepEvidence checks, on the fresh read of a sweep's job, the rules that only the
+// sweep needs (the reset and the login after it): EvaluateUser has checked the rest.
+func sweepEvidence(u auth0client.User, rec store.Record) *Rule {
+	for i := range rules {
+		if r := &rules[i]; r.Sweep != nil && r.FreshOutcome == "" && !r.Sweep(u, rec) {
 			return r
 		}
 	}

@@ -109,7 +109,7 @@ func TestPolicy(t *testing.T) {
 // TestPolicyTable: every rule is checked somewhere, and has an outcome for each place.
 func TestPolicyTable(t *testing.T) {
 	for _, r := range Rules() {
-		if r.Event == nil && r.User == nil {
+		if r.Event == nil && r.User == nil && r.Sweep == nil {
 			t.Errorf("%s: checked nowhere", r.Name)
 		}
 		if r.FreshOutcome != "" && r.User == nil {
@@ -123,6 +123,60 @@ func TestPolicyTable(t *testing.T) {
 	rs[0].Name = "changed by a caller"
 	if Rules()[0].Name == rs[0].Name {
 		t.Errorf("Rules shares the table with callers")
+	}
+}
+
+// TestEvaluateSweep: the rules on Management API data, as the sweep finds a user and as
+// its job's fresh read sees it.
+func TestEvaluateSweep(t *testing.T) {
+	rec := provisioned()
+	reset := rec.ProvisionedAt.Add(time.Hour)
+	proven := auth0client.User{ID: rec.UserID, Email: "  ADA@example.com", Connection: rec.Connection, DatabaseConnection: true,
+		LastPasswordReset: reset, LastLogin: reset.Add(time.Minute)}
+	tests := []struct {
+		name         string
+		mutate       func(*auth0client.User)
+		wantOutcome  string
+		wantTerminal bool
+		wantEvidence string // what sweepEvidence says on the same user as a fresh read
+	}{
+		{name: "reset after provisioning, then a login"},
+		{name: "already verified", mutate: func(u *auth0client.User) { u.EmailVerified = true }, wantOutcome: OutcomeAlreadyVerified, wantTerminal: true},
+		{name: "another address", mutate: func(u *auth0client.User) { u.Email = "eve@example.com" }, wantOutcome: OutcomeEmailChanged, wantTerminal: true},
+		{name: "Kelvin sign is not k", mutate: func(u *auth0client.User) { u.Email = "ada@example.\u212aom" }, wantOutcome: OutcomeEmailChanged, wantTerminal: true},
+		{name: "social connection", mutate: func(u *auth0client.User) { u.DatabaseConnection = false }, wantOutcome: OutcomeWrongConnection},
+		{name: "another database connection", mutate: func(u *auth0client.User) { u.Connection = "Other-DB" }, wantOutcome: OutcomeWrongConnection},
+		{name: "never reset", mutate: func(u *auth0client.User) { u.LastPasswordReset = time.Time{} },
+			wantOutcome: OutcomeNoPasswordReset, wantEvidence: OutcomeNoPasswordReset},
+		{name: "reset before provisioning", mutate: func(u *auth0client.User) { u.LastPasswordReset = rec.ProvisionedAt.Add(-time.Second) },
+			wantOutcome: OutcomeNoPasswordReset, wantEvidence: OutcomeNoPasswordReset},
+		{name: "reset at the instant of provisioning", mutate: func(u *auth0client.User) { u.LastPasswordReset = rec.ProvisionedAt },
+			wantOutcome: OutcomeNoPasswordReset, wantEvidence: OutcomeNoPasswordReset},
+		{name: "reset, no login yet", mutate: func(u *auth0client.User) { u.LastLogin = time.Time{} },
+			wantOutcome: OutcomeNoLoginSinceReset, wantEvidence: OutcomeNoLoginSinceReset},
+		{name: "logged in before the reset only", mutate: func(u *auth0client.User) { u.LastLogin = reset.Add(-time.Minute) },
+			wantOutcome: OutcomeNoLoginSinceReset, wantEvidence: OutcomeNoLoginSinceReset},
+		{name: "login at the instant of the reset", mutate: func(u *auth0client.User) { u.LastLogin = reset },
+			wantOutcome: OutcomeNoLoginSinceReset, wantEvidence: OutcomeNoLoginSinceReset},
+	}
+	for _, tc := range tests {
+		u := proven
+		if tc.mutate != nil {
+			tc.mutate(&u)
+		}
+		got := EvaluateSweep(u, rec)
+		switch {
+		case tc.wantOutcome == "" && got != nil:
+			t.Errorf("%s: rule %q (%s) failed, want every rule to hold", tc.name, got.Name, got.Outcome)
+		case tc.wantOutcome != "" && got == nil:
+			t.Errorf("%s: every rule held, want %s", tc.name, tc.wantOutcome)
+		case got != nil && (got.Outcome != tc.wantOutcome || got.Terminal != tc.wantTerminal):
+			t.Errorf("%s: outcome %s terminal %v, want %s terminal %v", tc.name, got.Outcome, got.Terminal, tc.wantOutcome, tc.wantTerminal)
+		}
+		ev := sweepEvidence(u, rec)
+		if (ev == nil) != (tc.wantEvidence == "") || (ev != nil && ev.Outcome != tc.wantEvidence) {
+			t.Errorf("%s: sweepEvidence %v, want %q", tc.name, ev, tc.wantEvidence)
+		}
 	}
 }
 

@@ -96,6 +96,10 @@ type Decision struct {
 	// Undo, on changed_during_flip, says whether the flip was taken back at once
 	// ("done") or waits in the undo list ("failed").
 	Undo string
+	// Run, on a job the reconcile sweep queued, names its run; Calls counts the
+	// Management API calls the attempt made, for the run's summary.
+	Run   string
+	Calls int
 }
 
 // Processor turns a queued login into a Decision: the policy table, then a fresh
@@ -113,24 +117,17 @@ type Processor struct {
 // was verified at ingest, so a job that no longer decodes is a bug to look at, not data
 // to drop.
 func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
+	if isSweepJob(job) {
+		return p.processSweep(ctx, job)
+	}
 	ev, err := event.Decode(job.Payload)
 	if err != nil {
 		return Decision{Action: DeadLetter, Err: fmt.Errorf("decode queued event: %w", err)}
 	}
 	uid := ev.Data.User.UserID
-	rec, err := p.Records.Get(ctx, uid)
-	if errors.Is(err, store.ErrNotFound) {
-		return Decision{Action: Ack, Outcome: OutcomeNotPending}
-	}
-	if err != nil {
-		return Decision{Action: Retry, Err: fmt.Errorf("read pending record: %w", err)}
-	}
-	if rec.Status != store.StatusPending && !(rec.Status == store.StatusVerifying && rec.Holder == job.Owner()) {
-		if rec.Status == store.StatusVerifying {
-			// Another login of the same user is being flipped; look again once it is done.
-			return Decision{Action: Retry, Defer: DeferUserBusy, Err: errUserBusy}
-		}
-		return Decision{Action: Ack, Outcome: OutcomeNotPending}
+	rec, d, ok := p.pendingRecord(ctx, job)
+	if !ok {
+		return d
 	}
 	if rule := Evaluate(&ev, rec); rule != nil {
 		if rule.Outcome == OutcomeEmailChanged {
@@ -139,14 +136,9 @@ func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
 		}
 		return Decision{Action: Ack, Outcome: rule.Outcome, Close: rule.Terminal}
 	}
-	claimed, ok, err := p.Records.Claim(ctx, uid, job.Owner())
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return Decision{Action: Ack, Outcome: OutcomeNotPending}
-	case err != nil:
-		return Decision{Action: Retry, Err: fmt.Errorf("claim pending record: %w", err)}
-	case !ok:
-		return Decision{Action: Retry, Defer: DeferUserBusy, Err: errUserBusy}
+	claimed, d, ok := p.claim(ctx, job)
+	if !ok {
+		return d
 	}
 	// The record may have been replaced (removed and registered again) between the read
 	// and the claim: judge the login against the record actually held. Not closing
@@ -156,7 +148,42 @@ func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
 	}
 	// A record this event already held means an earlier attempt got as far as the
 	// claim and maybe the PATCH before it died.
-	return p.flip(ctx, job, claimed, rec.Status == store.StatusVerifying)
+	return p.flip(ctx, job, claimed, rec.Status == store.StatusVerifying, nil)
+}
+
+// pendingRecord reads the job's user's record; false with the Decision to return when
+// there is nothing to do (no record, not pending) or the user is busy with another job.
+func (p *Processor) pendingRecord(ctx context.Context, job store.Job) (store.Record, Decision, bool) {
+	rec, err := p.Records.Get(ctx, job.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return rec, Decision{Action: Ack, Outcome: OutcomeNotPending}, false
+	}
+	if err != nil {
+		return rec, Decision{Action: Retry, Err: fmt.Errorf("read pending record: %w", err)}, false
+	}
+	if rec.Status != store.StatusPending && !(rec.Status == store.StatusVerifying && rec.Holder == job.Owner()) {
+		if rec.Status == store.StatusVerifying {
+			// Another login of the same user is being flipped; look again once it is done.
+			return rec, Decision{Action: Retry, Defer: DeferUserBusy, Err: errUserBusy}, false
+		}
+		return rec, Decision{Action: Ack, Outcome: OutcomeNotPending}, false
+	}
+	return rec, Decision{}, true
+}
+
+// claim takes the verification lock for the job; false with the Decision to return
+// when it cannot.
+func (p *Processor) claim(ctx context.Context, job store.Job) (store.Record, Decision, bool) {
+	claimed, ok, err := p.Records.Claim(ctx, job.UserID, job.Owner())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return claimed, Decision{Action: Ack, Outcome: OutcomeNotPending}, false
+	case err != nil:
+		return claimed, Decision{Action: Retry, Err: fmt.Errorf("claim pending record: %w", err)}, false
+	case !ok:
+		return claimed, Decision{Action: Retry, Defer: DeferUserBusy, Err: errUserBusy}, false
+	}
+	return claimed, Decision{}, true
 }
 
 // flip re-reads the user and sets email_verified. The read costs one call but closes the
@@ -168,8 +195,11 @@ func (p *Processor) Process(ctx context.Context, job store.Job) Decision {
 // the proven address" in store/doc.go): both calls take their budget before the read,
 // so nothing waits between the check and the write; the PATCH answer is checked; and a
 // flip that landed on another address is taken back at once, durably.
-func (p *Processor) flip(ctx context.Context, job store.Job, rec store.Record, resumed bool) Decision {
-	d := p.tryFlip(ctx, job, rec, resumed)
+//
+// evidence, for a sweep's job, checks on the fresh read what the sweep found: a reset
+// after provisioning and a login after it (a login's event is that evidence itself).
+func (p *Processor) flip(ctx context.Context, job store.Job, rec store.Record, resumed bool, evidence func(auth0client.User, store.Record) *Rule) Decision {
+	d := p.tryFlip(ctx, job, rec, resumed, evidence)
 	if resumed && d.Action != Ack {
 		// This event held the claim before: an earlier attempt may have PATCHed an
 		// address that changed, and this one could not look. If it is given up, a check
@@ -180,7 +210,7 @@ func (p *Processor) flip(ctx context.Context, job store.Job, rec store.Record, r
 }
 
 // tryFlip is flip's work; see flip.
-func (p *Processor) tryFlip(ctx context.Context, job store.Job, rec store.Record, resumed bool) Decision {
+func (p *Processor) tryFlip(ctx context.Context, job store.Job, rec store.Record, resumed bool, evidence func(auth0client.User, store.Record) *Rule) Decision {
 	uid := rec.UserID
 	if err := p.Budget.WaitN(ctx, 2); err != nil {
 		return budgetFailure(err)
@@ -204,6 +234,12 @@ func (p *Processor) tryFlip(ctx context.Context, job store.Job, rec store.Record
 				zap.String("user_id", uid), zap.String("rule", rule.Name), zap.String("current_email", event.MaskEmail(u.Email)))
 		}
 		return Decision{Action: Ack, Outcome: rule.FreshOutcome, Close: true}
+	}
+	if evidence != nil {
+		if rule := evidence(u, rec); rule != nil {
+			// Not proven yet: the record waits for the next login, and the claim goes.
+			return Decision{Action: Ack, Outcome: rule.Outcome, Close: rule.Terminal}
+		}
 	}
 	after, err := p.Users.VerifyEmail(ctx, uid)
 	if err != nil {

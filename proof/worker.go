@@ -108,6 +108,9 @@ type workerMetrics struct {
 	attempts *prometheus.CounterVec
 	seconds  prometheus.Histogram
 	undos    *prometheus.CounterVec
+	// The jobs the reconcile sweep queued: their outcomes and Management API calls.
+	sweepJobs  *prometheus.CounterVec
+	sweepCalls prometheus.Counter
 }
 
 // NewWorker builds a replica's worker on rdb and Auth0's users, registering its metrics
@@ -137,7 +140,15 @@ func NewWorker(cfg WorkerConfig, rdb *store.Redis, users Users, log *zap.Logger,
 			Help: "Attempts to take back a flip that landed on an address nobody proved (email changed during the flip), by result: done, failed (retried until done).",
 		}, []string{"result"}),
 	}
-	if err := registerAll(reg, m.outcomes, m.attempts, m.seconds, m.undos); err != nil {
+	m.sweepJobs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailproof_reconcile_jobs_total",
+		Help: "Jobs the reconcile sweep queued, finished by the worker, by outcome code (verified, no_login_since_reset, changed_since_event, …, dead_letter); they count in mailproof_jobs_total too.",
+	}, []string{"outcome"})
+	m.sweepCalls = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "mailproof_reconcile_job_calls_total",
+		Help: "Management API calls (fresh reads, PATCHes, undos) made by attempts at jobs the reconcile sweep queued.",
+	})
+	if err := registerAll(reg, m.outcomes, m.attempts, m.seconds, m.undos, m.sweepJobs, m.sweepCalls); err != nil {
 		return nil, err
 	}
 	w := &Worker{
@@ -338,6 +349,12 @@ func (w *Worker) handle(parent context.Context, job store.Job, delivered time.Ti
 	w.metrics.seconds.Observe(time.Since(start).Seconds())
 	rctx, rcancel := context.WithTimeout(base, recordTimeout)
 	defer rcancel()
+	if d.Run != "" {
+		w.metrics.sweepCalls.Add(float64(d.Calls))
+		if err := w.rdb.AddSweepCalls(rctx, d.Run, d.Calls); err != nil {
+			log.Warn("could not add this job's calls to its sweep's tally; its summary will count fewer", zap.Error(err))
+		}
+	}
 	var err error
 	switch d.Action {
 	case Ack:
@@ -347,6 +364,9 @@ func (w *Worker) handle(parent context.Context, job store.Job, delivered time.Ti
 		err = w.rdb.Finish(rctx, job, store.Outcome{Code: d.Outcome, Close: d.Close})
 		if err == nil {
 			w.metrics.outcomes.WithLabelValues(d.Outcome).Inc()
+			if d.Run != "" {
+				w.metrics.sweepJobs.WithLabelValues(d.Outcome).Inc()
+			}
 			if d.Outcome == OutcomeVerified {
 				log.Info("email verified", zap.String("outcome", d.Outcome))
 			} else {
@@ -394,6 +414,9 @@ func (w *Worker) deadLetter(ctx context.Context, job store.Job, d Decision, log 
 		return err
 	}
 	w.metrics.outcomes.WithLabelValues(store.AuditDeadLetter).Inc()
+	if isSweepJob(job) {
+		w.metrics.sweepJobs.WithLabelValues(store.AuditDeadLetter).Inc()
+	}
 	log.Error("job moved to the dead-letter stream; inspect it with 'mailproof dlq list' and replay it with 'mailproof dlq replay' once the cause is fixed", zap.Error(cause))
 	return nil
 }

@@ -22,6 +22,8 @@ const (
 	keyUndo          = prefix + "undo"
 	keyAuthRate      = prefix + "authratelimit"
 	keyAuthRatePause = prefix + "authratelimit-pause"
+	keySweepLock     = prefix + "reconcile-lock"
+	keySweep         = prefix + "reconcile"
 )
 
 // group is the consumer group of the job stream.
@@ -45,6 +47,7 @@ func idKey(kind, id string) string {
 func pendingKey(userID string) string   { return idKey("pending:", userID) }
 func replayKey(webhookID string) string { return idKey("replay:", webhookID) }
 func userAuditKey(userID string) string { return idKey("audit:", userID) }
+func sweepRunKey(run string) string     { return idKey("reconcile-run:", run) }
 
 // emailKey is the record index by address (normalized); addresses come from outside
 // like ids, so they are encoded the same way.

@@ -15,7 +15,7 @@ var luaFiles embed.FS
 // scripts are the store's Lua scripts. Each is run with EVALSHA, falling
 // back to EVAL (which caches it again) after a Redis restart or SCRIPT FLUSH.
 type scripts struct {
-	put, ingest, claim, finish, retry, moveDue, deadLetter, replay, pause, drop, undo, del, delivery, note *redis.Script
+	put, ingest, claim, finish, retry, moveDue, deadLetter, replay, pause, drop, undo, del, delivery, note, sweep *redis.Script
 }
 
 func newScripts() scripts {
@@ -41,6 +41,7 @@ func newScripts() scripts {
 		del:        plain("del"),
 		delivery:   withAudit("delivery"),
 		note:       withAudit("note"),
+		sweep:      plain("sweep"),
 	}
 }
 
