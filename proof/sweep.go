@@ -66,6 +66,9 @@ type SweepConfig struct {
 	ReplayTTL time.Duration
 	// PollMax caps the wait between two reads of an export job.
 	PollMax time.Duration
+	// RetryWait is the wait before the second try of a failed call; the n-th waits n
+	// times as long.
+	RetryWait time.Duration
 	// Limit stops a run after this many queued jobs (0: no limit); the run stays open
 	// and the next one resumes it.
 	Limit int
@@ -82,6 +85,7 @@ func DefaultSweepConfig() SweepConfig {
 		Lookback:    30 * 24 * time.Hour,
 		ReplayTTL:   24 * time.Hour,
 		PollMax:     30 * time.Second,
+		RetryWait:   time.Second,
 	}
 }
 
@@ -93,6 +97,7 @@ func (c SweepConfig) withDefaults() SweepConfig {
 	c.Lookback = cmp.Or(c.Lookback, d.Lookback)
 	c.ReplayTTL = cmp.Or(c.ReplayTTL, d.ReplayTTL)
 	c.PollMax = cmp.Or(c.PollMax, d.PollMax)
+	c.RetryWait = cmp.Or(c.RetryWait, d.RetryWait)
 	return c
 }
 
@@ -484,7 +489,7 @@ func (r *sweepRun) call(ctx context.Context, kind string, f func() error) error 
 		case !errors.Is(err, auth0client.ErrTransient) || attempt >= 5:
 			return err
 		default:
-			wait := time.Duration(attempt) * time.Second
+			wait := time.Duration(attempt) * r.cfg.RetryWait
 			r.s.Log.Warn("sweep call failed; retrying", zap.String("call", kind), zap.Duration("in", wait), zap.Error(err))
 			if serr := sleepCtx(ctx, wait); serr != nil {
 				return err
