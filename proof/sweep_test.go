@@ -126,7 +126,7 @@ func TestSweepAndWebhookForOneLoginFlipOnce(t *testing.T) {
 // offsetClock is a tenant clock the test can move forward.
 type offsetClock struct{ d atomic.Int64 }
 
-func (c *offsetClock) now() time.Time            { return time.Now().Add(time.Duration(c.d.Load())) }
+func (c *offsetClock) now() time.Time           { return time.Now().Add(time.Duration(c.d.Load())) }
 func (c *offsetClock) advance(by time.Duration) { c.d.Add(int64(by)) }
 
 // The search index lags: it still shows the address the user had when they logged in,

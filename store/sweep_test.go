@@ -104,8 +104,8 @@ func TestSweepHelpers(t *testing.T) {
 func TestAuditSource(t *testing.T) {
 	for id, want := range map[string]string{
 		store.SourceReconcile + "auth0|1:1700000000000": store.SourceSweep,
-		"msg_2Yh3kq":                                    store.SourceWebhook,
-		"":                                              store.SourceOperator,
+		"msg_2Yh3kq": store.SourceWebhook,
+		"":           store.SourceOperator,
 	} {
 		if got := (store.AuditEntry{WebhookID: id}).Source(); got != want {
 			t.Errorf("source of %q: %s, want %s", id, got, want)
