@@ -31,11 +31,11 @@ func TestSearchUsers(t *testing.T) {
 	tn.ResetCalls()
 
 	q := "_exists_:app_metadata.mailproof AND email_verified:false"
-	first, total, err := c.SearchUsers(ctx, q, 0, 2)
+	first, total, err := c.SearchUsers(ctx, q, "", 0, 2)
 	if err != nil || total != 3 || len(first) != 2 {
 		t.Fatalf("page 0: %d users, total %d, %v; want 2 users, total 3", len(first), total, err)
 	}
-	second, total, err := c.SearchUsers(ctx, q, 1, 2)
+	second, total, err := c.SearchUsers(ctx, q, "", 1, 2)
 	if err != nil || total != 3 || len(second) != 1 {
 		t.Fatalf("page 1: %d users, total %d, %v; want 1 user, total 3", len(second), total, err)
 	}
@@ -62,6 +62,15 @@ func TestSearchUsers(t *testing.T) {
 			t.Errorf("query parameter %s = %v, want %v (sent %s)", k, sent[k], v, calls[len(calls)-1].Query)
 		}
 	}
+
+	desc, _, err := c.SearchUsers(ctx, q, "created_at:-1", 0, 3)
+	if err != nil || len(desc) != 3 || desc[0].ID != provisioned[2] {
+		t.Fatalf("sorted newest first: %v, %v; want %s first", desc, err, provisioned[2])
+	}
+	calls = tn.Calls()
+	if sent, _ := url.ParseQuery(calls[len(calls)-1].Query); sent.Get("sort") != "created_at:-1" {
+		t.Errorf("sort sent as %q, want created_at:-1", sent.Get("sort"))
+	}
 }
 
 func TestSearchUsersErrors(t *testing.T) {
@@ -79,7 +88,7 @@ func TestSearchUsersErrors(t *testing.T) {
 		{"page too large", "", 0, 101, "per_page"},
 	}
 	for _, tc := range tests {
-		_, _, err := c.SearchUsers(ctx, tc.q, tc.page, tc.per)
+		_, _, err := c.SearchUsers(ctx, tc.q, "", tc.page, tc.per)
 		if !errors.Is(err, auth0client.ErrPermanent) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want ErrPermanent mentioning %q", tc.name, err, tc.want)
 		}
@@ -91,11 +100,11 @@ func TestSearchUsersErrors(t *testing.T) {
 	}
 
 	tn.SetRate(1, 1)
-	if _, _, err := c.SearchUsers(ctx, "", 0, 10); err != nil {
+	if _, _, err := c.SearchUsers(ctx, "", "", 0, 10); err != nil {
 		t.Fatalf("first search within the bucket: %v", err)
 	}
 	var rl *auth0client.RateLimitError
-	if _, _, err := c.SearchUsers(ctx, "", 0, 10); !errors.As(err, &rl) {
+	if _, _, err := c.SearchUsers(ctx, "", "", 0, 10); !errors.As(err, &rl) {
 		t.Errorf("search over the limit: %v, want a RateLimitError", err)
 	}
 }
@@ -107,14 +116,14 @@ func TestSearchUsersLag(t *testing.T) {
 	c := newClient(t, tn, nil)
 	ctx := context.Background()
 	u := tn.AddUser(auth0test.UserSeed{Email: "ada@example.com"})
-	if got, total, err := c.SearchUsers(ctx, `email:"ada@example.com"`, 0, 10); err != nil || total != 0 || len(got) != 0 {
+	if got, total, err := c.SearchUsers(ctx, `email:"ada@example.com"`, "", 0, 10); err != nil || total != 0 || len(got) != 0 {
 		t.Errorf("before the lag: %v, total %d, %v; want nobody", got, total, err)
 	}
 	if got, err := c.GetUser(ctx, u.ID); err != nil || got.Email != "ada@example.com" {
 		t.Errorf("GetUser before the lag: %+v, %v; want the user", got, err)
 	}
 	clk.Advance(3 * time.Second)
-	if got, total, err := c.SearchUsers(ctx, `email:"ada@example.com"`, 0, 10); err != nil || total != 1 || got[0].ID != u.ID {
+	if got, total, err := c.SearchUsers(ctx, `email:"ada@example.com"`, "", 0, 10); err != nil || total != 1 || got[0].ID != u.ID {
 		t.Errorf("after the lag: %v, total %d, %v; want %s", got, total, err, u.ID)
 	}
 }

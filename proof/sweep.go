@@ -32,7 +32,7 @@ type SweepStore interface {
 
 // SweepUsers is the Management API as the sweep needs it (auth0client.Client).
 type SweepUsers interface {
-	SearchUsers(ctx context.Context, q string, page, perPage int) ([]auth0client.User, int, error)
+	SearchUsers(ctx context.Context, q, sort string, page, perPage int) ([]auth0client.User, int, error)
 	ExportUsers(ctx context.Context, connectionID string, fields []string) (string, error)
 	ExportJob(ctx context.Context, id string) (status, location string, err error)
 	DownloadExport(ctx context.Context, location string) (io.ReadCloser, error)

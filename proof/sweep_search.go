@@ -31,30 +31,32 @@ const timeMillis = "2006-01-02T15:04:05.000Z"
 
 // search walks the run's range in windows that each hold at most searchCap results,
 // oldest first, saving the cursor after each: a run that dies resumes at the window it
-// was in. It reports false when Limit stopped it.
+// was in. A window's span adapts to what the last one held, aiming at searchFill
+// results, so a range where logins cluster (a bulk provisioning, a Monday morning) costs
+// a few extra probes rather than a page per empty slice. It reports false when Limit
+// stopped it.
 func (r *sweepRun) search(ctx context.Context) (bool, error) {
+	span := r.st.To.Sub(r.st.Pos)
 	for r.st.Pos.Before(r.st.To) {
 		end := r.st.To
-		for {
-			users, total, err := r.page(ctx, r.st.Pos, end, 0)
-			if err != nil {
-				return false, err
-			}
-			span := end.Sub(r.st.Pos)
-			if total > searchCap && span > time.Millisecond {
-				// Aim the window at searchFill results, as if they were spread evenly.
-				parts := (total + searchFill - 1) / searchFill
-				end = r.st.Pos.Add(max(span/time.Duration(parts), time.Millisecond))
-				continue
-			}
-			if total > searchCap {
-				r.s.Log.Warn("more than 1,000 users changed within one millisecond; the sweep sees the first 1,000 of them",
-					zap.Time("at", r.st.Pos), zap.Int("total", total))
-			}
-			if err := r.window(ctx, r.st.Pos, end, users, min(total, searchCap)); err != nil {
-				return false, err
-			}
-			break
+		if r.st.To.Sub(r.st.Pos) > span {
+			end = r.st.Pos.Add(span)
+		}
+		users, total, err := r.page(ctx, r.st.Pos, end, 0)
+		if err != nil {
+			return false, err
+		}
+		w := end.Sub(r.st.Pos)
+		if total > searchCap && w > time.Millisecond {
+			span = r.narrow(users, end, total)
+			continue
+		}
+		if total > searchCap {
+			r.s.Log.Warn("more than 1,000 users changed within one millisecond; the sweep sees the first 1,000 of them",
+				zap.Time("at", r.st.Pos), zap.Int("total", total))
+		}
+		if err := r.window(ctx, r.st.Pos, end, users, min(total, searchCap)); err != nil {
+			return false, err
 		}
 		if r.limited() {
 			return false, nil
@@ -64,8 +66,41 @@ func (r *sweepRun) search(ctx context.Context) (bool, error) {
 			return false, err
 		}
 		r.progress()
+		// Grow the next window towards searchFill results: if that overshoots, narrow
+		// finds the right span from the page it reads.
+		grow := float64(searchFill) / float64(max(total, 1))
+		span = max(time.Duration(float64(w)*max(grow, 1)), time.Millisecond)
 	}
 	return true, nil
+}
+
+// narrow picks the span of the next try at a window from pos to end that held total
+// (more than searchCap) results. The page in hand is the window's first, sorted by
+// updated_at: where its users start and how far they reach say where the results lie,
+// so the next try aims at searchFill of them in one step, however they cluster (a
+// bulk provisioning, a Monday morning). Without that (an empty page) it assumes they
+// spread evenly.
+func (r *sweepRun) narrow(users []auth0client.User, end time.Time, total int) time.Duration {
+	pos, w := r.st.Pos, end.Sub(r.st.Pos)
+	span := time.Duration(float64(w) * searchFill / float64(total))
+	var first, reach time.Time
+	for _, u := range users {
+		for _, t := range []time.Time{u.UpdatedAt, u.LastLogin} {
+			if t.Before(pos) || !t.Before(end) {
+				continue
+			}
+			if first.IsZero() || t.Before(first) {
+				first = t
+			}
+			if t.After(reach) {
+				reach = t
+			}
+		}
+	}
+	if !first.IsZero() {
+		span = first.Sub(pos) + time.Duration(float64(reach.Sub(first)+time.Millisecond)*searchFill/float64(len(users)))
+	}
+	return min(max(span, time.Millisecond), w*9/10)
 }
 
 // window judges every page of one window; first is its page 0, already read.
@@ -96,7 +131,7 @@ func (r *sweepRun) page(ctx context.Context, from, to time.Time, page int) ([]au
 	var total int
 	err := r.call(ctx, PathSearch, func() error {
 		var err error
-		users, total, err = r.s.Users.SearchUsers(ctx, sweepQuery(from, to.Add(-time.Millisecond)), page, auth0client.MaxPerPage)
+		users, total, err = r.s.Users.SearchUsers(ctx, sweepQuery(from, to.Add(-time.Millisecond)), "updated_at:1", page, auth0client.MaxPerPage)
 		return err
 	})
 	return users, total, err

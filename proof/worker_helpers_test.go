@@ -73,6 +73,7 @@ type harness struct {
 	t      testing.TB
 	cfg    Config
 	rdb    *store.Redis
+	url    string // rdb's Redis URL
 	tenant *auth0test.Tenant
 	a0     *auth0client.Client
 	log    *zap.Logger
@@ -110,7 +111,7 @@ func newHarnessAt(t testing.TB, redisURL string, change func(*Config), tc auth0t
 		t.Fatalf("auth0 client: %v", err)
 	}
 	core, logs := observer.New(zap.InfoLevel)
-	h := &harness{t: t, cfg: cfg, rdb: rdb, tenant: tenant, a0: a0,
+	h := &harness{t: t, cfg: cfg, rdb: rdb, url: redisURL, tenant: tenant, a0: a0,
 		log: zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).Core()))}
 	// Registered first, so it runs after every worker has stopped.
 	t.Cleanup(func() { h.checkLogs(logs) })

@@ -119,7 +119,12 @@ func (t *Tenant) AddUser(s UserSeed) User {
 	if rec.CreatedAt.IsZero() {
 		rec.CreatedAt = now
 	}
-	rec.UpdatedAt = now
+	// A seed with its own times describes a user as it was last written: created then,
+	// and changed no later than its last reset.
+	rec.UpdatedAt = rec.CreatedAt
+	if rec.LastPasswordReset.After(rec.UpdatedAt) {
+		rec.UpdatedAt = rec.LastPasswordReset
+	}
 	rec.setPassword(s.Password)
 
 	t.mu.Lock()
