@@ -318,6 +318,9 @@ func leaseMargin(visibility time.Duration) time.Duration {
 // another replica, having reclaimed it, does too.
 func (w *Worker) handle(parent context.Context, job store.Job, delivered time.Time) {
 	log := w.log.With(zap.String("user_id", job.UserID), zap.String("job_id", job.ID), zap.Int("attempt", job.Attempt))
+	if isSweepJob(job) {
+		log = log.With(zap.String("source", store.SourceSweep))
+	}
 	if job.UserID == "" {
 		w.dropMalformed(parent, job, log)
 		return

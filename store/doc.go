@@ -55,6 +55,16 @@
 //	mp:{mp}:undo                  HASH    none (fields deleted      flips to take back: field <enc user>, value
 //	                                      once done)                JSON {user_id, job_id, webhook_id, check,
 //	                                                                since, next_at, attempts, last_error}
+//	mp:{mp}:reconcile-lock        STRING  the lease (30s), renewed  the replica sweeping now (SweepState's owner)
+//	mp:{mp}:reconcile             HASH    none                      the sweep's cursor (run, path, started_at,
+//	                                                                from, to, pos, export_job, line) and history
+//	                                                                (last_run, last_path, last_success, last_to)
+//	mp:{mp}:reconcile-run:<enc>   STRING  24h                       Management API calls the jobs of one sweep run
+//	                                                                made, for its summary
+//
+// A job the sweep queued has a webhook id starting "reconcile:" (SourceReconcile) and a
+// payload starting {"reconcile": (the user as the sweep found it) where a login's holds
+// the event; everything else about it is a job like any other.
 //
 // # One hash tag
 //

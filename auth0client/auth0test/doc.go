@@ -44,7 +44,13 @@
 // 1000) is a 400 with Auth0's message "You can only page through the first
 // 1000 records. See …" and errorCode invalid_paging.
 //
-// The q parameter understands this subset of Auth0's Lucene syntax:
+// The q parameter understands this subset of Auth0's Lucene syntax. mailproof's
+// reconcile sweep sends one form, sorted by updated_at:1, 100 a page:
+//
+//	_exists_:app_metadata.mailproof AND (last_login:[2026-12-05T01:00:00.000Z TO
+//	2026-12-05T01:59:59.999Z] OR updated_at:[… TO …])
+//
+// The subset:
 //
 //	email:ada@example.com            a term: the field's whole value
 //	name:"ada lovelace"              a phrase
