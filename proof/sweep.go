@@ -43,6 +43,15 @@ var (
 	_ SweepUsers = (*auth0client.Client)(nil)
 )
 
+// SweepBudget is the shared Management API budget as the sweep takes it: after flips
+// and provisioning (store.Limiter.WaitLowest).
+type SweepBudget interface {
+	WaitLowest(ctx context.Context) error
+	Pause(ctx context.Context, until time.Time) error
+}
+
+var _ SweepBudget = (*store.Limiter)(nil)
+
 // The sweep's two ways of finding candidates.
 const (
 	PathSearch = "search"
@@ -109,7 +118,7 @@ func (c SweepConfig) withDefaults() SweepConfig {
 type Sweeper struct {
 	Store  SweepStore
 	Users  SweepUsers
-	Budget LowBudget // the shared Management API budget, at low priority: flips go first
+	Budget SweepBudget // the shared Management API budget, at the lowest priority
 	Log    *zap.Logger
 	Config SweepConfig
 	// Metrics, when set, counts runs, finds and calls.
@@ -473,7 +482,7 @@ func (r *sweepRun) queue(ctx context.Context, f sweepFind) error {
 func (r *sweepRun) call(ctx context.Context, kind string, f func() error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		if werr := r.s.Budget.WaitLow(ctx); werr != nil {
+		if werr := r.s.Budget.WaitLowest(ctx); werr != nil {
 			return fmt.Errorf("wait for the Management API budget: %w", werr)
 		}
 		r.rep.Calls[kind]++

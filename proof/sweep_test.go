@@ -273,18 +273,18 @@ func TestSweepThroughRateLimitsAndErrors(t *testing.T) {
 
 // gatedBudget holds the sweep's first call until the test opens the gate.
 type gatedBudget struct {
-	LowBudget
+	SweepBudget
 	gate chan struct{}
 	once sync.Once
 	hit  chan struct{}
 }
 
-func (b *gatedBudget) WaitLow(ctx context.Context) error {
+func (b *gatedBudget) WaitLowest(ctx context.Context) error {
 	b.once.Do(func() {
 		close(b.hit)
 		<-b.gate
 	})
-	return b.LowBudget.WaitLow(ctx)
+	return b.SweepBudget.WaitLowest(ctx)
 }
 
 // Two replicas at once: one sweeps, the other is told so and changes nothing.
@@ -293,7 +293,7 @@ func TestSweepOneReplicaAtATime(t *testing.T) {
 	u := h.provisionMarked("shared")
 	h.resetAndLogIn(u.ID)
 	first := h.sweeper(nil)
-	gb := &gatedBudget{LowBudget: first.Budget, gate: make(chan struct{}), hit: make(chan struct{})}
+	gb := &gatedBudget{SweepBudget: first.Budget, gate: make(chan struct{}), hit: make(chan struct{})}
 	first.Budget = gb
 	done := make(chan SweepReport, 1)
 	go func() {

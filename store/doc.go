@@ -52,6 +52,8 @@
 //	mp:{mp}:authratelimit-pause   STRING  until the pause ends      as ratelimit-pause, for that budget
 //	mp:{mp}:ratelimit:high-waiting STRING one slot past the wait    set while a flip waits for the budget:
 //	                                                                provisioning (WaitLow) yields to it
+//	mp:{mp}:ratelimit:low-waiting STRING  one slot past the wait    set while provisioning waits for the budget:
+//	                                                                the sweep (WaitLowest) yields to it
 //	mp:{mp}:undo                  HASH    none (fields deleted      flips to take back: field <enc user>, value
 //	                                      once done)                JSON {user_id, job_id, webhook_id, check,
 //	                                                                since, next_at, attempts, last_error}

@@ -20,12 +20,13 @@ type Limiter struct {
 	key   string // the GCRA state (redis_rate prefixes "rate:")
 	pause string // "no call before" after a 429
 	// waiting is set, with a short expiry, while a high-priority caller waits for a
-	// slot; WaitLow yields to it.
-	waiting string
+	// slot; WaitLow yields to it. lowWaiting is set while a WaitLow caller waits;
+	// WaitLowest yields to both.
+	waiting, lowWaiting string
 	// lowTurn lets one WaitLow caller of this process poll Redis at a time; the others
 	// queue here in order. A herd of pollers both loads Redis and wastes slots: each
 	// one wakes a little late, and a low-priority slot cannot be caught up.
-	lowTurn chan struct{}
+	lowTurn, lowestTurn chan struct{}
 }
 
 // NewLimiter returns a limiter allowing rate calls per second in total
@@ -55,11 +56,13 @@ func newLimiter(r *Redis, key, pause string, rate float64, burst int) *Limiter {
 		r:  r,
 		rl: redis_rate.NewLimiter(r.c),
 		// One call per period of 1/rate seconds.
-		limit:   redis_rate.Limit{Rate: 1, Burst: burst, Period: time.Duration(float64(time.Second) / rate)},
-		key:     key,
-		pause:   pause,
-		waiting: key + ":high-waiting",
-		lowTurn: make(chan struct{}, 1),
+		limit:      redis_rate.Limit{Rate: 1, Burst: burst, Period: time.Duration(float64(time.Second) / rate)},
+		key:        key,
+		pause:      pause,
+		waiting:    key + ":high-waiting",
+		lowWaiting: key + ":low-waiting",
+		lowTurn:    make(chan struct{}, 1),
+		lowestTurn: make(chan struct{}, 1),
 	}
 }
 
@@ -117,18 +120,42 @@ func (l *Limiter) WaitN(ctx context.Context, n int) error {
 // budget's time) and bulk work uses what flips leave: the whole refill rate when none
 // come.
 func (l *Limiter) WaitLow(ctx context.Context) error {
+	return l.waitBelow(ctx, l.lowTurn, []string{l.waiting}, l.lowWaiting)
+}
+
+// WaitLowest is Wait for the reconcile sweep's own calls: like WaitLow, and it also
+// leaves the slot to a WaitLow caller (provisioning) waiting for one, so the sweep
+// spends only what flips and provisioning leave.
+func (l *Limiter) WaitLowest(ctx context.Context) error {
+	return l.waitBelow(ctx, l.lowestTurn, []string{l.waiting, l.lowWaiting}, "")
+}
+
+// waitBelow takes a slot at low priority: one caller of this process at a time (turn),
+// only while none of the flags above says a caller with priority waits, and never the
+// bucket's last. While it waits for the bucket it sets announce (if any) so callers
+// below it yield in turn.
+func (l *Limiter) waitBelow(ctx context.Context, turn chan struct{}, above []string, announce string) error {
 	select {
-	case l.lowTurn <- struct{}{}:
+	case turn <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	defer func() { <-l.lowTurn }()
+	defer func() { <-turn }()
+	flagged := false
+	defer func() {
+		if flagged {
+			l.r.c.Del(context.WithoutCancel(ctx), announce)
+		}
+	}()
 	for {
-		n, err := l.r.c.Exists(ctx, l.waiting).Result()
+		n, err := l.r.c.Exists(ctx, above...).Result()
 		if err != nil {
 			return wrap("rate limit", err)
 		}
 		if n > 0 {
+			if err := l.announce(ctx, announce, 250*time.Millisecond+l.limit.Period, &flagged); err != nil {
+				return err
+			}
 			if err := sleep(ctx, min(l.limit.Period, 250*time.Millisecond)); err != nil {
 				return err
 			}
@@ -152,10 +179,26 @@ func (l *Limiter) WaitLow(ctx context.Context) error {
 		if res.Allowed > 0 {
 			return nil
 		}
-		if err := sleep(ctx, max(res.RetryAfter, time.Millisecond)); err != nil {
+		wait := max(res.RetryAfter, time.Millisecond)
+		if err := l.announce(ctx, announce, wait+l.limit.Period, &flagged); err != nil {
+			return err
+		}
+		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
+}
+
+// announce sets flag (if any) for d: a caller waits at this priority.
+func (l *Limiter) announce(ctx context.Context, flag string, d time.Duration, flagged *bool) error {
+	if flag == "" {
+		return nil
+	}
+	if err := l.r.c.Set(ctx, flag, "1", d).Err(); err != nil {
+		return wrap("rate limit", err)
+	}
+	*flagged = true
+	return nil
 }
 
 // Pause makes every replica's Wait hold until until, as after a 429 whose

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -174,5 +175,36 @@ func TestLimiterWaitLowYields(t *testing.T) {
 		if bulkBefore > 1 {
 			t.Errorf("a flip waited behind %d bulk calls, want at most 1: %v", bulkBefore, order)
 		}
+	}
+}
+
+// TestLimiterWaitLowestYieldsToProvisioning: while provisioning (WaitLow) wants slots,
+// the sweep (WaitLowest) gets almost none of them; alone, it gets them all.
+func TestLimiterWaitLowestYieldsToProvisioning(t *testing.T) {
+	url := redistest.URL(t)
+	sweep := store.NewLimiter(openURL(t, url), 20)
+	prov := store.NewLimiter(openURL(t, url), 20)
+	count := func(run func(ctx context.Context) error, d time.Duration) *atomic.Int64 {
+		var n atomic.Int64
+		ctx, cancel := context.WithTimeout(timeout(t), d)
+		t.Cleanup(cancel)
+		go func() {
+			for run(ctx) == nil {
+				n.Add(1)
+			}
+		}()
+		return &n
+	}
+	alone := count(sweep.WaitLowest, time.Second)
+	time.Sleep(1100 * time.Millisecond)
+	if alone.Load() < 15 {
+		t.Fatalf("the sweep alone got %d slots in a second of a 20/s budget; want most of them", alone.Load())
+	}
+	provisioned := count(prov.WaitLow, 2*time.Second)
+	time.Sleep(200 * time.Millisecond) // provisioning has the budget by then
+	swept := count(sweep.WaitLowest, 1500*time.Millisecond)
+	time.Sleep(1600 * time.Millisecond)
+	if swept.Load() > 3 || provisioned.Load() < 25 {
+		t.Fatalf("beside provisioning the sweep got %d slots and provisioning %d; want the sweep at most 3", swept.Load(), provisioned.Load())
 	}
 }
