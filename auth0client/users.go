@@ -34,12 +34,14 @@ type User struct {
 	// UpdatedAt is the last change to the profile, a login included.
 	UpdatedAt time.Time
 	// Provisioned: app_metadata carries ProvisionMarker, so mailproof created the user
-	// (or adopted it) and a later run may finish what an interrupted one started.
+	// (or adopted or registered it) and a later run may finish what an interrupted one
+	// started.
 	Provisioned bool
 }
 
 // ProvisionMarker is the app_metadata key mailproof sets on the users it provisions:
-// {"mailproof": {"provisioned_at": "…"}}. A user search can find them by it.
+// {"mailproof": {"provisioned_at": "…"}}, or {"mailproof": {"adopted_at": "…"}} on the
+// users it adopts or registers. A user search can find them by it.
 const ProvisionMarker = "mailproof"
 
 // CreateUser describes a user to provision.
@@ -145,8 +147,9 @@ func (c *Client) UsersByEmail(ctx context.Context, email string) ([]User, error)
 	return out, nil
 }
 
-// MarkProvisioned sets ProvisionMarker on a user mailproof adopts, so a later run
-// recognises it like one it created.
+// MarkProvisioned sets ProvisionMarker on a user mailproof adopts or registers, so a
+// later run recognises it like one it created and the reconcile sweep's user search and
+// exports find it.
 func (c *Client) MarkProvisioned(ctx context.Context, id string) error {
 	m := c.m.Load()
 	ctx, ex := withExchange(ctx)

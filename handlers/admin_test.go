@@ -87,6 +87,7 @@ func TestAdminAuth(t *testing.T) {
 // go-auth0 client against the tenant emulator.
 type adminFixture struct {
 	tenant *auth0test.Tenant
+	a0     *auth0client.Client // nil when fixtureOptions.users replaced it
 	rdb    *store.Redis
 	e      *echo.Echo
 	logs   *observer.ObservedLogs
@@ -94,7 +95,7 @@ type adminFixture struct {
 
 type fixtureOptions struct {
 	redisURL   string
-	users      UserReader // replaces the real client when set
+	users      RegisterUsers // replaces the real client when set
 	tenantNow  func() time.Time
 	budgetWait time.Duration
 }
@@ -111,8 +112,9 @@ func newAdminFixture(t *testing.T, o fixtureOptions) *adminFixture {
 	t.Cleanup(func() { rdb.Close() })
 	tenant := auth0test.NewT(t, auth0test.Config{Now: o.tenantNow})
 	users := o.users
+	var a0 *auth0client.Client
 	if users == nil {
-		users, err = auth0client.New(context.Background(), auth0client.Config{
+		a0, err = auth0client.New(context.Background(), auth0client.Config{
 			Domain:       tenant.Domain(),
 			ClientID:     tenant.ClientID(),
 			ClientSecret: tenant.ClientSecret(),
@@ -122,6 +124,7 @@ func newAdminFixture(t *testing.T, o fixtureOptions) *adminFixture {
 		if err != nil {
 			t.Fatalf("auth0client.New: %v", err)
 		}
+		users = a0
 	}
 	core, logs := observer.New(zap.DebugLevel)
 	log := zap.New(core)
@@ -132,7 +135,7 @@ func newAdminFixture(t *testing.T, o fixtureOptions) *adminFixture {
 	e.GET("/v1/pending", ListPending(rdb))
 	e.GET("/v1/pending/:user_id", GetPending(rdb))
 	e.DELETE("/v1/pending/:user_id", DeletePending(rdb, log))
-	return &adminFixture{tenant: tenant, rdb: rdb, e: e, logs: logs}
+	return &adminFixture{tenant: tenant, a0: a0, rdb: rdb, e: e, logs: logs}
 }
 
 // jsonErrors writes errors in the shape of the server's error handler, so these tests
@@ -199,3 +202,5 @@ func checkNoEmails(t *testing.T, logs *observer.ObservedLogs, emails ...string) 
 type fakeUsers struct{ u auth0client.User }
 
 func (f fakeUsers) GetUser(context.Context, string) (auth0client.User, error) { return f.u, nil }
+
+func (f fakeUsers) MarkProvisioned(context.Context, string) error { return nil }

@@ -20,6 +20,8 @@ const (
 	CodeInternal             = "internal"
 	CodeError                = "error"
 	CodeInvalidEvent         = "invalid_event"
+	CodeAuth0Unavailable     = "auth0_unavailable"
+	CodeAuth0Rejected        = "auth0_rejected"
 )
 
 // eventOutcomes is every outcome an answered post-login event is counted under in

@@ -33,6 +33,14 @@ type UserReader interface {
 	GetUser(ctx context.Context, id string) (auth0client.User, error)
 }
 
+// RegisterUsers is the Management API as RegisterPending needs it: the read that checks
+// the user, and the marker (app_metadata.mailproof) by which the reconcile sweep's user
+// search and exports find a registered user, as they find the ones mailproof created.
+type RegisterUsers interface {
+	UserReader
+	MarkProvisioned(ctx context.Context, id string) error
+}
+
 // RegisterConfig tunes RegisterPending.
 type RegisterConfig struct {
 	// BudgetWait bounds how long a registration waits for a slot in the shared Management
@@ -71,6 +79,13 @@ type registerRequest struct {
 // well formed, the user's state in Auth0 is what forbids it). The read spends one slot of
 // the Management API budget shared with the workers.
 //
+// A user without mailproof's app_metadata marker then gets it, for one more slot of the
+// same budget, before any record is written: the reconcile sweep finds users only by the
+// marker, so a record must never exist for a user it cannot find. When the marker cannot
+// be set nothing is written and the answer is the one a failed read gets (404, 429, 503;
+// 502 auth0_rejected if Auth0 refuses the write), so the caller retries; the retry's read
+// sees a marker that did land and skips the call.
+//
 // The record's provisioned_at is the registration time, not the user's created_at. The
 // policy only accepts a login after a password reset later than provisioned_at, so a
 // reset that happened before the registration does not count: a user who already set a
@@ -84,7 +99,7 @@ type registerRequest struct {
 // nothing and answers 200 with the existing record, so a script can safely retry; the
 // original provisioned_at is kept. A record that has ended (verified, closed, expired) is
 // replaced by a fresh pending one, answered with 201.
-func RegisterPending(cfg RegisterConfig, users UserReader, budget Budget, s PendingStore, log *zap.Logger) echo.HandlerFunc {
+func RegisterPending(cfg RegisterConfig, users RegisterUsers, budget Budget, s PendingStore, log *zap.Logger) echo.HandlerFunc {
 	if cfg.BudgetWait <= 0 {
 		cfg.BudgetWait = DefaultBudgetWait
 	}
@@ -108,6 +123,14 @@ func RegisterPending(cfg RegisterConfig, users UserReader, budget Budget, s Pend
 
 		if u.ID != "" {
 			uid = u.ID // Auth0's spelling of the id is the one its events will carry
+		}
+		// Before the store is even read, so a retry also marks a user whose record was
+		// written before registration set the marker.
+		if !u.Provisioned {
+			if err := markUser(ctx, cfg.BudgetWait, users, budget, uid, c.Response().Header(), log); err != nil {
+				return err
+			}
+			log.Info("user marked for the reconcile sweep", zap.String("user_id", uid))
 		}
 		existing, err := s.Get(ctx, uid)
 		switch {
@@ -170,37 +193,70 @@ func checkUserID(id string) error {
 }
 
 // readUser spends one budget slot and reads the user, turning every failure into the
-// answer the admin API gives for it. A 429 from Auth0 also pauses the shared budget, so
-// the workers back off too.
+// answer the admin API gives for it.
 func readUser(ctx context.Context, wait time.Duration, users UserReader, budget Budget, uid string, h http.Header, log *zap.Logger) (auth0client.User, error) {
+	if err := spend(ctx, wait, budget, h); err != nil {
+		return auth0client.User{}, err
+	}
+	u, err := users.GetUser(ctx, uid)
+	switch {
+	case err == nil:
+		return u, nil
+	case errors.Is(err, auth0client.ErrPermanent):
+		return u, NewError(http.StatusBadRequest, CodeBadRequest, "Auth0 rejected this user id").WithInternal(err)
+	}
+	return u, auth0Failure(ctx, err, budget, h, log)
+}
+
+// markUser spends one budget slot and sets mailproof's app_metadata marker on the user,
+// answering a failure as readUser does, except that Auth0 refusing the write after it
+// accepted the read is Auth0's doing, not the caller's: 502 auth0_rejected.
+func markUser(ctx context.Context, wait time.Duration, users RegisterUsers, budget Budget, uid string, h http.Header, log *zap.Logger) error {
+	if err := spend(ctx, wait, budget, h); err != nil {
+		return err
+	}
+	err := users.MarkProvisioned(ctx, uid)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, auth0client.ErrPermanent):
+		return NewError(http.StatusBadGateway, CodeAuth0Rejected, "Auth0 refused to set app_metadata.mailproof on the user; nothing was registered, see the server log").WithInternal(err)
+	}
+	return auth0Failure(ctx, err, budget, h, log)
+}
+
+// spend waits at most wait for one slot of the shared Management API budget: a caller
+// that cannot have one soon gets 429 rather than a request parked on the budget.
+func spend(ctx context.Context, wait time.Duration, budget Budget, h http.Header) error {
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	err := budget.Wait(wctx)
 	cancel()
 	switch {
-	case err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+	case err == nil:
+		return nil
+	case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
 		h.Set("Retry-After", "1")
-		return auth0client.User{}, NewError(http.StatusTooManyRequests, CodeOverloaded, "the Management API budget is spent; retry later").WithInternal(err)
-	case err != nil:
-		return auth0client.User{}, storeUnavailable(err)
+		return NewError(http.StatusTooManyRequests, CodeOverloaded, "the Management API budget is spent; retry later").WithInternal(err)
 	}
-	u, err := users.GetUser(ctx, uid)
+	return storeUnavailable(err)
+}
+
+// auth0Failure is the answer to a failed Management API call on a user. A 429 from Auth0
+// also pauses the shared budget, so the workers back off too.
+func auth0Failure(ctx context.Context, err error, budget Budget, h http.Header, log *zap.Logger) error {
 	var rl *auth0client.RateLimitError
 	switch {
-	case err == nil:
-		return u, nil
 	case errors.Is(err, auth0client.ErrUserNotFound):
-		return u, NewError(http.StatusNotFound, proof.OutcomeUserNotFound, "no such user in Auth0").WithInternal(err)
+		return NewError(http.StatusNotFound, proof.OutcomeUserNotFound, "no such user in Auth0").WithInternal(err)
 	case errors.As(err, &rl):
 		if perr := budget.Pause(ctx, rl.Reset); perr != nil {
 			log.Warn("could not share the rate-limit pause with other replicas", zap.Error(perr))
 		}
 		h.Set("Retry-After", strconv.Itoa(retryAfter(rl.Reset)))
-		return u, NewError(http.StatusTooManyRequests, CodeOverloaded, "the Auth0 Management API is rate limited; retry later").WithInternal(err)
-	case errors.Is(err, auth0client.ErrPermanent):
-		return u, NewError(http.StatusBadRequest, CodeBadRequest, "Auth0 rejected this user id").WithInternal(err)
-	default: // ErrTransient, ErrUnauthorized, a cancelled request
-		return u, NewError(http.StatusServiceUnavailable, "auth0_unavailable", "the Auth0 Management API is unavailable; retry later").WithInternal(err)
+		return NewError(http.StatusTooManyRequests, CodeOverloaded, "the Auth0 Management API is rate limited; retry later").WithInternal(err)
 	}
+	// ErrTransient, ErrUnauthorized, a cancelled request
+	return NewError(http.StatusServiceUnavailable, CodeAuth0Unavailable, "the Auth0 Management API is unavailable; retry later").WithInternal(err)
 }
 
 // GetPending answers GET /v1/pending/:user_id with the user's record in any status

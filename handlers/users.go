@@ -174,7 +174,7 @@ func provisionError(err error, log *zap.Logger) error {
 	case errors.As(err, &rl):
 		return NewError(http.StatusTooManyRequests, CodeOverloaded, "Auth0's rate limit is reached; retry after "+rl.Reset.UTC().Format(time.RFC3339)).WithInternal(err)
 	case errors.Is(err, auth0client.ErrPermanent):
-		return NewError(http.StatusBadRequest, "auth0_rejected", "Auth0 refused the request; see the server log").WithInternal(err)
+		return NewError(http.StatusBadRequest, CodeAuth0Rejected, "Auth0 refused the request; see the server log").WithInternal(err)
 	}
 	log.Warn("provisioning failed", zap.Error(err))
 	return NewError(http.StatusServiceUnavailable, CodeUnavailable, "Auth0 or the record store is unavailable; the request can be repeated safely").WithInternal(err)

@@ -381,9 +381,15 @@ func checkDelivery(req ProvisionRequest) (ProvisionRequest, error) {
 }
 
 // Register makes an existing Auth0 user pending, as POST /v1/pending does: it reads the
-// user, applies the policy's registration rules, and writes the record (its provisioning
-// time is now: only a reset after it counts). A user already waiting keeps its record;
-// created says whether a record was written.
+// user, applies the policy's registration rules, sets mailproof's app_metadata marker if
+// the user lacks it, and writes the record (its provisioning time is now: only a reset
+// after it counts). A user already waiting keeps its record; created says whether a
+// record was written.
+//
+// The marker comes first because the reconcile sweep finds users only by it: for a
+// record of a user the sweep cannot find, a login the webhook missed stays unseen. If the
+// marker cannot be set, no record is written and the error says so; running Register
+// again is safe, and its read sees a marker that did land and skips the call.
 func (p *Provisioner) Register(ctx context.Context, userID, by string) (rec store.Record, created bool, err error) {
 	if err := event.CheckUserID(userID); err != nil {
 		return store.Record{}, false, fmt.Errorf("%w: user id %s", ErrInvalidRequest, err)
@@ -400,6 +406,17 @@ func (p *Provisioner) Register(ctx context.Context, userID, by string) (rec stor
 		return store.Record{}, false, fmt.Errorf("register %s: %s (%s): %w", userID, rule.Explain, rule.Outcome, ErrInvalidRequest)
 	}
 	uid := cmp.Or(u.ID, userID) // Auth0's spelling is the one its events carry
+	// Before the store is even read, so running it again also marks a user whose record
+	// was written before registration set the marker.
+	if !u.Provisioned {
+		if err := p.Budget.WaitLow(ctx); err != nil {
+			return store.Record{}, false, fmt.Errorf("register %s: wait for the Management API budget: %w", uid, err)
+		}
+		if err := p.Users.MarkProvisioned(ctx, uid); err != nil {
+			p.pauseOn(ctx, err)
+			return store.Record{}, false, fmt.Errorf("register %s: set app_metadata.%s so the reconcile sweep can find the user; nothing registered: %w", uid, auth0client.ProvisionMarker, err)
+		}
+	}
 	if rec, err := p.Store.Get(ctx, uid); err == nil && (rec.Status == store.StatusPending || rec.Status == store.StatusVerifying) {
 		return rec, false, nil
 	}

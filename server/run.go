@@ -170,9 +170,9 @@ type routeDeps struct {
 	checks   []handlers.Check
 	status   handlers.StatusSource // counts and recent decisions for the ops status page
 	// The admin API's pending routes. budget is the same Redis-held Management API budget
-	// the worker spends, so admin reads and worker calls share one rate.
+	// the worker spends, so a registration's read and marker and the worker's calls share one rate.
 	pending handlers.PendingStore
-	users   handlers.UserReader
+	users   handlers.RegisterUsers
 	budget  handlers.Budget
 	// Provisioning for POST /v1/users, with the answers kept under Idempotency-Keys.
 	provisioner handlers.Provisioner
@@ -180,15 +180,15 @@ type routeDeps struct {
 }
 
 var (
-	_ handlers.Ingester     = (*store.Ingester)(nil)
-	_ handlers.PendingStore = (*store.Redis)(nil)
-	_ handlers.StatusSource = (*store.Redis)(nil)
-	_ handlers.UserReader   = (*auth0client.Client)(nil)
-	_ handlers.Budget       = (*store.Limiter)(nil)
-	_ handlers.Provisioner  = (*proof.Provisioner)(nil)
-	_ handlers.Answers      = (*store.Redis)(nil)
-	_ proof.ProvisionUsers  = (*auth0client.Client)(nil)
-	_ proof.ProvisionStore  = (*store.Redis)(nil)
+	_ handlers.Ingester      = (*store.Ingester)(nil)
+	_ handlers.PendingStore  = (*store.Redis)(nil)
+	_ handlers.StatusSource  = (*store.Redis)(nil)
+	_ handlers.RegisterUsers = (*auth0client.Client)(nil)
+	_ handlers.Budget        = (*store.Limiter)(nil)
+	_ handlers.Provisioner   = (*proof.Provisioner)(nil)
+	_ handlers.Answers       = (*store.Redis)(nil)
+	_ proof.ProvisionUsers   = (*auth0client.Client)(nil)
+	_ proof.ProvisionStore   = (*store.Redis)(nil)
 )
 
 // newVerifier is the signature check as the configuration asks for it. The server tests

@@ -24,7 +24,9 @@ const pendingUsage = `Usage:
   mailproof pending show [--json] USER_ID                    one user's record, in any status
   mailproof pending rm USER_ID                               remove a user's record: mailproof stops watching them
   mailproof pending add USER_ID...                           register existing Auth0 users (unverified, on a
-                                                             database connection) as waiting for proof
+                                                             database connection) as waiting for proof; each
+                                                             gets app_metadata.mailproof, which the reconcile
+                                                             sweep finds users by
 
 Reads MAILPROOF_REDIS_URL (or MAILPROOF_REDIS_URL_FILE); add also the MAILPROOF_AUTH0_* variables.`
 
@@ -262,8 +264,10 @@ func clockOrDash(t time.Time) string {
 }
 
 // pendingAdd registers existing users, as POST /v1/pending does: each must exist in
-// Auth0, be unverified and be on a database connection. A record's provisioning time is
-// the moment it is registered, so send the reset email after this, not before.
+// Auth0, be unverified and be on a database connection, and gets mailproof's
+// app_metadata marker (one more Management API call if it lacks it) before its record.
+// A record's provisioning time is the moment it is registered, so send the reset email
+// after this, not before.
 func pendingAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") }) {
 		fmt.Fprintln(stderr, "usage: mailproof pending add USER_ID...")

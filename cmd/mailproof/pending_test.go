@@ -3,10 +3,14 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mailproof/mailproof/auth0client"
+	"github.com/mailproof/mailproof/auth0client/auth0test"
 	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/store"
@@ -216,6 +220,52 @@ func TestPendingRm(t *testing.T) {
 				t.Errorf("%d records left, %v; want %d", len(recs), err, want)
 			}
 		})
+	}
+}
+
+// TestPendingAddMarksTheUser: pending add gives an unmarked user mailproof's
+// app_metadata marker before its record, so the reconcile sweep can find it; a marked
+// user costs no call, and a failed marker leaves no record.
+func TestPendingAddMarksTheUser(t *testing.T) {
+	r, tenant, env := provisionEnv(t, auth0test.Config{})
+	unmarked := tenant.AddUser(auth0test.UserSeed{Email: "ada@example.com"})
+	provisioned := map[string]any{"provisioned_at": "2026-11-20T08:00:00Z"}
+	marked := tenant.AddUser(auth0test.UserSeed{Email: "grace@example.com", AppMetadata: map[string]any{auth0client.ProvisionMarker: provisioned}})
+	markerOf := func(id string) any {
+		u, _ := tenant.User(id)
+		return u.AppMetadata[auth0client.ProvisionMarker]
+	}
+	patches := func() int { return tenant.CountCalls(http.MethodPatch, "/api/v2/users/") }
+
+	if out, errOut, err := runStoreCommand(t, pending, env, "add", unmarked.ID); err != nil || !strings.HasPrefix(out, "registered\t"+unmarked.ID) {
+		t.Fatalf("pending add: %q, %v\n%s", out, err, errOut)
+	}
+	if markerOf(unmarked.ID) == nil || patches() != 1 {
+		t.Errorf("after pending add: marker %v, %d PATCH calls; want the marker from one call", markerOf(unmarked.ID), patches())
+	}
+	if out, _, err := runStoreCommand(t, pending, env, "add", unmarked.ID, marked.ID); err != nil || !strings.Contains(out, "registered\t"+marked.ID) {
+		t.Errorf("pending add of a marked user: %q, %v", out, err)
+	}
+	if n := patches(); n != 1 || !reflect.DeepEqual(markerOf(marked.ID), provisioned) {
+		t.Errorf("after adding users already marked: %d PATCH calls, marker %v; want still 1 and the marker untouched", n, markerOf(marked.ID))
+	}
+
+	// Auth0 fails the marker: the user is not registered, and the message says why.
+	late := tenant.AddUser(auth0test.UserSeed{Email: "alan@example.com"})
+	tenant.Inject(auth0test.Fault{Method: http.MethodPatch, PathPrefix: "/api/v2/users/", Status: http.StatusServiceUnavailable, Times: 1})
+	_, errOut, err := runStoreCommand(t, pending, env, "add", late.ID)
+	if err == nil || !strings.Contains(errOut, "app_metadata.mailproof") || !strings.Contains(errOut, "nothing registered") {
+		t.Errorf("pending add while the marker fails: %v, stderr %q; want a failure naming app_metadata.mailproof and saying nothing was registered", err, errOut)
+	}
+	if _, err := r.Get(t.Context(), late.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("record after the failed marker: error %v, want store.ErrNotFound", err)
+	}
+	if strings.Contains(errOut, "alan@example.com") {
+		t.Errorf("the failure printed a full address: %s", errOut)
+	}
+	// Running it again finishes the job.
+	if out, errOut, err := runStoreCommand(t, pending, env, "add", late.ID); err != nil || !strings.HasPrefix(out, "registered\t"+late.ID) || markerOf(late.ID) == nil {
+		t.Errorf("pending add again: %q, %v, marker %v\n%s; want registered and marked", out, err, markerOf(late.ID), errOut)
 	}
 }
 
