@@ -123,28 +123,25 @@ func summarize(rep proof.SweepReport, outcomes map[store.QueuedJob]store.AuditEn
 
 // print writes the summary as a table: a name, a count, what it means.
 func (s reconcileSummary) print(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	row := func(name string, value any, note string) {
-		if note == "" {
-			fmt.Fprintf(tw, "%s\t%v\n", name, value) // a last cell is not padded
-			return
-		}
-		fmt.Fprintf(tw, "%s\t%v\t%s\n", name, value, note)
-	}
+	var table strings.Builder
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
+	// The run's own rows have one text cell, so a long id or range does not widen the
+	// count column under them.
+	about := func(name, text string) { fmt.Fprintf(tw, "%s\t%s\n", name, text) }
+	row := func(name string, value any, note string) { fmt.Fprintf(tw, "%s\t%v\t%s\n", name, value, note) }
 	byReason := func(m map[string]int) {
 		for _, k := range slices.Sorted(maps.Keys(m)) {
 			row("  "+k, m[k], "")
 		}
 	}
-	row("run", s.Run, "")
-	row("path", s.Path, "")
+	about("run", s.Run)
 	if s.Path == proof.PathSearch {
-		row("range", s.From.UTC().Format(time.RFC3339)+" to "+s.To.UTC().Format(time.RFC3339), "logins and changes in Auth0")
+		about("path", "search: logins and changes in Auth0 from "+s.From.UTC().Format(time.RFC3339)+" to "+s.To.UTC().Format(time.RFC3339))
 	} else {
-		row("range", "every user", "the user export")
+		about("path", "export: every user in the tenant")
 	}
-	row("resumed", yesNo(s.Resumed), map[bool]string{true: "carried on where an interrupted run stopped"}[s.Resumed])
-	row("complete", yesNo(s.Complete), map[bool]string{false: "stopped early (--limit or an error); the next run resumes it"}[s.Complete])
+	about("resumed", map[bool]string{false: "no", true: "yes: carried on where an interrupted run stopped"}[s.Resumed])
+	about("complete", map[bool]string{true: "yes", false: "no: stopped early (--limit or an error); the next run resumes it"}[s.Complete])
 	row("found", s.Found, "provisioned users who logged in or changed")
 	row("checked", s.Checked, "of them with a record")
 	row("not pending", s.NotPending, "found without a record waiting (verified or closed before)")
@@ -170,10 +167,20 @@ func (s reconcileSummary) print(w io.Writer) error {
 			row("  still queued", n, "the serve workers will finish them; see mailproof audit --user "+someIDs(s.StillQueued))
 		}
 	}
-	row("calls used", s.Calls.Total, fmt.Sprintf("Management API: %d by the sweep, %d by its jobs", s.Calls.Sweep, s.Calls.Jobs))
+	if s.DryRun {
+		row("calls used", s.Calls.Total, "Management API, by the sweep (a dry run queues no job)")
+	} else {
+		row("calls used", s.Calls.Total, fmt.Sprintf("Management API: %d by the sweep, %d by its jobs", s.Calls.Sweep, s.Calls.Jobs))
+	}
 	row("took", time.Duration(s.Seconds*float64(time.Second)).Round(time.Millisecond), "finding and queuing (the jobs run after)")
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	// Rows without a note would end in the padding of their count.
+	for line := range strings.Lines(table.String()) {
+		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " \n")); err != nil {
+			return err
+		}
 	}
 	if s.DryRun {
 		_, err := fmt.Fprintln(w, "dry run: nothing was changed (no job queued, no cursor moved, no user touched in Auth0)")
@@ -188,13 +195,6 @@ func sum(m map[string]int) int {
 		n += v
 	}
 	return n
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }
 
 // someIDs names the first few users of a list, for a line a person reads.

@@ -42,7 +42,7 @@ func TestReconcileFlipsALoginWhoseWebhookWasLost(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reconcile: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 	}
-	wantSummary(t, out, "path", "search")
+	wantSummary(t, out, "path", "search:")
 	wantSummary(t, out, "found", "2")
 	wantSummary(t, out, "checked", "2")
 	wantSummary(t, out, "queued", "1")
