@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/mailproof/mailproof/proof"
 	"github.com/mailproof/mailproof/server"
@@ -65,6 +66,10 @@ func reconcileCmd(ctx context.Context, args []string, getenv func(string) string
 		fs.Usage()
 		return errUsage
 	}
+	// The worker's log lines and the progress display share stderr from two goroutines.
+	terminal := isTerminal(stderr)
+	stderr = zapcore.Lock(zapcore.AddSync(stderr))
+	progress := newReconcileProgress(stderr, terminal)
 	t, err := openTenant(ctx, getenv, stderr, reconcileSettings...)
 	if err != nil {
 		return err
@@ -76,7 +81,6 @@ func reconcileCmd(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	s.Config.Limit, s.Config.DryRun = *limit, *dryRun
-	progress := newReconcileProgress(stderr)
 	s.Progress = progress.sweep
 
 	rep, sweepErr := s.Sweep(ctx)

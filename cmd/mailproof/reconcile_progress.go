@@ -26,9 +26,14 @@ type reconcileProgress struct {
 	shown    int       // the finished jobs it counted
 }
 
-func newReconcileProgress(w io.Writer) *reconcileProgress {
+func newReconcileProgress(w io.Writer, terminal bool) *reconcileProgress {
+	return &reconcileProgress{w: w, terminal: terminal}
+}
+
+// isTerminal reports whether w is a terminal a bar can redraw on.
+func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	return &reconcileProgress{w: w, terminal: ok && term.IsTerminal(int(f.Fd()))}
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func barOptions(w io.Writer, description string, extra ...progressbar.Option) []progressbar.Option {
