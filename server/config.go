@@ -220,9 +220,9 @@ var settings = [...]Setting{
 		return nil
 	}},
 	// The search path's calls grow with the provisioned users who logged in or changed
-	// since the last run; an export job costs a handful of calls however many, but reads
-	// the whole tenant and takes minutes to build. Many pending records is when searching
-	// stops paying; the default is the sweep's own (proof.DefaultSweepConfig).
+	// since the last run; an export job costs a handful of calls however many there are,
+	// but reads the whole tenant and can take minutes to build. The default is the
+	// sweep's own (proof.DefaultSweepConfig), so the two cannot drift.
 	{Name: "MAILPROOF_RECONCILE_EXPORT_ABOVE", Default: strconv.Itoa(proof.DefaultSweepConfig().ExportAbove), Help: "with more pending records than this, the sweep reads a user export job instead of searching", set: func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
