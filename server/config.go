@@ -7,10 +7,12 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mailproof/mailproof/proof"
 	"github.com/mailproof/mailproof/webhook"
 )
 
@@ -47,6 +49,11 @@ type Config struct {
 	RetryBase         time.Duration
 	RetryMax          time.Duration
 	PendingTTL        time.Duration
+	// ReconcileInterval is how often the reconcile sweep runs; 0 turns it off.
+	ReconcileInterval time.Duration
+	// ReconcileExportAbove: with more pending records than this, the sweep reads a user
+	// export instead of searching.
+	ReconcileExportAbove int
 }
 
 // Setting describes one MAILPROOF_* variable: its default, whether it is required or
@@ -202,6 +209,28 @@ var settings = [...]Setting{
 	{Name: "MAILPROOF_RETRY_BASE", Default: "1s", Help: "first retry delay (exponential backoff with full jitter)", set: setDuration(func(c *Config) *time.Duration { return &c.RetryBase })},
 	{Name: "MAILPROOF_RETRY_MAX", Default: "5m", Help: "longest retry delay", set: setDuration(func(c *Config) *time.Duration { return &c.RetryMax })},
 	{Name: "MAILPROOF_PENDING_TTL", Default: "720h", Help: "how long a pending record waits for its login before it expires", set: setDuration(func(c *Config) *time.Duration { return &c.PendingTTL })},
+	// 1h: a person whose webhook was lost waits about an hour longer, and a search-path
+	// run costs a few Management API calls where few records wait.
+	{Name: "MAILPROOF_RECONCILE_INTERVAL", Default: "1h", Help: "how often the reconcile sweep looks in Auth0 for logins whose webhook never arrived; 0 turns it off", set: func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return errors.New("must be a duration such as 30m or 1h, or 0 to turn the sweep off")
+		}
+		c.ReconcileInterval = d
+		return nil
+	}},
+	// The search path's calls grow with the provisioned users who logged in or changed
+	// since the last run; an export job costs a handful of calls however many there are,
+	// but reads the whole tenant and can take minutes to build. The default is the
+	// sweep's own (proof.DefaultSweepConfig), so the two cannot drift.
+	{Name: "MAILPROOF_RECONCILE_EXPORT_ABOVE", Default: strconv.Itoa(proof.DefaultSweepConfig().ExportAbove), Help: "with more pending records than this, the sweep reads a user export job instead of searching", set: func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return errors.New("must be a whole number of at least 1")
+		}
+		c.ReconcileExportAbove = n
+		return nil
+	}},
 }
 
 // Settings returns every variable mailproof reads, in the README's order; the slice is
@@ -232,9 +261,28 @@ func setDuration(field func(*Config) *time.Duration) func(*Config, string) error
 // LoadConfig reads every MAILPROOF_* variable through getenv and reports every missing or
 // invalid one in a single error, so an operator fixes them all in one go.
 func LoadConfig(getenv func(string) string) (Config, error) {
+	return load(getenv, settings[:])
+}
+
+// LoadSettings is LoadConfig for a CLI command that needs only some variables: it reads
+// the named ones, with the same defaults, parsers, cross-checks and error, and leaves
+// every other field zero. A name the table does not hold is a bug in the caller.
+func LoadSettings(getenv func(string) string, names ...string) (Config, error) {
+	var some []Setting
+	for _, name := range names {
+		i := slices.IndexFunc(settings[:], func(s Setting) bool { return s.Name == name })
+		if i < 0 {
+			return Config{}, fmt.Errorf("LoadSettings: no setting %s", name)
+		}
+		some = append(some, settings[i])
+	}
+	return load(getenv, some)
+}
+
+func load(getenv func(string) string, some []Setting) (Config, error) {
 	var c Config
 	var errs []error
-	for _, s := range settings {
+	for _, s := range some {
 		v, err := lookup(getenv, s)
 		if err != nil {
 			errs = append(errs, err)

@@ -44,6 +44,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if cfg.AdminToken != "" {
 		t.Errorf("admin token %q, want empty (admin API off)", cfg.AdminToken)
 	}
+	if cfg.ReconcileInterval != time.Hour || cfg.ReconcileExportAbove != 20000 {
+		t.Errorf("reconcile interval %s export above %d, want 1h and 20000", cfg.ReconcileInterval, cfg.ReconcileExportAbove)
+	}
 }
 
 func TestLoadConfigNothingSetNamesEveryRequiredVariable(t *testing.T) {
@@ -97,6 +100,16 @@ func TestLoadConfigBadValues(t *testing.T) {
 		{name: "relaxed durability", set: map[string]string{"MAILPROOF_REDIS_DURABILITY": "relaxed"},
 			check: func(c Config) bool { return c.RedisDurability == DurabilityRelaxed }},
 		{name: "zero rate", set: map[string]string{"MAILPROOF_AUTH0_RATE": "0"}, wantErr: []string{"MAILPROOF_AUTH0_RATE"}},
+		{name: "reconcile off", set: map[string]string{"MAILPROOF_RECONCILE_INTERVAL": "0"},
+			check: func(c Config) bool { return c.ReconcileInterval == 0 }},
+		{name: "reconcile every 15 minutes", set: map[string]string{"MAILPROOF_RECONCILE_INTERVAL": "15m"},
+			check: func(c Config) bool { return c.ReconcileInterval == 15*time.Minute }},
+		{name: "negative reconcile interval", set: map[string]string{"MAILPROOF_RECONCILE_INTERVAL": "-1h"}, wantErr: []string{"MAILPROOF_RECONCILE_INTERVAL", "0 to turn the sweep off"}},
+		{name: "reconcile interval not a duration", set: map[string]string{"MAILPROOF_RECONCILE_INTERVAL": "hourly"}, wantErr: []string{"MAILPROOF_RECONCILE_INTERVAL"}},
+		{name: "export above one", set: map[string]string{"MAILPROOF_RECONCILE_EXPORT_ABOVE": "1"},
+			check: func(c Config) bool { return c.ReconcileExportAbove == 1 }},
+		{name: "export above zero", set: map[string]string{"MAILPROOF_RECONCILE_EXPORT_ABOVE": "0"}, wantErr: []string{"MAILPROOF_RECONCILE_EXPORT_ABOVE"}},
+		{name: "export above not a number", set: map[string]string{"MAILPROOF_RECONCILE_EXPORT_ABOVE": "20k"}, wantErr: []string{"MAILPROOF_RECONCILE_EXPORT_ABOVE"}},
 		{name: "two bad values reported together", set: map[string]string{"MAILPROOF_AUTH0_RATE": "x", "MAILPROOF_WORKERS": "0"}, wantErr: []string{"MAILPROOF_AUTH0_RATE", "MAILPROOF_WORKERS"}},
 	}
 	for _, tc := range tests {
@@ -127,5 +140,46 @@ func TestLoadConfigBadValues(t *testing.T) {
 				t.Errorf("%s: error leaks the webhook secret: %q", tc.name, err)
 			}
 		})
+	}
+}
+
+// TestLoadSettingsReadsOnlyTheNamedVariables: a CLI command that names a few variables
+// gets their defaults and checks, is not told about the others, and hears about every
+// bad one of its own at once.
+func TestLoadSettingsReadsOnlyTheNamedVariables(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		names   []string
+		wantErr []string
+		check   func(Config) bool
+	}{
+		{name: "defaults", names: []string{"MAILPROOF_AUTH0_RATE", "MAILPROOF_RECONCILE_EXPORT_ABOVE"},
+			check: func(c Config) bool { return c.Auth0Rate == 2 && c.ReconcileExportAbove == 20000 && c.Workers == 0 }},
+		{name: "required among the named", names: []string{"MAILPROOF_AUTH0_DOMAIN", "MAILPROOF_AUTH0_CLIENT_ID"},
+			wantErr: []string{"MAILPROOF_AUTH0_DOMAIN is required", "MAILPROOF_AUTH0_CLIENT_ID is required"}},
+		{name: "a required variable not named is not asked for", names: []string{"MAILPROOF_WORKERS"},
+			check: func(c Config) bool { return c.Workers == 4 }},
+		{name: "bad values together", env: map[string]string{"MAILPROOF_AUTH0_RATE": "0", "MAILPROOF_RECONCILE_EXPORT_ABOVE": "-3"},
+			names: []string{"MAILPROOF_AUTH0_RATE", "MAILPROOF_RECONCILE_EXPORT_ABOVE"}, wantErr: []string{"MAILPROOF_AUTH0_RATE", "MAILPROOF_RECONCILE_EXPORT_ABOVE"}},
+		{name: "cross-checks between named variables", env: map[string]string{"MAILPROOF_VISIBILITY_TIMEOUT": "15s"},
+			names: []string{"MAILPROOF_VISIBILITY_TIMEOUT", "MAILPROOF_AUTH0_TIMEOUT"}, wantErr: []string{"MAILPROOF_VISIBILITY_TIMEOUT"}},
+		{name: "unknown name", names: []string{"MAILPROOF_NOPE"}, wantErr: []string{"no setting MAILPROOF_NOPE"}},
+	}
+	for _, tc := range tests {
+		cfg, err := LoadSettings(getenvFrom(tc.env), tc.names...)
+		if len(tc.wantErr) == 0 {
+			if err != nil {
+				t.Errorf("%s: error %v, want none", tc.name, err)
+			} else if !tc.check(cfg) {
+				t.Errorf("%s: config %+v does not hold the expected values", tc.name, cfg)
+			}
+			continue
+		}
+		for _, w := range tc.wantErr {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %v, want it to mention %q", tc.name, err, w)
+			}
+		}
 	}
 }

@@ -60,10 +60,15 @@ func Run(ctx context.Context, o Options) error {
 	opsE := newEcho("ops", 64<<10, log, httpM)
 
 	redisOK := newRedisCheck(cfg, rdb, o.EmbeddedRedis, log)
-	w, err := proof.NewWorker(workerConfig(cfg, redisOK.run, o.Now), rdb, a0, log, reg)
+	w, err := proof.NewWorker(WorkerConfig(cfg, redisOK.run, o.Now), rdb, a0, log, reg)
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
+	sweeper, err := NewSweeper(cfg, rdb, a0, log, reg)
+	if err != nil {
+		return fmt.Errorf("reconcile sweep: %w", err)
+	}
+	sweeper.Now = o.Now
 	routes(mainE, opsE, routeDeps{
 		cfg:         cfg,
 		verifier:    verifier,
@@ -105,31 +110,64 @@ func Run(ctx context.Context, o Options) error {
 		o.OnListen(addrs)
 	}
 
-	// The worker runs on a context of its own: shutdown stops it only once the main
-	// listener has drained, so events accepted during the drain are still worked on. A
-	// worker that cannot start (an evicting or forgetful Redis) ends the process through
-	// the group: running without one would accept events and never act on them.
+	// The worker and the sweep run on a context of their own: shutdown stops them only
+	// once the main listener has drained, so events accepted during the drain are still
+	// worked on. A worker that cannot start (an evicting or forgetful Redis) ends the
+	// process through the group: running without one would accept events and never act
+	// on them. A sweep cut short leaves its cursor for the next run, on any replica.
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoops()
-	workerDone := make(chan struct{})
+	workerDone, sweepDone := make(chan struct{}), make(chan struct{})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(workerDone)
 		return w.Run(loopCtx)
 	})
 	g.Go(func() error {
+		defer close(sweepDone)
+		sweeper.RunSweeps(loopCtx, cfg.ReconcileInterval)
+		return nil
+	})
+	g.Go(func() error {
 		defer stopLoops()
 		return serveAll(gctx, cfg, log, mainE, opsE, mainLn, opsLn, func(grace context.Context) error {
 			stopLoops()
-			select {
-			case <-workerDone:
-				return nil
-			case <-grace.Done():
-				return errors.New("worker did not stop within MAILPROOF_SHUTDOWN_GRACE; its jobs will be reclaimed by another replica")
+			for _, loop := range []struct {
+				done <-chan struct{}
+				late string
+			}{
+				{workerDone, "worker did not stop within MAILPROOF_SHUTDOWN_GRACE; its jobs will be reclaimed by another replica"},
+				{sweepDone, "reconcile sweep did not stop within MAILPROOF_SHUTDOWN_GRACE; its lock expires on its own and the next run resumes from the cursor"},
+			} {
+				select {
+				case <-loop.done:
+				case <-grace.Done():
+					return errors.New(loop.late)
+				}
 			}
+			return nil
 		})
 	})
 	return g.Wait()
+}
+
+// NewSweeper is the reconcile sweep on the shared Management API budget, at low priority
+// like provisioning, registering its metrics with reg.
+func NewSweeper(cfg Config, rdb *store.Redis, a0 *auth0client.Client, log *zap.Logger, reg prometheus.Registerer) (*proof.Sweeper, error) {
+	m, err := proof.NewSweepMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	sc := proof.DefaultSweepConfig()
+	sc.ExportAbove = cfg.ReconcileExportAbove
+	return &proof.Sweeper{
+		Store:   rdb,
+		Users:   a0,
+		Budget:  store.NewLimiter(rdb, cfg.Auth0Rate),
+		Log:     log.Named("reconcile"),
+		Config:  sc,
+		Metrics: m,
+	}, nil
 }
 
 // NewProvisioner is provisioning on the shared budgets: the Management API's, taken
@@ -145,8 +183,9 @@ func NewProvisioner(cfg Config, rdb *store.Redis, a0 *auth0client.Client, log *z
 	}
 }
 
-// workerConfig is the worker part of the configuration.
-func workerConfig(cfg Config, check func(context.Context) error, now func() time.Time) proof.WorkerConfig {
+// WorkerConfig is the worker part of the configuration; serve and the CLI's reconcile
+// command, which runs a worker while it waits for its jobs, build theirs with it.
+func WorkerConfig(cfg Config, check func(context.Context) error, now func() time.Time) proof.WorkerConfig {
 	return proof.WorkerConfig{
 		Concurrency:       cfg.Workers,
 		VisibilityTimeout: cfg.VisibilityTimeout,

@@ -42,7 +42,11 @@ func audit(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		for _, e := range entries {
-			if err := enc.Encode(e); err != nil {
+			line := struct {
+				store.AuditEntry
+				Source string `json:"source"`
+			}{e, e.Source()}
+			if err := enc.Encode(line); err != nil {
 				return err
 			}
 		}
@@ -53,11 +57,13 @@ func audit(ctx context.Context, args []string, getenv func(string) string, stdou
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	// DEFERRAL is a job's run of deferrals, audited once: its reason on the deferred
-	// entry that started it, "deferred ×37 (user_busy)" on the entry that ended it.
-	fmt.Fprintln(tw, "TIME\tUSER\tOUTCOME\tATTEMPT\tDEFERRAL\tWEBHOOK ID\tJOB ID\tBY\tERROR OR DETAIL")
+	// SOURCE says what started the decision: a webhook, the reconcile sweep (its job
+	// found the login in Auth0) or an operator. DEFERRAL is a job's run of deferrals,
+	// audited once: its reason on the deferred entry that started it, "deferred ×37
+	// (user_busy)" on the entry that ended it.
+	fmt.Fprintln(tw, "TIME\tUSER\tOUTCOME\tSOURCE\tATTEMPT\tDEFERRAL\tWEBHOOK ID\tJOB ID\tBY\tERROR OR DETAIL")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), e.UserID, e.Outcome, e.Attempt,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.RFC3339), e.UserID, e.Outcome, e.Source(), e.Attempt,
 			e.Deferral(), e.WebhookID, e.JobID, cmp.Or(e.By, "worker"), cmp.Or(e.Error, e.Detail))
 	}
 	return tw.Flush()

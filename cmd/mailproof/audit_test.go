@@ -52,7 +52,7 @@ func TestAuditShowsDeferralEpisodes(t *testing.T) {
 		t.Fatalf("table: %v", err)
 	}
 	// Newest first; fields compared with their padding squeezed.
-	want := []string{"retry 1 deferred ×3 (user_busy) msg_1", "deferred 1 user_busy msg_1"}
+	want := []string{"retry webhook 1 deferred ×3 (user_busy) msg_1", "deferred webhook 1 user_busy msg_1"}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 1+len(want) {
 		t.Fatalf("table: printed\n%s\nwant a header and %d entries", out, len(want))
@@ -67,12 +67,58 @@ func TestAuditShowsDeferralEpisodes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("json: %v", err)
 	}
-	var last store.AuditEntry
+	var last struct {
+		store.AuditEntry
+		Source string `json:"source"`
+	}
 	if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &last); err != nil {
 		t.Fatalf("json: %v in %q", err, out)
 	}
-	if last.Outcome != store.AuditRetry || last.Deferrals != 3 || last.DeferReason != "user_busy" {
-		t.Errorf("json: newest entry %+v, want retry with deferrals 3 and defer_reason user_busy", last)
+	if last.Outcome != store.AuditRetry || last.Deferrals != 3 || last.DeferReason != "user_busy" || last.Source != store.SourceWebhook {
+		t.Errorf("json: newest entry %+v, want retry with deferrals 3, defer_reason user_busy, source webhook", last)
+	}
+}
+
+// TestAuditShowsWhereADecisionCameFrom: the SOURCE column tells a job the reconcile sweep
+// queued from a webhook's, and an operator's change from both.
+func TestAuditShowsWhereADecisionCameFrom(t *testing.T) {
+	r, env := cliStore(t)
+	ctx := t.Context()
+	const user = "auth0|grace"
+	if err := r.PutPending(ctx, store.Record{UserID: user, Email: "grace@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.EnsureGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"msg_1", store.SourceReconcile + user + ":1"} {
+		if res, err := r.Ingest(ctx, store.IngestRequest{WebhookID: id, UserID: user, ReplayTTL: time.Hour, Payload: []byte("{}")}); err != nil || res.Status != store.IngestQueued {
+			t.Fatalf("ingest %s: %+v, %v", id, res, err)
+		}
+		jobs, err := r.Read(ctx, "c1", 1, 0)
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("read: %d jobs, %v", len(jobs), err)
+		}
+		if err := r.Retry(ctx, jobs[0], time.Now().Add(time.Hour), "auth0: 500"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Note(ctx, user, store.AuditDeleted, store.AuditByCLI, ""); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runStoreCommand(t, audit, env, "--user", user)
+	if err != nil {
+		t.Fatalf("audit: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 4 || !strings.Contains(lines[0], "SOURCE") {
+		t.Fatalf("audit printed\n%s\nwant a header with SOURCE and three entries", out)
+	}
+	// Newest first: the operator's removal, the sweep's job, the webhook's.
+	for i, want := range []string{"operator", store.SourceSweep, store.SourceWebhook} {
+		if f := strings.Fields(lines[i+1]); len(f) < 4 || f[3] != want {
+			t.Errorf("entry %d: %q, want source %s", i+1, lines[i+1], want)
+		}
 	}
 }
 

@@ -8,14 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
-	"time"
 
-	"go.uber.org/zap"
 	"golang.org/x/term"
 
-	"github.com/mailproof/mailproof/auth0client"
 	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/proof"
 	"github.com/mailproof/mailproof/server"
@@ -110,54 +105,11 @@ func provisionCmd(ctx context.Context, args []string, getenv func(string) string
 // openProvisioner builds provisioning from the environment: Redis, the Auth0 client and
 // the shared budgets, as serve has them. closeAll releases them.
 func openProvisioner(ctx context.Context, getenv func(string) string, stderr io.Writer) (*proof.Provisioner, func(), error) {
-	rdb, err := openStore(ctx, getenv)
+	t, err := openTenant(ctx, getenv, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
-	var errs []error
-	val := func(name string, secret bool) string {
-		v, err := server.LookupEnv(getenv, name, secret)
-		if err != nil {
-			errs = append(errs, err)
-		} else if v == "" {
-			errs = append(errs, fmt.Errorf("%s is not set", name))
-		}
-		return v
-	}
-	cfg := auth0client.Config{
-		Domain:       val("MAILPROOF_AUTH0_DOMAIN", false),
-		ClientID:     val("MAILPROOF_AUTH0_CLIENT_ID", false),
-		ClientSecret: val("MAILPROOF_AUTH0_CLIENT_SECRET", true),
-		CAFile:       strings.TrimSpace(getenv("MAILPROOF_AUTH0_CA_FILE")),
-		Timeout:      10 * time.Second,
-	}
-	rate := func(name string, def float64) float64 {
-		s := strings.TrimSpace(getenv(name))
-		if s == "" {
-			return def
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || f <= 0 {
-			errs = append(errs, fmt.Errorf("%s=%q: want a number of calls per second above 0", name, s))
-			return def
-		}
-		return f
-	}
-	scfg := server.Config{Auth0Rate: rate("MAILPROOF_AUTH0_RATE", 2), Auth0AuthRate: rate("MAILPROOF_AUTH0_AUTH_RATE", 5)}
-	if err := errors.Join(errs...); err != nil {
-		_ = rdb.Close()
-		return nil, nil, err
-	}
-	a0, err := auth0client.New(ctx, cfg)
-	if err != nil {
-		_ = rdb.Close()
-		return nil, nil, fmt.Errorf("auth0 client: %w", err)
-	}
-	log, err := newLogger("console", "warn", stderr)
-	if err != nil {
-		log = zap.NewNop()
-	}
-	return server.NewProvisioner(scfg, rdb, a0, log), func() { _ = rdb.Close() }, nil
+	return server.NewProvisioner(t.cfg, t.rdb, t.a0, t.log), t.Close, nil
 }
 
 // provisionCSV runs `provision --csv`: the flags give every row's defaults, and the exit

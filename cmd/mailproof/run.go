@@ -22,6 +22,7 @@ Usage:
   mailproof provision           create users unverified and send them the reset email (one, or --csv)
   mailproof pending CMD         list, show, add or rm (remove) the records of users awaiting proof
   mailproof dlq CMD             list or replay jobs that exhausted their retries
+  mailproof reconcile           sweep Auth0 now for logins whose webhook never arrived, and act on them
   mailproof action deploy       create or update the post-login Action in the tenant and bind it
   mailproof help                this text
 
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return provisionCmd(ctx, rest, getenv, stdout, stderr)
 	case "dlq":
 		return dlq(ctx, rest, getenv, stdout, stderr)
+	case "reconcile":
+		return reconcileCmd(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
