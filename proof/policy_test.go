@@ -95,14 +95,7 @@ func TestPolicy(t *testing.T) {
 			tc.mutate(ev, &rec)
 		}
 		got := Evaluate(ev, rec)
-		switch {
-		case tc.wantOutcome == "" && got != nil:
-			t.Errorf("%s: rule %q (%s) failed, want every rule to hold", tc.name, got.Name, got.Outcome)
-		case tc.wantOutcome != "" && got == nil:
-			t.Errorf("%s: every rule held, want %s", tc.name, tc.wantOutcome)
-		case got != nil && (got.Outcome != tc.wantOutcome || got.Terminal != tc.wantTerminal):
-			t.Errorf("%s: outcome %s terminal %v, want %s terminal %v", tc.name, got.Outcome, got.Terminal, tc.wantOutcome, tc.wantTerminal)
-		}
+		checkRule(t, tc.name, got, tc.wantOutcome, tc.wantTerminal)
 	}
 }
 
@@ -123,6 +116,20 @@ func TestPolicyTable(t *testing.T) {
 	rs[0].Name = "changed by a caller"
 	if Rules()[0].Name == rs[0].Name {
 		t.Errorf("Rules shares the table with callers")
+	}
+}
+
+// checkRule compares the rule an evaluation returned with the outcome wanted ("": every
+// rule holds).
+func checkRule(t *testing.T, name string, got *Rule, wantOutcome string, wantTerminal bool) {
+	t.Helper()
+	switch {
+	case wantOutcome == "" && got != nil:
+		t.Errorf("%s: rule %q (%s) failed, want every rule to hold", name, got.Name, got.Outcome)
+	case wantOutcome != "" && got == nil:
+		t.Errorf("%s: every rule held, want %s", name, wantOutcome)
+	case got != nil && (got.Outcome != wantOutcome || got.Terminal != wantTerminal):
+		t.Errorf("%s: outcome %s terminal %v, want %s terminal %v", name, got.Outcome, got.Terminal, wantOutcome, wantTerminal)
 	}
 }
 
@@ -165,14 +172,7 @@ func TestEvaluateSweep(t *testing.T) {
 			tc.mutate(&u)
 		}
 		got := EvaluateSweep(u, rec)
-		switch {
-		case tc.wantOutcome == "" && got != nil:
-			t.Errorf("%s: rule %q (%s) failed, want every rule to hold", tc.name, got.Name, got.Outcome)
-		case tc.wantOutcome != "" && got == nil:
-			t.Errorf("%s: every rule held, want %s", tc.name, tc.wantOutcome)
-		case got != nil && (got.Outcome != tc.wantOutcome || got.Terminal != tc.wantTerminal):
-			t.Errorf("%s: outcome %s terminal %v, want %s terminal %v", tc.name, got.Outcome, got.Terminal, tc.wantOutcome, tc.wantTerminal)
-		}
+		checkRule(t, tc.name, got, tc.wantOutcome, tc.wantTerminal)
 		ev := sweepEvidence(u, rec)
 		if (ev == nil) != (tc.wantEvidence == "") || (ev != nil && ev.Outcome != tc.wantEvidence) {
 			t.Errorf("%s: sweepEvidence %v, want %q", tc.name, ev, tc.wantEvidence)

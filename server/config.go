@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailproof/mailproof/auth0client"
 	"github.com/mailproof/mailproof/proof"
 	"github.com/mailproof/mailproof/webhook"
 )
@@ -379,3 +380,15 @@ func (e *ConfigError) Error() string {
 
 // Unwrap exposes the individual problems to errors.Is and errors.As.
 func (e *ConfigError) Unwrap() []error { return e.Errs }
+
+// Auth0Client is the Management API client's configuration: the one place the
+// MAILPROOF_AUTH0_* settings become an auth0client.Config, for serve and the CLI alike.
+func (c Config) Auth0Client() auth0client.Config {
+	return auth0client.Config{
+		Domain:       c.Auth0Domain,
+		ClientID:     c.Auth0ClientID,
+		ClientSecret: c.Auth0ClientSecret,
+		CAFile:       c.Auth0CAFile,
+		Timeout:      c.Auth0Timeout,
+	}
+}

@@ -41,13 +41,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("redis: %w", err)
 	}
 	defer rdb.Close()
-	a0, err := auth0client.New(ctx, auth0client.Config{
-		Domain:       cfg.Auth0Domain,
-		ClientID:     cfg.Auth0ClientID,
-		ClientSecret: cfg.Auth0ClientSecret,
-		CAFile:       cfg.Auth0CAFile,
-		Timeout:      cfg.Auth0Timeout,
-	})
+	a0, err := auth0client.New(ctx, cfg.Auth0Client())
 	if err != nil {
 		return fmt.Errorf("auth0 client: %w", err)
 	}

@@ -40,13 +40,7 @@ func openTenant(ctx context.Context, getenv func(string) string, stderr io.Write
 		_ = rdb.Close()
 		return nil, err
 	}
-	a0, err := auth0client.New(ctx, auth0client.Config{
-		Domain:       cfg.Auth0Domain,
-		ClientID:     cfg.Auth0ClientID,
-		ClientSecret: cfg.Auth0ClientSecret,
-		CAFile:       cfg.Auth0CAFile,
-		Timeout:      cfg.Auth0Timeout,
-	})
+	a0, err := auth0client.New(ctx, cfg.Auth0Client())
 	if err != nil {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("auth0 client: %w", err)
