@@ -34,6 +34,12 @@ type Config struct {
 	// Connections names the database connections users may be created in;
 	// default just DefaultConnection.
 	Connections []string
+	// ConnectionOptions sets the password and username options of the
+	// connections named in Connections (by name); a connection without an
+	// entry has the zero ConnectionOptions: password policy "none", as
+	// Auth0 documents for a new connection. Start refuses options Auth0
+	// would refuse, and options for a connection not in Connections.
+	ConnectionOptions map[string]ConnectionOptions
 	// BuildDelay is how long a created or updated Action stays "pending"
 	// before it is "built" (by the tenant clock); default 200ms.
 	BuildDelay time.Duration
@@ -58,6 +64,7 @@ type Tenant struct {
 	clientSecret string
 	connections  map[string]bool
 	connIDs      map[string]string // connection name → con_… id
+	connOpts     map[string]ConnectionOptions
 	buildDelay   time.Duration
 	searchLag    time.Duration
 	exportDelay  time.Duration
@@ -144,6 +151,11 @@ func Start(cfg Config) (*Tenant, error) {
 		t.connections[c] = true
 		t.connIDs[c] = "con_" + randomAlnum(16)
 	}
+	opts, err := connectionOptions(conns, cfg.ConnectionOptions)
+	if err != nil {
+		return nil, err
+	}
+	t.connOpts = opts
 	rate, burst := normalizeRate(cfg.Rate, cfg.Burst)
 	t.bucket = newBucket(rate, burst, now())
 	t.resetLimits = newKeyedBuckets(resetEmailRate, resetEmailBurst)
