@@ -31,7 +31,8 @@
 //   - shape the traffic: SetRate, Inject and ClearFaults (latency, 5xx,
 //     429, hangs, dropped connections), RevokeTokens;
 //   - inspect the traffic: Calls, CountCalls, ResetCalls; Action and
-//     Bindings for deployed Actions.
+//     Bindings for deployed Actions;
+//   - make the next Action build fail: FailNextBuild.
 //
 // # Database connections and passwords
 //
@@ -110,6 +111,34 @@
 // profile in the recorded order (alphabetical, then last_password_reset
 // and app_metadata); blocked appears once it was written, phone_verified
 // with a phone number.
+//
+// # Actions
+//
+// A create or update starts a build of the draft that takes
+// Config.BuildDelay by the tenant clock: the draft's status is "pending"
+// for the first half (the write's own answer says pending, as recorded),
+// "building" for the second, then "built". FailNextBuild makes the next
+// build end in "failed" instead; the version deployed before stays
+// deployed and bound, and the failed draft cannot be deployed (400, the
+// emulator's wording). Auth0's documented Action has no errors array (only
+// versions have one) and go-auth0's Action type none either: a failed
+// build shows as its status alone, as in Auth0's own Terraform provider,
+// which sends the operator to the Dashboard for the errors. Another update
+// starts a new build.
+//
+// Answers follow go-auth0's recordings, field order included: an Action
+// carries current_version (the latest version, status "BUILT",
+// build_time) and deployed_version (with built_at and the secret names of
+// that version) once deployed; built_at, which Auth0's schema lists, is in
+// no recorded Action and is left out. The deploy answer is the new version
+// with its secrets, deployed: false and no built_at, and the short Action
+// whose updated_at is its creation time, as in every recorded one. GET
+// .../triggers/{id}/bindings pages with page (0-based) and per_page
+// (default 20 as documented, at most 100; go-auth0 asks for 50) and
+// answers {"bindings","total","per_page"} as recorded (no "page"; a bad
+// number is a 400, the emulator's wording). Not modelled: create with
+// "deploy": true, versions endpoints, the 20-bindings limit, dependency
+// registry_url disappearing once built.
 //
 // # User search
 //

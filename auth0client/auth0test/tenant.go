@@ -40,8 +40,9 @@ type Config struct {
 	// Auth0 documents for a new connection. Start refuses options Auth0
 	// would refuse, and options for a connection not in Connections.
 	ConnectionOptions map[string]ConnectionOptions
-	// BuildDelay is how long a created or updated Action stays "pending"
-	// before it is "built" (by the tenant clock); default 200ms.
+	// BuildDelay is how long a created or updated Action takes to build
+	// (by the tenant clock): "pending" for the first half, "building" for
+	// the second, then "built"; default 200ms.
 	BuildDelay time.Duration
 	// Now is the clock for timestamps, token expiry and the rate limiter;
 	// default time.Now. Latency and hangs always use real time.
@@ -99,6 +100,7 @@ type Tenant struct {
 	changes     []*pendingChange // armed email changes (ScheduleEmailChange)
 	calls       []Call
 	actions     map[string]*action
+	failBuilds  int                  // FailNextBuild calls not yet used
 	bindings    map[string][]binding // trigger id → bindings in order
 	jobs        map[string]*exportJob
 }
