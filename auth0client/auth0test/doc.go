@@ -16,8 +16,6 @@
 // Hooks on Tenant let a driver act where a person or Auth0 would:
 //   - seed and read users: AddUser, User, UsersByEmail, CheckPassword;
 //     ConnectionID for a connection's con_… id;
-//   - set connections up: Config.ConnectionOptions (password policy and
-//     options, usernames), described below;
 //   - read the mail the tenant sent: Outbox, LastEmailTo, SentTo,
 //     ResetOutbox;
 //   - complete a password reset: FollowResetLink (sets the password, as
@@ -64,7 +62,8 @@
 // upper-case letter and a digit; good, 8 with 3 of lower, upper, digit and
 // special (space and ASCII punctuation); excellent, 10 with 3 of the 4 and
 // no character 3 times in a row. Letters and digits are ASCII only; lengths
-// count characters. min_length, when set, replaces the policy's length.
+// count characters, as password-sheriff does (Auth0's page on min_length
+// speaks of bytes). min_length, when set, replaces the policy's length.
 // The dictionary is a short built-in list of common passwords (Auth0's has
 // 10,000) plus the custom entries, compared whole and ignoring case.
 // Personal data is the name, username, nickname, user_metadata.name,
@@ -183,7 +182,8 @@
 // word; every other field, metadata included, case-sensitively and whole
 // (user_id:auth0 does not find auth0|123). Fields: those and user_id,
 // email.domain, identities.connection (and .provider, .user_id),
-// email_verified, blocked, logins_count, created_at, updated_at,
+// username, phone_number, email_verified, phone_verified, blocked (once
+// written), logins_count, created_at, updated_at,
 // last_login, and app_metadata.<path> and user_metadata.<path>
 // (case-sensitive paths, arrays looked through, empty objects and arrays
 // and null not indexed).

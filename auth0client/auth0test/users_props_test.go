@@ -37,6 +37,11 @@ func TestUserProperties(t *testing.T) {
 		t.Errorf("answer %s, want username, blocked, given_name and phone_verified", resp.body)
 	}
 
+	found := call(t, c, http.MethodGet, tn.URL()+"/api/v2/users?q=username:countess.ada+AND+given_name:ada", tok, nil)
+	if found.status != http.StatusOK || len(found.array(t)) != 1 {
+		t.Errorf("search by username and given_name: %d %s, want the one user", found.status, found.body)
+	}
+
 	base := func(extra map[string]any) map[string]any {
 		m := map[string]any{"connection": DefaultConnection, "email": "grace@example.com", "password": "x"}
 		for k, v := range extra {
