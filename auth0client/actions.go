@@ -53,7 +53,8 @@ type ActionDeployment struct {
 // bound there. It is idempotent: running it again deploys a new version and
 // leaves the bindings alone. Each Management API call counts against the
 // tenant's rate limit; a 404 means the Action vanished meanwhile and
-// matches ErrPermanent.
+// matches ErrPermanent. A build Auth0 reports as failed returns
+// ErrActionBuildFailed: nothing is deployed, the bindings are untouched.
 func (c *Client) DeployAction(ctx context.Context, spec ActionSpec) (ActionDeployment, error) {
 	if spec.Name == "" || spec.Code == "" {
 		return ActionDeployment{}, fmt.Errorf("deploy action: %w: name and code are required", ErrPermanent)
@@ -152,7 +153,14 @@ func (c *Client) waitBuilt(ctx context.Context, m *management.Management, id str
 		case management.ActionStatusBuilt:
 			return nil
 		case management.ActionStatusFailed:
-			return fmt.Errorf("build: %w: Auth0 could not build the action", ErrPermanent)
+			// Auth0's API carries no build errors on an Action: only its
+			// Dashboard shows them.
+			live := "no version of it is deployed"
+			if v := a.GetDeployedVersion(); v != nil && v.Number > 0 {
+				live = fmt.Sprintf("version %d stays deployed", v.Number)
+			}
+			return fmt.Errorf("%w: Auth0 reports build status %q for action id %s; its build errors show on the Action in the Auth0 Dashboard (Actions > Library); %s",
+				ErrActionBuildFailed, a.GetStatus(), id, live)
 		}
 		timer := time.NewTimer(every)
 		select {

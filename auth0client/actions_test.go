@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +120,44 @@ func TestDeployActionErrors(t *testing.T) {
 				t.Errorf("%s: %v matches ErrUserNotFound", tc.name, err)
 			}
 		})
+	}
+}
+
+// TestDeployActionBuildFails: a build Auth0 reports as failed stops the
+// deploy before anything is deployed or bound, for a new Action and for an
+// update of a live one, and the next deploy succeeds.
+func TestDeployActionBuildFails(t *testing.T) {
+	tn := auth0test.NewT(t, auth0test.Config{BuildDelay: 10 * time.Millisecond})
+	c := newClient(t, tn, nil)
+	ctx := context.Background()
+	spec := func(code string) auth0client.ActionSpec {
+		return auth0client.ActionSpec{Name: "mailproof", Code: code, PollInterval: 5 * time.Millisecond}
+	}
+	deploys := func() int { return tn.CountCalls(http.MethodPost, "/api/v2/actions/actions/") }
+
+	tn.FailNextBuild()
+	_, err := c.DeployAction(ctx, spec("// v1"))
+	if !errors.Is(err, auth0client.ErrActionBuildFailed) || !errors.Is(err, auth0client.ErrPermanent) ||
+		!strings.Contains(err.Error(), `build status "failed"`) || !strings.Contains(err.Error(), "no version of it is deployed") {
+		t.Fatalf("new action, failed build: %v, want ErrActionBuildFailed naming the status and that nothing is live", err)
+	}
+	if n := deploys(); n != 0 || len(tn.Bindings("post-login")) != 0 {
+		t.Errorf("after the failed build: %d deploy calls, bindings %v, want none", n, tn.Bindings("post-login"))
+	}
+
+	if _, err := c.DeployAction(ctx, spec("// v1")); err != nil {
+		t.Fatalf("deploy after fixing: %v", err)
+	}
+	tn.FailNextBuild()
+	_, err = c.DeployAction(ctx, spec("// v2"))
+	if !errors.Is(err, auth0client.ErrActionBuildFailed) || !strings.Contains(err.Error(), "version 1 stays deployed") {
+		t.Fatalf("update, failed build: %v, want ErrActionBuildFailed saying version 1 stays deployed", err)
+	}
+	if a, _ := tn.Action("mailproof"); a.DeployedVersion != 1 || a.DeployedCode != "// v1" || a.Status != "failed" ||
+		!slices.Equal(tn.Bindings("post-login"), []string{"mailproof"}) {
+		t.Errorf("after the failed update: %+v, bindings %v, want v1 live and bound", a, tn.Bindings("post-login"))
+	}
+	if errors.Is(err, auth0client.ErrUserNotFound) || errors.Is(err, auth0client.ErrTransient) {
+		t.Errorf("%v matches another class", err)
 	}
 }

@@ -44,6 +44,10 @@ var (
 	// ErrConflict: Auth0 answered 409, the user already exists. It also matches
 	// ErrPermanent: the same request will never succeed.
 	ErrConflict error = &subError{msg: "auth0: conflict (the user already exists)", parent: ErrPermanent}
+	// ErrActionBuildFailed: Auth0 could not build an Action's code (its
+	// status is "failed"); nothing was deployed. It also matches
+	// ErrPermanent: deploying the same code again fails the same way.
+	ErrActionBuildFailed error = &subError{msg: "auth0: action build failed", parent: ErrPermanent}
 )
 
 // subError is a sentinel that also matches a broader one.

@@ -35,8 +35,11 @@ func TestMaskEmails(t *testing.T) {
 
 func TestRandomPassword(t *testing.T) {
 	seen := map[string]bool{}
-	for range 2000 {
-		p := randomPassword()
+	for i := range 2000 {
+		// Short names and local parts, which a random password could
+		// easily contain, are avoided ignoring case.
+		avoid := []string{string(passwordAlphabet[i%len(passwordAlphabet)]), "ab"}
+		p := randomPassword(avoid...)
 		if seen[p] {
 			t.Fatalf("password repeated: %q", p)
 		}
@@ -48,12 +51,18 @@ func TestRandomPassword(t *testing.T) {
 			digit = digit || unicode.IsDigit(r)
 			other = other || !unicode.IsLetter(r) && !unicode.IsDigit(r)
 		}
-		if len(p) < 32 || !lower || !upper || !digit || !other {
-			t.Fatalf("password %q misses a class or is short", p)
+		if len(p) != 72 || !lower || !upper || !digit || !other {
+			t.Fatalf("password %q misses a class or is not 72 characters", p)
 		}
 		for i := 2; i < len(p); i++ {
 			if p[i] == p[i-1] && p[i] == p[i-2] {
 				t.Fatalf("password %q has three identical characters in a row", p)
+			}
+		}
+		lp := strings.ToLower(p)
+		for _, a := range avoid {
+			if strings.Contains(lp, strings.ToLower(a)) {
+				t.Fatalf("password %q contains %q", p, a)
 			}
 		}
 	}

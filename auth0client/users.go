@@ -50,7 +50,8 @@ type CreateUser struct {
 	Name       string
 	Connection string
 	// Password is the initial password; when empty a random one nobody
-	// knows is used, so only the reset link lets the person in.
+	// knows is used, so only the reset link lets the person in. The random
+	// one passes every password option a connection can set.
 	Password string
 }
 
@@ -169,7 +170,8 @@ func (c *Client) CreateUser(ctx context.Context, in CreateUser) (User, error) {
 	}
 	password := in.Password
 	if password == "" {
-		password = randomPassword()
+		local, _, _ := strings.Cut(in.Email, "@")
+		password = randomPassword(local, in.Name)
 	}
 	marker := map[string]any{ProvisionMarker: map[string]any{"provisioned_at": time.Now().UTC().Format(time.RFC3339Nano)}}
 	u := &management.User{
@@ -194,28 +196,75 @@ func (c *Client) CreateUser(ctx context.Context, in CreateUser) (User, error) {
 	return toUser(u), nil
 }
 
-// passwordAlphabet avoids characters that need escaping anywhere.
+// passwordAlphabet avoids characters that need escaping anywhere, and
+// look-alikes.
 const passwordAlphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789-_.!"
 
-// randomPassword returns 32 random characters plus one of each class
-// Auth0's strictest policy ("excellent") asks for, never three identical
-// characters in a row; nobody ever learns it.
-func randomPassword() string {
-	const n, classes = 32, "aA1!"
-	out := make([]byte, 0, n+len(classes))
+// passwordLength is the most Auth0 reads of a password (bcrypt's 72
+// bytes): a password this long meets any minimum length a connection can
+// set (password_complexity_options.min_length is at most 72).
+const passwordLength = 72
+
+// randomPassword returns a password nobody ever learns that every Auth0
+// password option accepts: 72 random characters, at least one lower-case
+// letter, upper-case letter, digit and special character, never three
+// identical characters in a row (the "excellent" policy), and none of
+// avoid (the user's email local part and name) inside it, ignoring case,
+// so the personal-data option cannot refuse it. Random 72-character
+// strings are in no password dictionary, and a new user has no history.
+func randomPassword(avoid ...string) string {
+	for {
+		p := randomChars(passwordLength)
+		if excellent(p) && !containsAny(p, avoid) {
+			return p
+		}
+	}
+}
+
+// randomChars returns n characters of passwordAlphabet, each equally
+// likely.
+func randomChars(n int) string {
+	out := make([]byte, 0, n)
 	buf := make([]byte, 1)
 	for len(out) < n {
 		_, _ = rand.Read(buf) // crypto/rand never fails on supported platforms
 		// Rejection sampling keeps every character equally likely.
-		if int(buf[0]) >= 256-256%len(passwordAlphabet) {
-			continue
+		if int(buf[0]) < 256-256%len(passwordAlphabet) {
+			out = append(out, passwordAlphabet[int(buf[0])%len(passwordAlphabet)])
 		}
-		ch := passwordAlphabet[int(buf[0])%len(passwordAlphabet)]
-		l := len(out)
-		if l >= 2 && out[l-1] == ch && out[l-2] == ch || l == n-1 && ch == classes[0] {
-			continue // a third in a row, here or where the classes join
-		}
-		out = append(out, ch)
 	}
-	return string(append(out, classes...))
+	return string(out)
+}
+
+// excellent reports whether p has all four character classes and no
+// character three times in a row.
+func excellent(p string) bool {
+	var lower, upper, digit, special bool
+	for i := range len(p) {
+		c := p[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			lower = true
+		case c >= 'A' && c <= 'Z':
+			upper = true
+		case c >= '0' && c <= '9':
+			digit = true
+		default:
+			special = true
+		}
+		if i >= 2 && c == p[i-1] && c == p[i-2] {
+			return false
+		}
+	}
+	return lower && upper && digit && special
+}
+
+func containsAny(p string, avoid []string) bool {
+	lp := strings.ToLower(p)
+	for _, a := range avoid {
+		if a != "" && strings.Contains(lp, strings.ToLower(a)) {
+			return true
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -171,5 +172,41 @@ func TestUnverifyEmail(t *testing.T) {
 	}
 	if _, err := c.UnverifyEmail(context.Background(), "auth0|000000000000000000000000"); !errors.Is(err, auth0client.ErrUserNotFound) {
 		t.Errorf("UnverifyEmail of a deleted user: %v, want ErrUserNotFound", err)
+	}
+}
+
+// TestGeneratedPasswordPassesEveryOption provisions users without a
+// password under a connection with Auth0's strictest password settings:
+// policy excellent, the longest minimum length, the longest history, the
+// dictionary and the personal-data option. Short local parts and names are
+// what a random password would most easily contain.
+func TestGeneratedPasswordPassesEveryOption(t *testing.T) {
+	tn := auth0test.NewT(t, auth0test.Config{Rate: 1e6, Burst: 1e6, ConnectionOptions: map[string]auth0test.ConnectionOptions{
+		auth0test.DefaultConnection: {PasswordPolicy: auth0test.PolicyExcellent, MinLength: 72, PasswordHistory: 24,
+			PasswordDictionary: true, DictionaryEntries: []string{"mailproof"}, NoPersonalInfo: true},
+	}})
+	c := newClient(t, tn, nil)
+	// The connection does refuse what it should: the check below is not
+	// vacuous.
+	if _, err := c.CreateUser(context.Background(), auth0client.CreateUser{Email: "weak@example.com",
+		Connection: auth0test.DefaultConnection, Password: "Given-Passw0rd"}); !errors.Is(err, auth0client.ErrPermanent) ||
+		!strings.Contains(err.Error(), "PasswordStrengthError") {
+		t.Fatalf("a 14-character password: %v, want Auth0's PasswordStrengthError", err)
+	}
+	const users = 150
+	for i := range users {
+		local := fmt.Sprintf("%c%d", 'a'+i%26, i/26) // a0, b0, …: two or three characters
+		name := string(rune('A' + i%26))
+		if i%2 == 0 {
+			name = "" // the name defaults to the address, which has an @ no password has
+		}
+		u, err := c.CreateUser(context.Background(), auth0client.CreateUser{Email: local + "@example.com", Name: name,
+			Connection: auth0test.DefaultConnection})
+		if err != nil {
+			t.Fatalf("user %d (%s, name %q): %v", i, local, name, err)
+		}
+		if got, _ := tn.User(u.ID); got.Email != local+"@example.com" {
+			t.Fatalf("user %d: stored %+v", i, got)
+		}
 	}
 }

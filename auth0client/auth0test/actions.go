@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// defaultBuildDelay is how long a created or updated Action stays pending
-// before it is built, so a client has to poll as it must against Auth0.
+// defaultBuildDelay is how long a created or updated Action takes to build,
+// so a client has to poll as it must against Auth0.
 const defaultBuildDelay = 200 * time.Millisecond
 
 // Action is the tenant's view of one Action.
@@ -17,7 +17,9 @@ type Action struct {
 	Code              string
 	Runtime           string
 	SupportedTriggers []string // trigger ids
-	// Status is "pending" right after a create or update, then "built".
+	// Status is the draft's build status: "pending" for the first half of
+	// the build delay after a create or update, "building" for the second,
+	// then "built", or "failed" when FailNextBuild chose this build.
 	Status string
 	// Secrets maps secret names to values; the API never returns values.
 	Secrets map[string]string
@@ -58,7 +60,9 @@ type action struct {
 	secrets      []actionSecret
 	createdAt    time.Time
 	updatedAt    time.Time
-	buildsAt     time.Time // when the current draft counts as built
+	buildStart   time.Time // when the current draft's build started
+	buildsAt     time.Time // when it ends
+	buildFails   bool      // and whether it ends in "failed"
 	versions     []*actionVersion
 	deployed     *actionVersion
 	draftChanged bool // the draft differs from the deployed version
@@ -71,15 +75,42 @@ type actionVersion struct {
 	runtime   string
 	deps      []actionDependency
 	triggers  []actionTrigger
+	secrets   []actionSecret
 	createdAt time.Time
 	builtAt   time.Time
 }
 
+// status is the draft's build status at now.
 func (a *action) status(now time.Time) string {
-	if now.Before(a.buildsAt) {
+	switch {
+	case now.Before(a.buildStart.Add(a.buildsAt.Sub(a.buildStart) / 2)):
 		return "pending"
+	case now.Before(a.buildsAt):
+		return "building"
+	case a.buildFails:
+		return "failed"
 	}
 	return "built"
+}
+
+// startBuild starts building the draft at now; the caller holds t.mu or
+// owns a.
+func (t *Tenant) startBuild(a *action, now time.Time) {
+	a.buildStart, a.buildsAt = now, now.Add(t.buildDelay)
+	a.buildFails = t.failBuilds > 0
+	if a.buildFails {
+		t.failBuilds--
+	}
+}
+
+// FailNextBuild makes the next Action build the tenant starts (on a create
+// or an update) end in "failed" instead of "built", as a build with an
+// error in the code or a missing dependency does at Auth0. Each call fails
+// one more build; a build already running is not affected.
+func (t *Tenant) FailNextBuild() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.failBuilds++
 }
 
 func (a *action) triggerIDs() []string {

@@ -69,7 +69,6 @@ func (t *Tenant) handleCreateAction(w http.ResponseWriter, r *http.Request) {
 		triggers:  b.SupportedTriggers,
 		createdAt: now,
 		updatedAt: now,
-		buildsAt:  now.Add(t.buildDelay),
 	}
 	t.applyActionBody(a, b)
 
@@ -79,6 +78,7 @@ func (t *Tenant) handleCreateAction(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusConflict, "An action with this name already exists.", "")
 		return
 	}
+	t.startBuild(a, now)
 	t.actions[a.id] = a
 	out := actionWire(a, now)
 	t.mu.Unlock()
@@ -177,7 +177,7 @@ func (t *Tenant) handlePatchAction(w http.ResponseWriter, r *http.Request) {
 	}
 	now := t.now()
 	a.updatedAt = now
-	a.buildsAt = now.Add(t.buildDelay)
+	t.startBuild(a, now)
 	a.draftChanged = true
 	t.applyActionBody(a, b)
 	out := actionWire(a, now)
@@ -203,10 +203,12 @@ func (t *Tenant) handleDeleteAction(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// handleDeployAction snapshots the built draft as a new version and makes
-// it the deployed one. Like the recorded Auth0 answer, the version in the
-// response still says deployed: false (deployment finishes asynchronously);
-// the Action read afterwards shows it deployed.
+// handleDeployAction snapshots the built draft (code, dependencies,
+// runtime, triggers, secret names) as a new version and makes it the
+// deployed one. Like the recorded Auth0 answer, the version in the
+// response still says deployed: false (deployment finishes asynchronously)
+// and has no built_at; the Action read afterwards shows it deployed. A draft
+// that is not built (pending, building or failed) cannot be deployed.
 func (t *Tenant) handleDeployAction(w http.ResponseWriter, r *http.Request) {
 	t.mu.Lock()
 	a, ok := t.actions[r.PathValue("id")]
@@ -228,6 +230,7 @@ func (t *Tenant) handleDeployAction(w http.ResponseWriter, r *http.Request) {
 		runtime:   a.runtime,
 		deps:      slices.Clone(a.dependencies),
 		triggers:  slices.Clone(a.triggers),
+		secrets:   slices.Clone(a.secrets),
 		createdAt: now,
 		builtAt:   now,
 	}
@@ -235,6 +238,7 @@ func (t *Tenant) handleDeployAction(w http.ResponseWriter, r *http.Request) {
 	a.deployed = v
 	a.draftChanged = false
 	out := versionWire(v, false)
+	out.BuiltAt = ""
 	out.Action = actionRef(a)
 	t.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)

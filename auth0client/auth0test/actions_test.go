@@ -189,3 +189,147 @@ func TestUsersWithGoAuth0(t *testing.T) {
 		t.Errorf("token requests: %d, want 1 reused across calls", n)
 	}
 }
+
+func TestActionBuildPhasesAndFailures(t *testing.T) {
+	clock := newFakeClock()
+	tn := NewT(t, Config{Now: clock.Now, BuildDelay: 2 * time.Second})
+	m := newManagement(t, tn)
+	ctx := context.Background()
+	post := []management.ActionTrigger{{ID: auth0.String(management.ActionTriggerPostLogin), Version: auth0.String("v3")}}
+	status := func(id string) string {
+		t.Helper()
+		a, err := m.Action.Read(ctx, id)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return a.GetStatus()
+	}
+
+	a := &management.Action{Name: auth0.String("phases"), SupportedTriggers: post, Code: auth0.String("// v1")}
+	if err := m.Action.Create(ctx, a); err != nil || a.GetStatus() != "pending" {
+		t.Fatalf("create: %v, status %q, want pending", err, a.GetStatus())
+	}
+	phases := []struct {
+		advance time.Duration
+		want    string
+	}{{0, "pending"}, {999 * time.Millisecond, "pending"}, {time.Millisecond, "building"}, {999 * time.Millisecond, "building"}, {time.Millisecond, "built"}}
+	for _, p := range phases {
+		clock.Advance(p.advance)
+		if got := status(a.GetID()); got != p.want {
+			t.Fatalf("after %v more: status %q, want %q", p.advance, got, p.want)
+		}
+	}
+	if _, err := m.Action.Deploy(ctx, a.GetID()); err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	bind := []*management.ActionBinding{{Ref: &management.ActionBindingReference{
+		Type: auth0.String(management.ActionBindingReferenceByID), Value: auth0.String(a.GetID())}}}
+	if err := m.Action.UpdateBindings(ctx, management.ActionTriggerPostLogin, bind); err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+
+	// An update whose build fails: the draft says failed, cannot be
+	// deployed, and the version deployed before stays live and bound.
+	tn.FailNextBuild()
+	if err := m.Action.Update(ctx, a.GetID(), &management.Action{Code: auth0.String("// v2, broken")}); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	clock.Advance(time.Second)
+	if got := status(a.GetID()); got != "building" {
+		t.Errorf("failing build half way: status %q, want building", got)
+	}
+	clock.Advance(time.Second)
+	read, err := m.Action.Read(ctx, a.GetID())
+	if err != nil || read.GetStatus() != management.ActionStatusFailed || read.GetDeployedVersion().Number != 1 || read.AllChangesDeployed {
+		t.Fatalf("read after the failed build: %v %s, want failed with version 1 still deployed", err, management.Stringify(read))
+	}
+	if _, err := m.Action.Deploy(ctx, a.GetID()); statusOf(err) != http.StatusBadRequest {
+		t.Errorf("deploy of a failed build: %v, want 400", err)
+	}
+	if got, _ := tn.Action("phases"); got.Status != "failed" || got.DeployedCode != "// v1" || got.Code != "// v2, broken" {
+		t.Errorf("Action hook: %+v, want failed draft v2 and deployed v1", got)
+	}
+	if got := tn.Bindings(management.ActionTriggerPostLogin); !slices.Equal(got, []string{"phases"}) {
+		t.Errorf("bindings after the failed build: %v, want [phases]", got)
+	}
+
+	// The next build succeeds again; FailNextBuild fails one build each.
+	if err := m.Action.Update(ctx, a.GetID(), &management.Action{Code: auth0.String("// v3")}); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	clock.Advance(2 * time.Second)
+	if got := status(a.GetID()); got != "built" {
+		t.Errorf("build after the failed one: %q, want built", got)
+	}
+	tn.FailNextBuild()
+	tn.FailNextBuild()
+	for _, name := range []string{"broken-1", "broken-2", "fine"} {
+		b := &management.Action{Name: auth0.String(name), SupportedTriggers: post, Code: auth0.String("//")}
+		if err := m.Action.Create(ctx, b); err != nil {
+			t.Fatalf("create %s: %v", name, err)
+		}
+	}
+	clock.Advance(2 * time.Second)
+	for name, want := range map[string]string{"broken-1": "failed", "broken-2": "failed", "fine": "built"} {
+		if got, _ := tn.Action(name); got.Status != want {
+			t.Errorf("%s: status %q, want %q", name, got.Status, want)
+		}
+	}
+}
+
+func TestBindingsPaged(t *testing.T) {
+	tn := NewT(t, Config{BuildDelay: time.Nanosecond})
+	m := newManagement(t, tn)
+	ctx := context.Background()
+	var bind []*management.ActionBinding
+	for i := range 3 {
+		name := "action-" + string(rune('a'+i))
+		a := &management.Action{Name: auth0.String(name), Code: auth0.String("//"),
+			SupportedTriggers: []management.ActionTrigger{{ID: auth0.String(management.ActionTriggerPostLogin), Version: auth0.String("v3")}}}
+		if err := m.Action.Create(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Action.Deploy(ctx, a.GetID()); err != nil {
+			t.Fatal(err)
+		}
+		bind = append(bind, &management.ActionBinding{Ref: &management.ActionBindingReference{
+			Type: auth0.String(management.ActionBindingReferenceByName), Value: auth0.String(name)}})
+	}
+	if err := m.Action.UpdateBindings(ctx, management.ActionTriggerPostLogin, bind); err != nil {
+		t.Fatal(err)
+	}
+	c := httpClient(tn, 5*time.Second)
+	tok := token(t, tn, c)
+	tests := []struct {
+		query       string
+		wantStatus  int
+		wantNames   []string
+		wantPerPage float64
+	}{
+		{"", 200, []string{"action-a", "action-b", "action-c"}, 20},
+		{"per_page=2", 200, []string{"action-a", "action-b"}, 2},
+		{"per_page=2&page=1", 200, []string{"action-c"}, 2},
+		{"per_page=2&page=2", 200, nil, 2},
+		{"per_page=50", 200, []string{"action-a", "action-b", "action-c"}, 50},
+		{"per_page=0", 400, nil, 0},
+		{"page=x", 400, nil, 0},
+	}
+	for _, tc := range tests {
+		resp := call(t, c, http.MethodGet, tn.URL()+"/api/v2/actions/triggers/post-login/bindings?"+tc.query, tok, nil)
+		if resp.status != tc.wantStatus {
+			t.Errorf("%q: status %d (%s), want %d", tc.query, resp.status, resp.body, tc.wantStatus)
+			continue
+		}
+		if tc.wantStatus != http.StatusOK {
+			continue
+		}
+		got := resp.json(t)
+		var names []string
+		for _, b := range got["bindings"].([]any) {
+			names = append(names, b.(map[string]any)["display_name"].(string))
+		}
+		if !slices.Equal(names, tc.wantNames) || got["total"] != 3.0 || got["per_page"] != tc.wantPerPage {
+			t.Errorf("%q: %v, total %v, per_page %v, want %v, 3, %v", tc.query, names, got["total"], got["per_page"], tc.wantNames, tc.wantPerPage)
+		}
+	}
+}

@@ -37,13 +37,10 @@ func (t *Tenant) bindingsWire(trigger string, now time.Time) []wireBinding {
 		if a == nil {
 			continue
 		}
-		// Bindings show the Action's identity and deployed version, not
-		// its draft.
+		// Bindings show the Action's identity and its versions, not its
+		// draft.
 		aw := actionRef(a)
-		if a.deployed != nil {
-			v := versionWire(a.deployed, true)
-			aw.DeployedVersion = &v
-		}
+		a.addVersions(aw)
 		out = append(out, wireBinding{
 			ID:          b.id,
 			TriggerID:   trigger,
@@ -69,10 +66,31 @@ func (t *Tenant) handleGetBindings(w http.ResponseWriter, r *http.Request) {
 	if !validTrigger(w, trigger) {
 		return
 	}
+	q := r.URL.Query()
+	page, okPage := intParam(q, "page", 0, 0, -1)
+	perPage, okPer := intParam(q, "per_page", defaultBindingsPerPage, 1, maxPerPage)
+	if !okPage || !okPer {
+		writeQueryError(w, "Query validation error: 'Expected type integer' on property page or per_page.")
+		return
+	}
 	t.mu.Lock()
-	out := t.bindingsWire(trigger, t.now())
+	all := t.bindingsWire(trigger, t.now())
 	t.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"bindings": out, "total": len(out), "per_page": 50})
+	start := min(page*perPage, len(all))
+	out := all[start:min(start+perPage, len(all))]
+	// The recorded answer has no "page", though Auth0's reference shows one.
+	writeJSON(w, http.StatusOK, bindingPage{Bindings: out, Total: len(all), PerPage: perPage})
+}
+
+// defaultBindingsPerPage is Auth0's documented default page size for
+// bindings; go-auth0 always asks for 50.
+const defaultBindingsPerPage = 20
+
+// bindingPage is GET .../bindings's answer, in the recorded field order.
+type bindingPage struct {
+	Bindings []wireBinding `json:"bindings"`
+	Total    int           `json:"total"`
+	PerPage  int           `json:"per_page"`
 }
 
 // handlePatchBindings replaces the trigger's whole list. Every referenced

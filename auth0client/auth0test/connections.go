@@ -80,7 +80,7 @@ func (t *Tenant) handleListConnections(w http.ResponseWriter, r *http.Request) {
 		}
 		all = append(all, wireConnection{
 			ID:       id,
-			Options:  map[string]any{"passwordPolicy": "fair", "brute_force_protection": true},
+			Options:  t.options(name).wire(),
 			Strategy: "auth0",
 			Name:     name,
 			Realms:   []string{name},

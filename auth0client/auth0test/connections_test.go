@@ -1,6 +1,7 @@
 package auth0test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -8,7 +9,9 @@ import (
 )
 
 func TestListConnections(t *testing.T) {
-	tn := NewT(t, Config{Connections: []string{DefaultConnection, "Staff"}})
+	tn := NewT(t, Config{Connections: []string{DefaultConnection, "Staff"}, ConnectionOptions: map[string]ConnectionOptions{
+		"Staff": {PasswordPolicy: PolicyExcellent, MinLength: 12, PasswordHistory: 3, PasswordDictionary: true,
+			DictionaryEntries: []string{"acme2026"}, NoPersonalInfo: true, RequiresUsername: true, UsernameMax: 30}}})
 	c := httpClient(tn, 5*time.Second)
 	tok := token(t, tn, c)
 	staffID, ok := tn.ConnectionID("Staff")
@@ -26,6 +29,20 @@ func TestListConnections(t *testing.T) {
 	conn, _ := conns[0].(map[string]any)
 	if conn["id"] != staffID || conn["name"] != "Staff" || conn["strategy"] != "auth0" {
 		t.Errorf("by name: %v, want id %s, name Staff, strategy auth0", conn, staffID)
+	}
+	// The options as the recorded tenant's legacy connection shows them.
+	opts, _ := json.Marshal(conn["options"])
+	for _, want := range []string{`"passwordPolicy":"excellent"`, `"password_complexity_options":{"min_length":12}`,
+		`"password_history":{"enable":true,"size":3}`, `"password_dictionary":{"dictionary":["acme2026"],"enable":true}`,
+		`"password_no_personal_info":{"enable":true}`, `"requires_username":true`, `"validation":{"username":{"max":30,"min":1}}`} {
+		if !strings.Contains(string(opts), want) {
+			t.Errorf("Staff options %s lack %s", opts, want)
+		}
+	}
+	resp = call(t, c, http.MethodGet, tn.URL()+"/api/v2/connections?name="+DefaultConnection, tok, nil)
+	if got := string(resp.body); !strings.Contains(got, `"passwordPolicy":"none"`) || strings.Contains(got, "password_complexity_options") ||
+		!strings.Contains(got, `"requires_username":false`) {
+		t.Errorf("default connection: %s, want policy none, no min length, no username", got)
 	}
 
 	tests := []struct {

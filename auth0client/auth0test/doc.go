@@ -29,7 +29,115 @@
 //   - shape the traffic: SetRate, Inject and ClearFaults (latency, 5xx,
 //     429, hangs, dropped connections), RevokeTokens;
 //   - inspect the traffic: Calls, CountCalls, ResetCalls; Action and
-//     Bindings for deployed Actions.
+//     Bindings for deployed Actions;
+//   - make the next Action build fail: FailNextBuild.
+//
+// # Database connections and passwords
+//
+// Config.Connections names the database connections, and
+// Config.ConnectionOptions sets each one's legacy password and username
+// options, shown by GET /api/v2/connections in the recorded tenant's shape
+// (passwordPolicy, password_complexity_options, password_history,
+// password_dictionary, password_no_personal_info, requires_username,
+// validation.username). A connection without options has policy "none",
+// the default Auth0's documentation gives. Connections created through
+// the Management API in go-auth0's recent recordings come back with
+// "good", so a test that cares about strength should name its policy.
+// Start refuses what Auth0 would: an unknown policy, min_length outside
+// 1–72, a history size outside 1–24, more than 200 dictionary entries or
+// one longer than 50 characters, username bounds outside 1–128.
+//
+// A new password (POST /api/v2/users, PATCH with password, the reset page
+// and FollowResetLink) is checked in this order, the first failure
+// answering (a 400 without errorCode from the Management API, as clients
+// quote Auth0's answers):
+//
+//	strength     "PasswordStrengthError: Password is too weak"
+//	dictionary   "PasswordDictionaryError: Password is too common"
+//	personal     "PasswordNoUserInfoError: Password contains user information"
+//	history      "PasswordHistoryError: Password has previously been used"
+//
+// Strength follows password-sheriff, the library behind Auth0's policies:
+// none, at least 1 character; low, 6; fair, 8 with a lower-case letter, an
+// upper-case letter and a digit; good, 8 with 3 of lower, upper, digit and
+// special (space and ASCII punctuation); excellent, 10 with 3 of the 4 and
+// no character 3 times in a row. Letters and digits are ASCII only; lengths
+// count characters, as password-sheriff does (Auth0's page on min_length
+// speaks of bytes). min_length, when set, replaces the policy's length.
+// The dictionary is a short built-in list of common passwords (Auth0's has
+// 10,000) plus the custom entries, compared whole and ignoring case.
+// Personal data is the name, username, nickname, user_metadata.name,
+// .first and .last, and the email before the @, each refused when the
+// password contains it, ignoring case (the case rule is the emulator's
+// reading of Auth0's example), as the user will be once the write lands.
+// History refuses the last N passwords, the current one included; every
+// password set counts, the one given at creation or in a seed too. As in
+// Auth0's legacy policies a password is read up to its 72nd byte: longer
+// ones are silently truncated. AddUser stores its Password without
+// checking it.
+//
+// # User properties
+//
+// POST /api/v2/users takes exactly the properties Auth0 documents (email,
+// phone_number, user_metadata, blocked, email_verified, phone_verified,
+// app_metadata, given_name, family_name, name, nickname, picture, user_id,
+// connection, password, verify_email, username) and PATCH
+// /api/v2/users/{id} its own (the same but user_id, plus
+// verify_phone_number and client_id); anything else, go-auth0's
+// screen_name or location included, is "Additional properties not
+// allowed". Types, lengths and patterns follow Auth0's published schema,
+// worded as its validator words them: given_name and family_name 1–150
+// characters, name and nickname 1–300, username 1–128, phone_number
+// E.164, user_id without spaces and at most 255, password at least 1.
+// A null is a type error on create; on PATCH it removes phone_number,
+// given_name, family_name, name, nickname or picture, and is refused for
+// email, password and username (Auth0 allows it there but does not say
+// what it does). Picture URIs are not checked, verify_email and
+// verify_phone_number send nothing, phone numbers are stored for any
+// connection.
+//
+// Usernames: in a connection with RequiresUsername a create without one is
+// a 400 "Payload validation error: 'Missing required property: username'.";
+// in one without, sending one is a 400 "Cannot set username for
+// connection without requires_username". A username is letters and digits
+// without accents and _+-.!#$'^`~@, within the connection's length bounds
+// (default 1–15), not an email address, stored lower-cased and unique in
+// its connection ignoring case ("The username provided is in use
+// already.", 400, as clients quote Auth0). The password-realm login takes
+// the username or the email there. A blocked user's login is a 401
+// unauthorized "user is blocked" (wording unconfirmed). The errorCode of
+// the username answers is not confirmed by a recording. Answers list the
+// profile in the recorded order (alphabetical, then last_password_reset
+// and app_metadata); blocked appears once it was written, phone_verified
+// with a phone number.
+//
+// # Actions
+//
+// A create or update starts a build of the draft that takes
+// Config.BuildDelay by the tenant clock: the draft's status is "pending"
+// for the first half (the write's own answer says pending, as recorded),
+// "building" for the second, then "built". FailNextBuild makes the next
+// build end in "failed" instead; the version deployed before stays
+// deployed and bound, and the failed draft cannot be deployed (400, the
+// emulator's wording). Auth0's documented Action has no errors array (only
+// versions have one) and go-auth0's Action type none either: a failed
+// build shows as its status alone, as in Auth0's own Terraform provider,
+// which sends the operator to the Dashboard for the errors. Another update
+// starts a new build.
+//
+// Answers follow go-auth0's recordings, field order included: an Action
+// carries current_version (the latest version, status "BUILT",
+// build_time) and deployed_version (with built_at and the secret names of
+// that version) once deployed; built_at, which Auth0's schema lists, is in
+// no recorded Action and is left out. The deploy answer is the new version
+// with its secrets, deployed: false and no built_at, and the short Action
+// whose updated_at is its creation time, as in every recorded one. GET
+// .../triggers/{id}/bindings pages with page (0-based) and per_page
+// (default 20 as documented, at most 100; go-auth0 asks for 50) and
+// answers {"bindings","total","per_page"} as recorded (no "page"; a bad
+// number is a 400, the emulator's wording). Not modelled: create with
+// "deploy": true, versions endpoints, the 20-bindings limit, dependency
+// registry_url disappearing once built.
 //
 // # User search
 //
@@ -74,7 +182,8 @@
 // word; every other field, metadata included, case-sensitively and whole
 // (user_id:auth0 does not find auth0|123). Fields: those and user_id,
 // email.domain, identities.connection (and .provider, .user_id),
-// email_verified, blocked, logins_count, created_at, updated_at,
+// username, phone_number, email_verified, phone_verified, blocked (once
+// written), logins_count, created_at, updated_at,
 // last_login, and app_metadata.<path> and user_metadata.<path>
 // (case-sensitive paths, arrays looked through, empty objects and arrays
 // and null not indexed).

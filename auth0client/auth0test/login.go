@@ -1,7 +1,6 @@
 package auth0test
 
 import (
-	"crypto/sha256"
 	"maps"
 	"net/http"
 	"slices"
@@ -70,12 +69,14 @@ func (t *Tenant) handlePasswordRealm(w http.ResponseWriter, r *http.Request, for
 	}
 	at := t.now()
 	username := strings.ToLower(strings.TrimSpace(form["username"]))
-	sum := sha256.Sum256([]byte(form["password"]))
+	byUsername := t.options(realm).RequiresUsername
 
 	t.mu.Lock()
 	var found *record
 	for _, rec := range t.users {
-		if rec.Connection == realm && rec.Email == username && rec.hasPass && rec.password == sum {
+		// A connection that requires usernames takes either identifier.
+		named := rec.Email == username || byUsername && rec.Username != "" && rec.Username == username
+		if rec.Connection == realm && named && rec.passwordIs(form["password"]) {
 			found = rec
 			break
 		}
@@ -84,6 +85,12 @@ func (t *Tenant) handlePasswordRealm(w http.ResponseWriter, r *http.Request, for
 		t.mu.Unlock()
 		// Auth0 does not tell an unknown user from a wrong password.
 		writeOAuthError(w, http.StatusForbidden, "invalid_grant", "Wrong email or password.")
+		return
+	}
+	if found.Blocked {
+		t.mu.Unlock()
+		// Unconfirmed wording: Auth0's answer for a blocked user.
+		writeOAuthError(w, http.StatusUnauthorized, "unauthorized", "user is blocked")
 		return
 	}
 	u, ev := t.loginLocked(found, at, lc)

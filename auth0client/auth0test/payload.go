@@ -11,23 +11,31 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 )
 
-// wireUser is a user in Auth0's JSON shape and field order.
+// wireUser is a user in Auth0's JSON shape and field order: the recorded
+// answers list the profile alphabetically, then last_password_reset and
+// app_metadata. Where phone_number, phone_verified, last_login and
+// logins_count sit is not recorded.
 type wireUser struct {
+	Blocked           *bool          `json:"blocked,omitempty"`
 	CreatedAt         string         `json:"created_at"`
 	Email             string         `json:"email,omitempty"`
 	EmailVerified     bool           `json:"email_verified"`
+	FamilyName        string         `json:"family_name,omitempty"`
+	GivenName         string         `json:"given_name,omitempty"`
 	Identities        []wireIdentity `json:"identities"`
 	Name              string         `json:"name,omitempty"`
 	Nickname          string         `json:"nickname,omitempty"`
+	PhoneNumber       string         `json:"phone_number,omitempty"`
+	PhoneVerified     *bool          `json:"phone_verified,omitempty"`
 	Picture           string         `json:"picture,omitempty"`
 	UpdatedAt         string         `json:"updated_at"`
 	UserID            string         `json:"user_id"`
+	UserMetadata      map[string]any `json:"user_metadata,omitempty"`
+	Username          string         `json:"username,omitempty"`
 	LastPasswordReset string         `json:"last_password_reset,omitempty"`
 	AppMetadata       map[string]any `json:"app_metadata,omitempty"`
-	UserMetadata      map[string]any `json:"user_metadata,omitempty"`
 	LastLogin         string         `json:"last_login,omitempty"`
 	LoginsCount       int            `json:"logins_count,omitempty"`
 }
@@ -41,22 +49,33 @@ type wireIdentity struct {
 
 func toWire(u User) wireUser {
 	_, local, _ := strings.Cut(u.ID, "|")
-	return wireUser{
+	w := wireUser{
 		CreatedAt:         iso(u.CreatedAt),
 		Email:             u.Email,
 		EmailVerified:     u.EmailVerified,
+		FamilyName:        u.FamilyName,
+		GivenName:         u.GivenName,
 		Identities:        []wireIdentity{{Connection: u.Connection, UserID: local, Provider: "auth0"}},
 		Name:              u.Name,
 		Nickname:          u.Nickname,
+		PhoneNumber:       u.PhoneNumber,
 		Picture:           u.Picture,
 		UpdatedAt:         iso(u.UpdatedAt),
 		UserID:            u.ID,
+		UserMetadata:      u.UserMetadata,
+		Username:          u.Username,
 		LastPasswordReset: iso(u.LastPasswordReset),
 		AppMetadata:       u.AppMetadata,
-		UserMetadata:      u.UserMetadata,
 		LastLogin:         iso(u.LastLogin),
 		LoginsCount:       u.LoginsCount,
 	}
+	if u.PhoneNumber != "" || u.PhoneVerified {
+		w.PhoneVerified = &u.PhoneVerified
+	}
+	if u.blockedSet {
+		w.Blocked = &u.Blocked
+	}
+	return w
 }
 
 // decodeStrict decodes a JSON object into dst (a pointer to a struct with
@@ -64,10 +83,17 @@ func toWire(u User) wireUser {
 // body, a property the struct does not declare, a value of the wrong type,
 // or fewer than minProps properties. It reports whether dst is usable.
 func decodeStrict(w http.ResponseWriter, r *http.Request, dst any, minProps int) bool {
+	_, ok := decodeStrictRaw(w, r, dst, minProps)
+	return ok
+}
+
+// decodeStrictRaw is decodeStrict that also returns the body's properties
+// as sent, so a handler can tell null from absent.
+func decodeStrictRaw(w http.ResponseWriter, r *http.Request, dst any, minProps int) (map[string]json.RawMessage, bool) {
 	var body bytes.Buffer
 	if _, err := body.ReadFrom(r.Body); err != nil {
 		writeBadRequest(w, "Invalid request payload JSON format")
-		return false
+		return nil, false
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body.Bytes(), &raw); err != nil {
@@ -77,7 +103,7 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, dst any, minProps int)
 		} else {
 			writeBadRequest(w, "Invalid request payload JSON format")
 		}
-		return false
+		return nil, false
 	}
 	allowed := jsonFields(dst)
 	var extra []string
@@ -89,11 +115,11 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, dst any, minProps int)
 	if len(extra) > 0 {
 		sort.Strings(extra)
 		writeBadRequest(w, fmt.Sprintf("Payload validation error: 'Additional properties not allowed: %s'.", strings.Join(extra, ",")))
-		return false
+		return nil, false
 	}
 	if len(raw) < minProps {
 		writeBadRequest(w, fmt.Sprintf("Payload validation error: 'Too few properties defined (%d), minimum %d'.", len(raw), minProps))
-		return false
+		return nil, false
 	}
 	if err := json.Unmarshal(body.Bytes(), dst); err != nil {
 		var typeErr *json.UnmarshalTypeError
@@ -103,9 +129,9 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, dst any, minProps int)
 		} else {
 			writeBadRequest(w, "Invalid request payload JSON format")
 		}
-		return false
+		return nil, false
 	}
-	return true
+	return raw, true
 }
 
 // jsonFields lists the json names of a struct's fields.
@@ -149,18 +175,6 @@ func goSchemaType(t reflect.Type) string {
 		return "number"
 	}
 	return t.String()
-}
-
-// weakPassword applies Auth0's default "fair" policy: at least 8 characters
-// with lower case, upper case and digits.
-func weakPassword(p string) bool {
-	var lower, upper, digit bool
-	for _, c := range p {
-		lower = lower || unicode.IsLower(c)
-		upper = upper || unicode.IsUpper(c)
-		digit = digit || unicode.IsDigit(c)
-	}
-	return len([]rune(p)) < 8 || !lower || !upper || !digit
 }
 
 // mergeMetadata applies Auth0's first-level merge: keys are set, and a null

@@ -15,9 +15,6 @@ var (
 	ErrLinkUsed = errors.New("auth0test: password-change link already used")
 	// ErrLinkExpired: the link's lifetime has passed.
 	ErrLinkExpired = errors.New("auth0test: password-change link expired")
-	// ErrWeakPassword: the new password fails Auth0's default "fair"
-	// policy. The link stays usable, as Auth0's form lets the person retry.
-	ErrWeakPassword = errors.New("auth0test: password is too weak")
 )
 
 // FollowResetLink does what a person does with a reset email or a
@@ -25,10 +22,10 @@ var (
 // tenant clock. Like Auth0 it sets the password and last_password_reset,
 // sets email_verified only when the link is a ticket created with
 // mark_email_as_verified (a reset email never does), and uses the link up.
+// A password the connection's options refuse returns ErrWeakPassword,
+// ErrCommonPassword, ErrPersonalPassword or ErrReusedPassword and leaves
+// the link usable.
 func (t *Tenant) FollowResetLink(link, newPassword string) (User, error) {
-	if weakPassword(newPassword) {
-		return User{}, ErrWeakPassword
-	}
 	return t.redeem(link, t.now(), &newPassword)
 }
 
@@ -72,6 +69,11 @@ func (t *Tenant) redeem(link string, at time.Time, password *string) (User, erro
 	tk, rec, err := t.checkTicketLocked(code, at)
 	if err != nil {
 		return User{}, err
+	}
+	if password != nil {
+		if rule := t.options(rec.Connection).checkPassword(*password, personal(rec.User), rec.history); rule != nil {
+			return User{}, rule.err
+		}
 	}
 	tk.used = true
 	if password != nil {

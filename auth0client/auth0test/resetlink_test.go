@@ -26,9 +26,13 @@ func resetEmailLink(t *testing.T, tn *Tenant, c *http.Client, address string) st
 	return e.Link
 }
 
+// strictOptions turn every password option on, over the fair policy.
+var strictOptions = map[string]ConnectionOptions{DefaultConnection: {
+	PasswordPolicy: PolicyFair, PasswordHistory: 2, PasswordDictionary: true, NoPersonalInfo: true}}
+
 func TestFollowResetLink(t *testing.T) {
 	clock := newFakeClock()
-	tn := NewT(t, Config{Now: clock.Now})
+	tn := NewT(t, Config{Now: clock.Now, ConnectionOptions: strictOptions})
 	c := httpClient(tn, 5*time.Second)
 	const newPassword = "Fresh-Start-2026"
 
@@ -70,6 +74,12 @@ func TestFollowResetLink(t *testing.T) {
 			after: 5*24*time.Hour - time.Millisecond, password: newPassword},
 		{name: "weak password", email: "gus@example.com", link: func(User) string { return resetEmailLink(t, tn, c, "gus@example.com") },
 			password: "password", wantErr: ErrWeakPassword},
+		{name: "common password", email: "kim@example.com", link: func(User) string { return resetEmailLink(t, tn, c, "kim@example.com") },
+			password: "Password1", wantErr: ErrCommonPassword},
+		{name: "personal password", email: "lou@example.com", link: func(User) string { return resetEmailLink(t, tn, c, "lou@example.com") },
+			password: "Lou-Is-Great-7", wantErr: ErrPersonalPassword},
+		{name: "current password again", email: "max@example.com", link: func(User) string { return resetEmailLink(t, tn, c, "max@example.com") },
+			password: "Old-Password-1", wantErr: ErrReusedPassword},
 		{name: "unknown ticket", email: "hal@example.com", link: func(User) string { return tn.URL() + "/u/reset-password?ticket=nope#" },
 			password: newPassword, wantErr: ErrLinkInvalid},
 		{name: "not a reset link", email: "ida@example.com", link: func(User) string { return tn.URL() + "/lo/reset?ticket=x" },
@@ -94,7 +104,8 @@ func TestFollowResetLink(t *testing.T) {
 				t.Fatalf("%s: error %v, want %v", tc.name, err, tc.wantErr)
 			}
 			if err != nil {
-				if after, _ := tn.User(u.ID); !reflect.DeepEqual(after, before) || tn.CheckPassword(u.ID, tc.password) {
+				changed := tc.password != "Old-Password-1" && tn.CheckPassword(u.ID, tc.password)
+				if after, _ := tn.User(u.ID); !reflect.DeepEqual(after, before) || changed {
 					t.Errorf("%s: a refused link changed the user: %+v, was %+v", tc.name, after, before)
 				}
 				return
@@ -119,7 +130,7 @@ func TestFollowResetLink(t *testing.T) {
 
 func TestResetPage(t *testing.T) {
 	clock := newFakeClock()
-	tn := NewT(t, Config{Now: clock.Now})
+	tn := NewT(t, Config{Now: clock.Now, ConnectionOptions: strictOptions})
 	c := httpClient(tn, 5*time.Second)
 	u := tn.AddUser(UserSeed{Email: "ada@example.com", Password: "Old-Password-1"})
 	link := resetEmailLink(t, tn, c, "ada@example.com")
@@ -139,7 +150,10 @@ func TestResetPage(t *testing.T) {
 	}{
 		{name: "open the link", method: http.MethodGet, url: page, wantStatus: 200, wantText: "Change your password", wantForm: true},
 		{name: "no password", method: http.MethodPost, url: page, body: form(""), wantStatus: 400, wantText: "Enter a new password", wantForm: true},
-		{name: "weak password", method: http.MethodPost, url: page, body: form("password"), wantStatus: 400, wantText: "too weak", wantForm: true},
+		{name: "weak password", method: http.MethodPost, url: page, body: form("password"), wantStatus: 400, wantText: "Password is too weak.", wantForm: true},
+		{name: "common password", method: http.MethodPost, url: page, body: form("Welcome1"), wantStatus: 400, wantText: "Password is too common.", wantForm: true},
+		{name: "personal password", method: http.MethodPost, url: page, body: form("Ada-Lovelace-1815"), wantStatus: 400, wantText: "Password is based on user information.", wantForm: true},
+		{name: "current password", method: http.MethodPost, url: page, body: form("Old-Password-1"), wantStatus: 400, wantText: "Password has previously been used.", wantForm: true},
 		{name: "set the password", method: http.MethodPost, url: page, body: form("Fresh-Start-2026"), wantStatus: 200, wantText: "Password changed"},
 		{name: "open it again", method: http.MethodGet, url: page, wantStatus: 400, wantText: "already used"},
 		{name: "post it again", method: http.MethodPost, url: page, body: form("Another-One-3"), wantStatus: 400, wantText: "already used"},

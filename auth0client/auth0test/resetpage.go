@@ -60,10 +60,12 @@ func (t *Tenant) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, err := t.FollowResetLink(t.URL()+r.URL.RequestURI(), password)
-	switch {
-	case errors.Is(err, ErrWeakPassword):
-		retry.Message = "Password is too weak: use at least 8 characters with lower case, upper case and digits."
+	if rule := refusedBy(err); rule != nil {
+		retry.Message = rule.page
 		writeResetPage(w, http.StatusBadRequest, retry)
+		return
+	}
+	switch {
 	case err != nil:
 		writeResetPage(w, http.StatusBadRequest, linkProblem(err))
 	default:
@@ -86,4 +88,15 @@ func writeResetPage(w http.ResponseWriter, status int, v resetView) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = resetPage.Execute(w, v)
+}
+
+// refusedBy returns the password rule behind err, nil when err is not a
+// refused password.
+func refusedBy(err error) *passwordRule {
+	for _, rule := range []*passwordRule{&ruleStrength, &ruleDictionary, &rulePersonal, &ruleHistory} {
+		if errors.Is(err, rule.err) {
+			return rule
+		}
+	}
+	return nil
 }

@@ -34,8 +34,15 @@ type Config struct {
 	// Connections names the database connections users may be created in;
 	// default just DefaultConnection.
 	Connections []string
-	// BuildDelay is how long a created or updated Action stays "pending"
-	// before it is "built" (by the tenant clock); default 200ms.
+	// ConnectionOptions sets the password and username options of the
+	// connections named in Connections (by name); a connection without an
+	// entry has the zero ConnectionOptions: password policy "none", as
+	// Auth0 documents for a new connection. Start refuses options Auth0
+	// would refuse, and options for a connection not in Connections.
+	ConnectionOptions map[string]ConnectionOptions
+	// BuildDelay is how long a created or updated Action takes to build
+	// (by the tenant clock): "pending" for the first half, "building" for
+	// the second, then "built"; default 200ms.
 	BuildDelay time.Duration
 	// Now is the clock for timestamps, token expiry and the rate limiter;
 	// default time.Now. Latency and hangs always use real time.
@@ -58,6 +65,7 @@ type Tenant struct {
 	clientSecret string
 	connections  map[string]bool
 	connIDs      map[string]string // connection name → con_… id
+	connOpts     map[string]ConnectionOptions
 	buildDelay   time.Duration
 	searchLag    time.Duration
 	exportDelay  time.Duration
@@ -92,6 +100,7 @@ type Tenant struct {
 	changes     []*pendingChange // armed email changes (ScheduleEmailChange)
 	calls       []Call
 	actions     map[string]*action
+	failBuilds  int                  // FailNextBuild calls not yet used
 	bindings    map[string][]binding // trigger id → bindings in order
 	jobs        map[string]*exportJob
 }
@@ -144,6 +153,11 @@ func Start(cfg Config) (*Tenant, error) {
 		t.connections[c] = true
 		t.connIDs[c] = "con_" + randomAlnum(16)
 	}
+	opts, err := connectionOptions(conns, cfg.ConnectionOptions)
+	if err != nil {
+		return nil, err
+	}
+	t.connOpts = opts
 	rate, burst := normalizeRate(cfg.Rate, cfg.Burst)
 	t.bucket = newBucket(rate, burst, now())
 	t.resetLimits = newKeyedBuckets(resetEmailRate, resetEmailBurst)

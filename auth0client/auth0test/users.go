@@ -2,7 +2,6 @@ package auth0test
 
 import (
 	"crypto/md5" // #nosec G501: Gravatar addresses are MD5 hashes by definition, not security
-	"crypto/sha256"
 	"encoding/hex"
 	"maps"
 	"net/url"
@@ -18,9 +17,19 @@ type User struct {
 	Name          string
 	Nickname      string
 	Picture       string
-	Connection    string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	GivenName     string
+	FamilyName    string
+	// Username is set only in a connection that requires one, lower-cased.
+	Username      string
+	PhoneNumber   string
+	PhoneVerified bool
+	// Blocked is true when an administrator blocked the user.
+	Blocked bool
+	// blockedSet: blocked was written once; Auth0 shows it from then on.
+	blockedSet bool
+	Connection string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 	// LastPasswordReset is zero until the password is changed by a reset,
 	// a ticket or a Management API PATCH.
 	LastPasswordReset time.Time
@@ -34,11 +43,14 @@ type User struct {
 // take Auth0's defaults: a generated id, DefaultConnection, the email as
 // name, its local part as nickname, and the tenant clock for CreatedAt.
 type UserSeed struct {
-	ID                string
-	Email             string
-	EmailVerified     bool
-	Name              string
-	Connection        string
+	ID            string
+	Email         string
+	EmailVerified bool
+	Name          string
+	Username      string
+	Connection    string
+	// Password is stored as given, whatever the connection's password
+	// options say, and starts the user's password history.
 	Password          string
 	CreatedAt         time.Time
 	LastPasswordReset time.Time
@@ -50,13 +62,25 @@ type UserSeed struct {
 // record is a stored user: the public view plus what only the tenant knows.
 type record struct {
 	User
-	password [32]byte // SHA-256, enough for an emulator's CheckPassword
+	password [32]byte // hashPassword, enough for an emulator's CheckPassword
 	hasPass  bool
+	history  [][32]byte // the last passwords set, oldest first, current last
 }
 
 func (r *record) setPassword(p string) {
-	r.password = sha256.Sum256([]byte(p))
+	r.password = hashPassword(p)
 	r.hasPass = p != ""
+	if r.hasPass {
+		r.history = append(r.history, r.password)
+		if len(r.history) > maxHistorySize {
+			r.history = r.history[len(r.history)-maxHistorySize:]
+		}
+	}
+}
+
+// passwordIs reports whether p is the current password.
+func (r *record) passwordIs(p string) bool {
+	return r.hasPass && r.password == hashPassword(p)
 }
 
 // view returns a copy safe to hand out.
@@ -98,6 +122,7 @@ func (t *Tenant) AddUser(s UserSeed) User {
 		Email:             strings.ToLower(s.Email),
 		EmailVerified:     s.EmailVerified,
 		Name:              s.Name,
+		Username:          strings.ToLower(s.Username),
 		Connection:        s.Connection,
 		CreatedAt:         utcOrZero(s.CreatedAt),
 		LastPasswordReset: utcOrZero(s.LastPasswordReset),
@@ -169,7 +194,7 @@ func (t *Tenant) CheckPassword(id, password string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	rec, ok := t.users[id]
-	return ok && rec.hasPass && rec.password == sha256.Sum256([]byte(password))
+	return ok && rec.passwordIs(password)
 }
 
 // emailTaken reports whether another user of the connection has email; the
@@ -177,6 +202,17 @@ func (t *Tenant) CheckPassword(id, password string) bool {
 func (t *Tenant) emailTaken(connection, email, exceptID string) bool {
 	for _, rec := range t.users {
 		if rec.ID != exceptID && rec.Connection == connection && strings.EqualFold(rec.Email, email) {
+			return true
+		}
+	}
+	return false
+}
+
+// usernameTaken reports whether another user of the connection has
+// username; the caller holds t.mu.
+func (t *Tenant) usernameTaken(connection, username, exceptID string) bool {
+	for _, rec := range t.users {
+		if rec.ID != exceptID && rec.Connection == connection && rec.Username != "" && strings.EqualFold(rec.Username, username) {
 			return true
 		}
 	}

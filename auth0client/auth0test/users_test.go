@@ -102,7 +102,7 @@ func TestUserLifecycle(t *testing.T) {
 }
 
 func TestUserValidation(t *testing.T) {
-	tn := NewT(t, Config{})
+	tn := NewT(t, Config{ConnectionOptions: map[string]ConnectionOptions{DefaultConnection: {PasswordPolicy: PolicyFair}}})
 	c := httpClient(tn, 5*time.Second)
 	tok := token(t, tn, c)
 	existing := tn.AddUser(UserSeed{Email: "ada@example.com", Password: strongPassword})

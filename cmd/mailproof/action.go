@@ -109,6 +109,13 @@ func actionDeploy(ctx context.Context, args []string, getenv func(string) string
 	ctx, cancel := context.WithTimeout(ctx, deployDeadline)
 	defer cancel()
 	d, err := client.DeployAction(ctx, p.spec())
+	if errors.Is(err, auth0client.ErrActionBuildFailed) {
+		// The code is this binary's own post-login.js: a failed build says
+		// more about the runtime or the tenant than about the code.
+		return fmt.Errorf("action deploy: nothing was deployed and the bindings are unchanged: %w\n"+
+			"The code is this binary's post-login.js on runtime %s: once the build errors are dealt with, run action deploy again.",
+			err, auth0client.DefaultActionRuntime)
+	}
 	if err != nil {
 		return fmt.Errorf("action deploy: %w", err)
 	}
