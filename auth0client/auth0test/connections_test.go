@@ -8,7 +8,7 @@ import (
 )
 
 func TestListConnections(t *testing.T) {
-	tn := NewT(t, Config{Connections: []string{DefaultConnection, "Staff"}})
+	tn := NewT(t, Config{Connections: []string{DefaultConnection, "Staff"}, Scopes: allScopes()})
 	c := httpClient(tn, 5*time.Second)
 	tok := token(t, tn, c)
 	staffID, ok := tn.ConnectionID("Staff")

@@ -28,7 +28,7 @@ func resetEmailLink(t *testing.T, tn *Tenant, c *http.Client, address string) st
 
 func TestFollowResetLink(t *testing.T) {
 	clock := newFakeClock()
-	tn := NewT(t, Config{Now: clock.Now})
+	tn := NewT(t, Config{Now: clock.Now, Scopes: allScopes()})
 	c := httpClient(tn, 5*time.Second)
 	const newPassword = "Fresh-Start-2026"
 
