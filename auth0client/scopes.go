@@ -146,43 +146,59 @@ func (s *scopeRenewal) due(now time.Time) bool {
 	return true
 }
 
+// ErrOpaqueToken: the Management API token is not a JWT with a scope claim,
+// so its scopes cannot be read (Auth0's are JWTs). It also matches
+// ErrPermanent.
+var ErrOpaqueToken error = &subError{msg: "auth0: the Management API token is not a JWT with a scope claim", parent: ErrPermanent}
+
 // TokenScopes returns the scopes of the Management API token the client
 // holds (fetching one if it has none), read from the token's payload: Auth0
 // issues Management API tokens as JWTs whose scope claim lists what the
 // application was granted when the token was issued. The signature is not
 // checked: the client has no key for it and gains nothing by it, since
 // Auth0 enforces the scopes on every call anyway. Like Ping, it spends no
-// Management API budget. A token that is not a JWT with a scope claim is
-// an ErrPermanent error.
+// Management API budget.
 func (c *Client) TokenScopes(ctx context.Context) ([]string, error) {
 	ex, err := c.local(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("auth0 token scopes: %w", err)
 	}
 	if !ex.scopesRead {
-		return nil, fmt.Errorf("%w: the Management API token is not a JWT with a scope claim", ErrPermanent)
+		return nil, ErrOpaqueToken
 	}
 	return ex.scopes, nil
 }
 
 // CheckScopes reports, as a *ScopeError, the scopes of need that the token
 // lacks; nil when it has them all. It fails like TokenScopes when the token
-// cannot be obtained or read.
+// cannot be obtained or read. A token that lacks scopes is renewed, paced
+// like the renewals after a 403 (scopeRenewal): a readiness check calling
+// this every few seconds sees a grant made in the dashboard without a
+// restart, and spends a token at most once an hour while nobody fixes it.
 func (c *Client) CheckScopes(ctx context.Context, need []string) error {
+	m := c.m.Load()
 	have, err := c.TokenScopes(ctx)
 	if err != nil {
 		return err
 	}
+	if missing := MissingScopes(have, need); len(missing) > 0 {
+		if c.scopeRenewal.due(time.Now()) {
+			c.renew(m)
+		}
+		return &ScopeError{Missing: missing}
+	}
+	return nil
+}
+
+// MissingScopes returns the scopes of need that have lacks, in need's order.
+func MissingScopes(have, need []string) []string {
 	var missing []string
 	for _, s := range need {
 		if !slices.Contains(have, s) {
 			missing = append(missing, s)
 		}
 	}
-	if len(missing) > 0 {
-		return &ScopeError{Missing: missing}
-	}
-	return nil
+	return missing
 }
 
 // jwtScopes reads the scope claim of a JWT's payload without verifying it;

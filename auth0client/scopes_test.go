@@ -147,3 +147,38 @@ func TestCheckScopes(t *testing.T) {
 		t.Errorf("CheckScopes with the token endpoint down: %v, want ErrTransient, not ErrMissingScope", err)
 	}
 }
+
+// TestCheckScopesSeesALaterGrant: a readiness check that finds a scope missing renews the
+// token, paced: a grant made after the token was fetched shows at the next check, and a
+// grant nobody makes costs no token per check.
+func TestCheckScopesSeesALaterGrant(t *testing.T) {
+	ctx := context.Background()
+	tn := auth0test.NewT(t, auth0test.Config{Scopes: []string{"read:users"}})
+	c := newClient(t, tn, nil)
+	tokens := func() int { return tn.CountCalls(http.MethodPost, "/oauth/token") }
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	tn.SetScopes(auth0client.RequiredScopes) // granted after mailproof fetched its token
+	if err := c.CheckScopes(ctx, auth0client.ServeScopes); !errors.Is(err, auth0client.ErrMissingScope) {
+		t.Fatalf("check with the token fetched before the grant: %v, want ErrMissingScope", err)
+	}
+	if err := c.CheckScopes(ctx, auth0client.ServeScopes); err != nil {
+		t.Errorf("next check: %v, want nil (the failed check renewed the token)", err)
+	}
+
+	tn2 := auth0test.NewT(t, auth0test.Config{Scopes: []string{"read:users"}})
+	c2 := newClient(t, tn2, nil)
+	for range 5 {
+		if err := c2.CheckScopes(ctx, auth0client.ServeScopes); !errors.Is(err, auth0client.ErrMissingScope) {
+			t.Fatalf("check without update:users: %v, want ErrMissingScope", err)
+		}
+	}
+	if n := tn2.CountCalls(http.MethodPost, "/oauth/token"); n != 2 {
+		t.Errorf("%d token fetches for 5 failing checks within a minute, want 2 (the first, one renewal)", n)
+	}
+	if n := tokens(); n != 2 {
+		t.Errorf("%d token fetches, want 2", n)
+	}
+}
