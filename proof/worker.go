@@ -162,7 +162,7 @@ func NewWorker(cfg WorkerConfig, rdb *store.Redis, users Users, log *zap.Logger,
 	})
 	m.scopeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mailproof_auth0_scope_errors_total",
-		Help: "Management API calls Auth0 refused (403 insufficient_scope) because the mailproof application lacks a scope, by the scope to grant (one of mailproof's, or other).",
+		Help: "Job attempts whose Management API call Auth0 refused (403 insufficient_scope) because the mailproof application lacks a scope, by the scope to grant (one of mailproof's, or other).",
 	}, []string{"scope"})
 	if err := registerAll(reg, m.outcomes, m.attempts, m.seconds, m.undos, m.sweepJobs, m.sweepCalls, m.scopeErrors); err != nil {
 		return nil, err
