@@ -2,8 +2,9 @@
 // calls mailproof makes, on github.com/auth0/go-auth0. No SDK type leaves
 // the package: callers see User, a few plain methods, and errors they match
 // with errors.Is (ErrUserNotFound, ErrRateLimited, ErrUnauthorized,
-// ErrTransient, ErrPermanent). The client never retries: mailproof's worker
-// owns retries and the shared rate budget.
+// ErrMissingScope, ErrTransient, ErrPermanent). The client never retries:
+// mailproof's worker owns retries and the shared rate budget. The
+// Management API scopes mailproof needs are listed once, in scopes.go.
 package auth0client
 
 import (
@@ -59,6 +60,8 @@ type Client struct {
 	// rebuilt when Auth0 rejects a cached token (see renew).
 	build func() (*management.Management, error)
 	m     atomic.Pointer[management.Management]
+	// scopeRenewal paces the renewals that scope errors ask for.
+	scopeRenewal scopeRenewal
 }
 
 // New checks cfg and prepares a client. It makes no network call: the first
@@ -160,17 +163,26 @@ func (c *Client) renew(stale *management.Management) {
 // machine-to-machine token: the request never leaves the process once the
 // token is in hand.
 func (c *Client) Ping(ctx context.Context) error {
+	if _, err := c.local(ctx); err != nil {
+		return fmt.Errorf("auth0 ping: %w", err)
+	}
+	return nil
+}
+
+// local makes a request that the recorder answers itself once the SDK has
+// attached the token (Ping, TokenScopes), and returns its exchange.
+func (c *Client) local(ctx context.Context) (*exchange, error) {
 	m := c.m.Load()
 	ctx, ex := withExchange(ctx)
 	ex.ping = true
 	req, err := m.NewRequest(ctx, http.MethodGet, m.URI("users"), nil)
 	if err != nil {
-		return fmt.Errorf("auth0 ping: %w", err)
+		return nil, err
 	}
 	resp, err := m.Do(req)
 	if err != nil {
-		return fmt.Errorf("auth0 ping: %w", c.classify(m, err, ex, ErrPermanent))
+		return nil, c.classify(m, err, ex, ErrPermanent)
 	}
 	_ = resp.Body.Close()
-	return nil
+	return ex, nil
 }

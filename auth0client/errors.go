@@ -18,7 +18,7 @@ import (
 // Errors returned by Client methods, matched with errors.Is. Every error a
 // call returns matches exactly one of ErrUserNotFound, ErrRateLimited,
 // ErrPermanent and ErrTransient; ErrUnauthorized errors also match
-// ErrTransient.
+// ErrTransient, and ErrMissingScope errors ErrUnauthorized.
 var (
 	// ErrUserNotFound: Auth0 answered 404 for the user.
 	ErrUserNotFound = errors.New("auth0: user not found")
@@ -38,6 +38,14 @@ var (
 	// configuration is not: treating it as permanent would dead-letter
 	// every job during a credential rotation. Ping reports it to /readyz.
 	ErrUnauthorized error = &subError{msg: "auth0: not authorized (client credentials or scopes)", parent: ErrTransient}
+	// ErrMissingScope: Auth0 answered 403 insufficient_scope, or the token
+	// lacks a scope CheckScopes was asked for: the application is not
+	// granted a Management API scope mailproof needs (errors.As to
+	// *ScopeError for which). A configuration error, not a verdict on the
+	// job: it matches ErrUnauthorized (and ErrTransient) for callers that do
+	// not tell it apart, and the worker waits for the grant without
+	// spending the job's attempts.
+	ErrMissingScope error = &subError{msg: "auth0: missing Management API scope", parent: ErrUnauthorized}
 	// ErrNoAnswer: the request may or may not have reached Auth0 (a timeout, a dropped
 	// connection): a write it carried may have happened. It also matches ErrTransient.
 	ErrNoAnswer error = &subError{msg: "auth0: no answer", parent: ErrTransient}
@@ -50,14 +58,15 @@ var (
 	ErrActionBuildFailed error = &subError{msg: "auth0: action build failed", parent: ErrPermanent}
 )
 
-// subError is a sentinel that also matches a broader one.
+// subError is a sentinel that also matches a broader one, and whatever that
+// one matches.
 type subError struct {
 	msg    string
 	parent error
 }
 
 func (e *subError) Error() string        { return e.msg }
-func (e *subError) Is(target error) bool { return target == e.parent }
+func (e *subError) Is(target error) bool { return errors.Is(e.parent, target) }
 
 // RateLimitError is the ErrRateLimited error; Reset is read from the
 // x-ratelimit-reset header, or one second ahead when Auth0 sent none.
@@ -109,6 +118,14 @@ func (c *Client) classify(m *management.Management, err error, ex *exchange, not
 		}
 		if me.Status() == http.StatusUnauthorized {
 			c.renew(m)
+		}
+		if expected, ok := insufficientScope(me.Status(), me.Error()); ok {
+			// A grant made since this token was issued reaches only a new
+			// one; renewals are paced (scopeRenewal), tokens being counted.
+			if c.scopeRenewal.due(time.Now()) {
+				c.renew(m)
+			}
+			return newScopeError(expected)
 		}
 		return fmt.Errorf("%w: %s", byStatus(me.Status(), notFound), maskEmails(me.Error()))
 	}

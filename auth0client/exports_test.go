@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,9 @@ func waitExport(t *testing.T, c *auth0client.Client, clk *clock, id string) stri
 
 func TestExportUsers(t *testing.T) {
 	tn, clk := newTenant(t)
+	// Exporting one connection needs its id, and so read:connections, which
+	// mailproof's grant lacks: the sweep exports every connection.
+	tn.SetScopes(append(slices.Clone(auth0test.MailproofScopes), "read:connections"))
 	c := newClient(t, tn, nil)
 	ctx := context.Background()
 	marker := map[string]any{auth0client.ProvisionMarker: map[string]any{"provisioned_at": "2026-11-20T00:00:00Z"}}

@@ -68,4 +68,5 @@ var sentinels = map[string]error{
 	"ErrTransient":    auth0client.ErrTransient,
 	"ErrPermanent":    auth0client.ErrPermanent,
 	"ErrUnauthorized": auth0client.ErrUnauthorized,
+	"ErrMissingScope": auth0client.ErrMissingScope,
 }

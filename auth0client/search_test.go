@@ -130,6 +130,9 @@ func TestSearchUsersLag(t *testing.T) {
 
 func TestConnectionID(t *testing.T) {
 	tn, _ := newTenant(t)
+	// Nothing in mailproof calls ConnectionID yet, so its grant lacks the
+	// read:connections the call needs.
+	tn.SetScopes(append(slices.Clone(auth0test.MailproofScopes), "read:connections"))
 	c := newClient(t, tn, nil)
 	want, _ := tn.ConnectionID(auth0test.DefaultConnection)
 	if got, err := c.ConnectionID(context.Background(), auth0test.DefaultConnection); err != nil || got != want {

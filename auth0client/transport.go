@@ -3,6 +3,7 @@ package auth0client
 import (
 	"context"
 	"net/http"
+	"strings"
 )
 
 // exchange is one call's view of the HTTP response the SDK hides: the
@@ -18,6 +19,10 @@ type exchange struct {
 	reached bool
 	status  int
 	header  http.Header
+	// scopes are the scope claim of the token a ping carried, when
+	// scopesRead; the token itself is never kept.
+	scopes     []string
+	scopesRead bool
 }
 
 type exchangeKey struct{}
@@ -35,13 +40,15 @@ type recorder struct {
 }
 
 // RoundTrip sets the user agent (token fetches bypass the SDK's own
-// user-agent layer), answers pings, and records the response for the call's
-// exchange.
+// user-agent layer), answers pings (reading the scopes of the token they
+// carry), and records the response for the call's exchange.
 func (t *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	ex, _ := req.Context().Value(exchangeKey{}).(*exchange)
 	if ex != nil {
 		ex.reached = true
 		if ex.ping {
+			_, token, _ := strings.Cut(req.Header.Get("Authorization"), " ")
+			ex.scopes, ex.scopesRead = jwtScopes(token)
 			return &http.Response{
 				Status:     "204 No Content",
 				StatusCode: http.StatusNoContent,

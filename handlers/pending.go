@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -241,10 +242,26 @@ func spend(ctx context.Context, wait time.Duration, budget Budget, h http.Header
 	return storeUnavailable(err)
 }
 
+// missingScope is the answer when Auth0 refused a call for want of a Management API scope:
+// 503, as the request is sound and can be repeated once an operator grants the scope,
+// which the message names (scope names are Auth0's public vocabulary, not internals).
+func missingScope(err error) (*echo.HTTPError, bool) {
+	var se *auth0client.ScopeError
+	if !errors.As(err, &se) {
+		return nil, false
+	}
+	return NewError(http.StatusServiceUnavailable, CodeAuth0Unavailable,
+		"mailproof's Auth0 application lacks the Management API scope "+strings.Join(se.Missing, ", ")+
+			"; an operator must grant it (see /readyz and the server log), then the request can be repeated").WithInternal(err), true
+}
+
 // auth0Failure is the answer to a failed Management API call on a user. A 429 from Auth0
 // also pauses the shared budget, so the workers back off too.
 func auth0Failure(ctx context.Context, err error, budget Budget, h http.Header, log *zap.Logger) error {
 	var rl *auth0client.RateLimitError
+	if he, ok := missingScope(err); ok {
+		return he
+	}
 	switch {
 	case errors.Is(err, auth0client.ErrUserNotFound):
 		return NewError(http.StatusNotFound, proof.OutcomeUserNotFound, "no such user in Auth0").WithInternal(err)

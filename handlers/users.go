@@ -162,6 +162,9 @@ func ResendUser(p Provisioner, log *zap.Logger) echo.HandlerFunc {
 func provisionError(err error, log *zap.Logger) error {
 	var exists *proof.UserExistsError
 	var rl *auth0client.RateLimitError
+	if he, ok := missingScope(err); ok {
+		return he
+	}
 	switch {
 	case errors.As(err, &exists):
 		return NewError(http.StatusConflict, proof.ProvisionUserExists, "a user with this email exists and was not created by mailproof: "+exists.UserID+`; send "adopt": true to register it`).WithInternal(err)

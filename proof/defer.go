@@ -35,9 +35,12 @@ func (w *Worker) deferJob(ctx context.Context, job store.Job, d Decision, log *z
 		return w.deadLetter(ctx, job, d, log)
 	}
 	var due time.Time
-	if d.Defer == DeferUserBusy {
+	switch d.Defer {
+	case DeferUserBusy:
 		due = now.Add(w.busyDelay())
-	} else {
+	case DeferMissingScope:
+		due = now.Add(w.cfg.ScopePause) // back when the worker tries again
+	default:
 		due = now.Add(backoff(job.Attempt, w.cfg.RetryBase, w.cfg.RetryMax))
 	}
 	if d.NotBefore.After(due) {

@@ -6,12 +6,15 @@
 //   - The Processor (processor.go): one job's decision, the claim, the fresh read, the
 //     flip, the check of its answer and the undo of a flip that landed on an address
 //     nobody proved (store/doc.go, "Flipping only the proven address", has the argument).
-//   - The Worker (worker.go, defer.go): the loops of one replica, with retries,
-//     backoff, deferrals, dead letters and the undo list, configured by WorkerConfig.
-//     Here is where a job is retried.
+//   - The Worker (worker.go, defer.go, scopehold.go): the loops of one replica, with
+//     retries, backoff, deferrals, dead letters, the undo list, and the pause while
+//     Auth0 refuses calls for want of a Management API scope, configured by
+//     WorkerConfig. Here is where a job is retried.
 //   - The reconcile sweep (sweep*.go): finds, on Management API data, the logins whose
 //     webhook never arrived and queues each as a job. See below.
-//   - Provisioning (provision.go): the order of create, register and deliver.
+//   - Provisioning (provision.go, provision_scope.go): the order of create, register
+//     and deliver, and not asking Auth0 again per row for a call it refused for want of
+//     a scope.
 //
 // It imports event, store and auth0client; never handlers or server.
 //

@@ -76,6 +76,10 @@ const (
 	DeferUserBusy Deferral = "user_busy"
 	// DeferBudget: the shared Management API budget had no slot before the lease ran out.
 	DeferBudget Deferral = "budget_wait"
+	// DeferMissingScope: Auth0 refused the call for want of a Management API scope
+	// (auth0client.ErrMissingScope). The job is sound and the grant is not: it waits for
+	// an operator to grant the scope, and the worker pauses taking jobs meanwhile.
+	DeferMissingScope Deferral = "missing_scope"
 )
 
 // Decision is the result of processing one job.
@@ -244,9 +248,10 @@ func (p *Processor) tryFlip(ctx context.Context, job store.Job, rec store.Record
 	after, err := p.Users.VerifyEmail(ctx, uid)
 	if err != nil {
 		d := p.apiFailure(ctx, uid, "set email_verified", err)
-		// Auth0 answered no (4xx) or the call never left: nothing was written. Anything
-		// else may have landed.
-		d.MayHaveFlipped = d.Action != Ack && !errors.Is(err, auth0client.ErrPermanent) && !isRateLimited(err)
+		// Auth0 answered no (4xx, a refused token or scope among them) or the call never
+		// left: nothing was written. Anything else may have landed.
+		d.MayHaveFlipped = d.Action != Ack && !errors.Is(err, auth0client.ErrPermanent) && !isRateLimited(err) &&
+			!errors.Is(err, auth0client.ErrUnauthorized)
 		return d
 	}
 	if !provisionedAddress(after, rec) {
@@ -393,6 +398,10 @@ func (p *Processor) apiFailure(ctx context.Context, uid, what string, err error)
 			p.Log.Warn("could not share the rate-limit pause with other replicas", zap.Error(perr))
 		}
 		return Decision{Action: Retry, Defer: DeferRateLimited, NotBefore: rl.Reset, Err: fmt.Errorf("%s %s: %w", what, uid, err)}
+	case errors.Is(err, auth0client.ErrMissingScope):
+		// Retrying cannot help and would burn the job's attempts: the worker waits for the
+		// grant (Worker, scopeHold).
+		return Decision{Action: Retry, Defer: DeferMissingScope, Err: fmt.Errorf("%s %s: %w", what, uid, err)}
 	case errors.Is(err, auth0client.ErrPermanent):
 		return Decision{Action: DeadLetter, Err: fmt.Errorf("%s %s: %w", what, uid, err)}
 	default:

@@ -127,6 +127,9 @@ type Provisioner struct {
 	Budget     LowBudget
 	AuthBudget LowBudget
 	Log        *zap.Logger
+
+	// refusals remembers Auth0's recent refusals for want of a scope (provision_scope.go).
+	refusals scopeRefusals
 }
 
 // ErrInvalidRequest wraps a request Provision refuses before calling anyone.
@@ -153,10 +156,15 @@ func (p *Provisioner) Provision(ctx context.Context, req ProvisionRequest) (Prov
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return ProvisionResult{}, fmt.Errorf("provision %s: %w", who, err)
 	}
+	// A user created without the scope its link needs would wait for a resend.
+	if err := p.refused(callCreateUser, req.Delivery == DeliveryTicket); err != nil {
+		return ProvisionResult{}, fmt.Errorf("provision %s: %w", who, err)
+	}
 	if err := p.Budget.WaitLow(ctx); err != nil {
 		return ProvisionResult{}, fmt.Errorf("provision %s: wait for the Management API budget: %w", who, err)
 	}
 	u, err := p.Users.CreateUser(ctx, auth0client.CreateUser{Email: req.Email, Name: req.Name, Connection: req.Connection})
+	p.refusals.note(callCreateUser, err, time.Now())
 	status := ProvisionCreated
 	switch {
 	case errors.Is(err, auth0client.ErrConflict):
@@ -291,6 +299,9 @@ func (p *Provisioner) Resend(ctx context.Context, userID string, req ProvisionRe
 // counting the delivery after, and answers with status.
 func (p *Provisioner) deliver(ctx context.Context, rec store.Record, delivery, resultURL string, ttl time.Duration, by, status string) (ProvisionResult, error) {
 	who := event.MaskEmail(rec.Email)
+	if err := p.refused("", delivery == DeliveryTicket); err != nil {
+		return ProvisionResult{Record: rec}, fmt.Errorf("deliver to %s: %w", rec.UserID, err)
+	}
 	if delivery == DeliveryResetEmail {
 		// Auth0 sends one reset email a minute to an address; asking sooner only earns a
 		// 429 and spends the budget, so the wait is said before anything is marked.
@@ -319,6 +330,7 @@ func (p *Provisioner) deliver(ctx context.Context, rec store.Record, delivery, r
 	if delivery == DeliveryTicket {
 		if err = p.Budget.WaitLow(ctx); err == nil {
 			res.TicketURL, err = p.Users.PasswordChangeTicket(ctx, rec.UserID, resultURL, ttl)
+			p.refusals.note(callTicket, err, time.Now())
 		}
 	} else {
 		if err = p.AuthBudget.WaitLow(ctx); err == nil {
@@ -346,6 +358,21 @@ func (p *Provisioner) deliver(ctx context.Context, rec store.Record, delivery, r
 	}
 	p.Log.Info("link delivered", zap.String("user_id", rec.UserID), zap.String("delivery", delivery), zap.String("status", status))
 	return res, nil
+}
+
+// refused returns the recent scope refusal of call ("" for none) or, when ticket, of the
+// password-change ticket: nil when they may be sent.
+func (p *Provisioner) refused(call string, ticket bool) error {
+	now := time.Now()
+	if call != "" {
+		if err := p.refusals.check(call, now); err != nil {
+			return err
+		}
+	}
+	if ticket {
+		return p.refusals.check(callTicket, now)
+	}
+	return nil
 }
 
 // pauseOn shares a 429's reset with every replica.

@@ -34,6 +34,10 @@ type WorkerConfig struct {
 	// Rate is the Management API budget in calls per second, shared by every replica
 	// through Redis (MAILPROOF_AUTH0_RATE).
 	Rate float64
+	// ScopePause is how long the replica takes no job after Auth0 refused a call for want
+	// of a Management API scope, before it tries again (scopehold.go); not configurable
+	// by the environment.
+	ScopePause time.Duration
 	// Check, when set, runs once Redis answers and before any job is taken; an error
 	// stops Run. The server refuses a Redis that may evict or forget jobs with it.
 	Check func(context.Context) error
@@ -50,6 +54,7 @@ func DefaultWorkerConfig() WorkerConfig {
 		RetryBase:         time.Second,
 		RetryMax:          5 * time.Minute,
 		Rate:              2,
+		ScopePause:        30 * time.Second,
 	}
 }
 
@@ -62,6 +67,7 @@ func (c WorkerConfig) withDefaults() (WorkerConfig, error) {
 	c.RetryBase = cmp.Or(c.RetryBase, d.RetryBase)
 	c.RetryMax = cmp.Or(c.RetryMax, d.RetryMax)
 	c.Rate = cmp.Or(c.Rate, d.Rate)
+	c.ScopePause = cmp.Or(c.ScopePause, d.ScopePause)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -77,6 +83,9 @@ func (c WorkerConfig) withDefaults() (WorkerConfig, error) {
 	}
 	if c.RetryBase < 0 || c.RetryMax < c.RetryBase {
 		errs = append(errs, fmt.Errorf("retry backoff %s to %s: want 0 <= base <= max", c.RetryBase, c.RetryMax))
+	}
+	if c.ScopePause < 0 {
+		errs = append(errs, fmt.Errorf("scope pause %s: want a positive duration", c.ScopePause))
 	}
 	if !(c.Rate > 0) || c.Rate > 1e6 {
 		errs = append(errs, fmt.Errorf("Management API rate %v per second: want a positive number", c.Rate))
@@ -95,6 +104,7 @@ type Worker struct {
 	consumer string
 	running  atomic.Bool
 	metrics  *workerMetrics
+	scope    *scopeHold
 	// inflight holds the owners (webhook ids) of the jobs this replica is processing, so
 	// a second delivery of one of them here (its own reclaim, a retried copy) is left to
 	// the attempt already running instead of racing it to the Management API.
@@ -111,6 +121,8 @@ type workerMetrics struct {
 	// The jobs the reconcile sweep queued: their outcomes and Management API calls.
 	sweepJobs  *prometheus.CounterVec
 	sweepCalls prometheus.Counter
+	// Calls Auth0 refused for want of a Management API scope, by the scope to grant.
+	scopeErrors *prometheus.CounterVec
 }
 
 // NewWorker builds a replica's worker on rdb and Auth0's users, registering its metrics
@@ -128,7 +140,7 @@ func NewWorker(cfg WorkerConfig, rdb *store.Redis, users Users, log *zap.Logger,
 		}, []string{"outcome"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mailproof_job_retries_total",
-			Help: "Job attempts that ended in a scheduled retry, by reason: transient (counts as an attempt), or a deferral that does not (rate_limited, user_busy, budget_wait).",
+			Help: "Job attempts that ended in a scheduled retry, by reason: transient (counts as an attempt), or a deferral that does not (rate_limited, user_busy, budget_wait, missing_scope).",
 		}, []string{"reason"}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "mailproof_job_duration_seconds",
@@ -148,7 +160,11 @@ func NewWorker(cfg WorkerConfig, rdb *store.Redis, users Users, log *zap.Logger,
 		Name: "mailproof_reconcile_job_calls_total",
 		Help: "Management API calls (fresh reads, PATCHes, undos) made by attempts at jobs the reconcile sweep queued.",
 	})
-	if err := registerAll(reg, m.outcomes, m.attempts, m.seconds, m.undos, m.sweepJobs, m.sweepCalls); err != nil {
+	m.scopeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailproof_auth0_scope_errors_total",
+		Help: "Job attempts whose Management API call Auth0 refused (403 insufficient_scope) because the mailproof application lacks a scope, by the scope to grant (one of mailproof's, or other).",
+	}, []string{"scope"})
+	if err := registerAll(reg, m.outcomes, m.attempts, m.seconds, m.undos, m.sweepJobs, m.sweepCalls, m.scopeErrors); err != nil {
 		return nil, err
 	}
 	w := &Worker{
@@ -158,6 +174,7 @@ func NewWorker(cfg WorkerConfig, rdb *store.Redis, users Users, log *zap.Logger,
 		now:      cfg.Now,
 		consumer: host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(rand.Uint64()%1e6, 10),
 		metrics:  m,
+		scope:    &scopeHold{pause: cfg.ScopePause},
 
 		busyDelay: busyDelay,
 	}
@@ -242,9 +259,11 @@ func (w *Worker) preflight(ctx context.Context, check func(context.Context) erro
 }
 
 // consume reads one job at a time; ctx only interrupts the wait for a job, never a job.
-// Flips waiting to be taken back go before every job.
+// Flips waiting to be taken back go before every job; nothing is taken while a missing
+// scope holds the worker (scopehold.go).
 func (w *Worker) consume(ctx context.Context) {
 	for ctx.Err() == nil {
+		w.scope.wait(ctx)
 		w.runUndos(ctx)
 		jobs, err := w.rdb.Read(ctx, w.consumer, 1, 2*time.Second)
 		delivered := time.Now()
@@ -266,6 +285,9 @@ func (w *Worker) consume(ctx context.Context) {
 // reclaimed job's lease starts at the reclaim, so running them one after another would
 // let the last ones outlive their lease and be taken over again mid-flight.
 func (w *Worker) reclaim(ctx context.Context) {
+	if w.scope.holding() {
+		return
+	}
 	jobs, err := w.rdb.Reclaim(ctx, w.consumer, w.cfg.VisibilityTimeout, w.cfg.Concurrency)
 	delivered := time.Now()
 	if err != nil {
@@ -350,6 +372,9 @@ func (w *Worker) handle(parent context.Context, job store.Job, delivered time.Ti
 		d = w.proc.Process(ctx, job)
 	}
 	w.metrics.seconds.Observe(time.Since(start).Seconds())
+	if d.Defer == DeferMissingScope {
+		w.holdForScope(d, log)
+	}
 	rctx, rcancel := context.WithTimeout(base, recordTimeout)
 	defer rcancel()
 	if d.Run != "" {

@@ -180,6 +180,29 @@ func TestAdminProvisioning(t *testing.T) {
 	}
 }
 
+// TestAdminProvisioningWithoutScope: an application without create:users gets a 503 that
+// names the scope, and POST /v1/pending without update:users the same.
+func TestAdminProvisioningWithoutScope(t *testing.T) {
+	e, tenant := adminMain(t, adminToken)
+	tenant.SetScopes([]string{"read:users"})
+	bearer := "Bearer " + adminToken
+	u := tenant.AddUser(auth0test.UserSeed{Email: "ada@example.com"})
+	for _, tc := range []struct {
+		call      adminCall
+		wantScope string
+	}{
+		{adminCall{"provision without create:users", "POST", "/v1/users", bearer, `{"email":"kate@example.com"}`, 503, "auth0_unavailable"}, "create:users"},
+		{adminCall{"register without update:users", "POST", "/v1/pending", bearer, `{"user_id":"` + u.ID + `"}`, 503, "auth0_unavailable"}, "update:users"},
+	} {
+		rec := tc.call.run(t, e)
+		var body handlers.ErrorBody
+		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		if !strings.Contains(body.Error.Message, tc.wantScope) || !strings.Contains(body.Error.Message, "grant") {
+			t.Errorf("%s: message %q, want it to name %s and say to grant it", tc.call.name, body.Error.Message, tc.wantScope)
+		}
+	}
+}
+
 func TestAdminRoutes(t *testing.T) {
 	e, tenant := adminMain(t, adminToken)
 	u := tenant.AddUser(auth0test.UserSeed{Email: "Ada@Example.com"})

@@ -85,12 +85,7 @@ func Run(ctx context.Context, o Options) error {
 			}},
 			{Name: "redis_durability", Probe: redisOK.probe},
 			{Name: "worker", Probe: w.Ready},
-			{Name: "auth0", Probe: func(ctx context.Context) error {
-				if err := a0.Ping(ctx); err != nil {
-					return fmt.Errorf("cannot obtain a Management API token: %w", err)
-				}
-				return nil
-			}},
+			{Name: "auth0", Probe: auth0Check(a0, w.MissingScope)},
 		},
 	})
 

@@ -152,7 +152,7 @@ func TestActionsWithGoAuth0(t *testing.T) {
 }
 
 func TestUsersWithGoAuth0(t *testing.T) {
-	tn := NewT(t, Config{})
+	tn := NewT(t, Config{Scopes: allScopes()})
 	m := newManagement(t, tn)
 	ctx := context.Background()
 

@@ -15,10 +15,7 @@ import (
 
 const (
 	tokenLifetime = 24 * time.Hour
-	// tokenScope lists what mailproof's machine-to-machine application is
-	// granted; the emulator does not enforce scopes.
-	tokenScope = "read:users update:users create:users create:user_tickets read:actions create:actions update:actions"
-	resetSent  = "We've just sent you an email to reset your password."
+	resetSent     = "We've just sent you an email to reset your password."
 )
 
 // authForm reads an Authentication API body, which Auth0 accepts as JSON or
@@ -102,14 +99,15 @@ func (t *Tenant) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	token := randomHex(32)
-	t.mu.Lock()
-	t.tokens[token] = t.now().Add(tokenLifetime)
-	t.mu.Unlock()
+	token, scopes, err := t.issueToken(t.now())
+	if err != nil {
+		writeOAuthError(w, http.StatusInternalServerError, "server_error", err.Error())
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": token,
-		"scope":        tokenScope,
+		"scope":        strings.Join(scopes, " "),
 		"expires_in":   int(tokenLifetime.Seconds()),
 		"token_type":   "Bearer",
 	})
@@ -180,7 +178,8 @@ func clientIP(r *http.Request) string {
 
 // RevokeTokens invalidates every access token issued so far, as a signing
 // key rotation or a revoked grant does at Auth0: the next Management API
-// call with an old token answers 401.
+// call with an old token answers 401, and the client's next token carries
+// the scopes granted then (SetScopes).
 func (t *Tenant) RevokeTokens() {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -103,7 +103,7 @@ func TestToken(t *testing.T) {
 				}
 				return
 			}
-			if got["token_type"] != "Bearer" || got["expires_in"] != float64(86400) || got["scope"] != tokenScope {
+			if got["token_type"] != "Bearer" || got["expires_in"] != float64(86400) || got["scope"] != strings.Join(MailproofScopes, " ") {
 				t.Errorf("%s: token answer %s, want Bearer, 86400 s and mailproof's scopes", tc.name, resp.body)
 			}
 			// The issued token must open the Management API.

@@ -9,7 +9,7 @@ import (
 )
 
 func TestListConnections(t *testing.T) {
-	tn := NewT(t, Config{Connections: []string{DefaultConnection, "Staff"}, ConnectionOptions: map[string]ConnectionOptions{
+	tn := NewT(t, Config{Connections: []string{DefaultConnection, "Staff"}, Scopes: allScopes(), ConnectionOptions: map[string]ConnectionOptions{
 		"Staff": {PasswordPolicy: PolicyExcellent, MinLength: 12, PasswordHistory: 3, PasswordDictionary: true,
 			DictionaryEntries: []string{"acme2026"}, NoPersonalInfo: true, RequiresUsername: true, UsernameMax: 30}}})
 	c := httpClient(tn, 5*time.Second)

@@ -28,6 +28,7 @@
 //     ScheduleEmailChange, ChangeEmailAfter, ChangeEmail;
 //   - shape the traffic: SetRate, Inject and ClearFaults (latency, 5xx,
 //     429, hangs, dropped connections), RevokeTokens;
+//   - change what the client is granted: SetScopes (see Tokens and scopes);
 //   - inspect the traffic: Calls, CountCalls, ResetCalls; Action and
 //     Bindings for deployed Actions;
 //   - make the next Action build fail: FailNextBuild.
@@ -138,6 +139,39 @@
 // number is a 400, the emulator's wording). Not modelled: create with
 // "deploy": true, versions endpoints, the 20-bindings limit, dependency
 // registry_url disappearing once built.
+//
+// # Tokens and scopes
+//
+// The client-credentials grant issues a JWT access token with the claims of
+// Auth0's Management API tokens: iss, sub (client_id@clients), aud (the
+// /api/v2/ audience), iat, exp (24 hours), gty, azp, a jti, and scope: the
+// scopes granted to the client, space-separated, as the answer's scope
+// field also lists them. Reading the payload without verifying it (as
+// mailproof's readiness check does) gives what Auth0's would. The
+// signature is HS256 with a key of the tenant's, where Auth0 uses RS256:
+// only the tenant checks it. The grant is Config.Scopes, MailproofScopes by
+// default, and SetScopes changes it for tokens issued afterwards: a token
+// keeps its scopes until it expires, as at Auth0, so a test that grants a
+// scope calls RevokeTokens to make the client fetch a new token (its next
+// call answers 401).
+//
+// Every Management API route checks the token's scopes after the token
+// itself (401 first, as at Auth0) and answers a call none of them allows
+// with Auth0's 403: {"statusCode":403,"error":"Forbidden","message":
+// "Insufficient scope, expected any of: update:users,update:users_app_metadata",
+// "errorCode":"insufficient_scope"}. The scopes each route accepts are the
+// Management API reference's (routeScopes), less the *:current_user ones,
+// which only a person's token can use: users create:users; read and search
+// read:users or read:user_idp_tokens; update update:users, or
+// update:users_app_metadata for a body of app_metadata alone (a PATCH of
+// anything else with it names update:users; that wording is the
+// emulator's); delete delete:users; users-by-email and users-exports
+// read:users; jobs/{id} create:users or read:users; connections
+// read:connections; password-change tickets create:user_tickets; Actions
+// read:actions (list, read, bindings), create:actions (create, deploy),
+// update:actions (update, bindings), delete:actions. A call rejected for
+// its scope still spends the rate limit. A route missing from that table
+// answers 500, so a new route cannot go unchecked.
 //
 // # User search
 //

@@ -9,7 +9,7 @@ import (
 
 func TestSearchLag(t *testing.T) {
 	clock := newFakeClock()
-	tn := NewT(t, Config{Now: clock.Now, SearchLag: 2 * time.Second, Rate: 1, Burst: 1000})
+	tn := NewT(t, Config{Now: clock.Now, SearchLag: 2 * time.Second, Rate: 1, Burst: 1000, Scopes: allScopes()})
 	c := httpClient(tn, 5*time.Second)
 	tok := token(t, tn, c)
 	find := func(q string) []string {

@@ -79,7 +79,7 @@ func topKeys(t *testing.T, body []byte) []string {
 // Auth0 answered.
 func TestRecordedShapes(t *testing.T) {
 	clock := newFakeClock()
-	tn := NewT(t, Config{Now: clock.Now})
+	tn := NewT(t, Config{Now: clock.Now, Scopes: allScopes()})
 	c := httpClient(tn, 5*time.Second)
 	tok := token(t, tn, c)
 	conID, _ := tn.ConnectionID(DefaultConnection)

@@ -32,7 +32,7 @@ var strictOptions = map[string]ConnectionOptions{DefaultConnection: {
 
 func TestFollowResetLink(t *testing.T) {
 	clock := newFakeClock()
-	tn := NewT(t, Config{Now: clock.Now, ConnectionOptions: strictOptions})
+	tn := NewT(t, Config{Now: clock.Now, ConnectionOptions: strictOptions, Scopes: allScopes()})
 	c := httpClient(tn, 5*time.Second)
 	const newPassword = "Fresh-Start-2026"
 

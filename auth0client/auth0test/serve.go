@@ -54,7 +54,7 @@ func (t *Tenant) routes() *http.ServeMux {
 
 // serve wraps every request: it records the call, applies injected faults,
 // and for the Management API spends the rate-limit bucket and checks the
-// bearer token before routing.
+// bearer token and its scopes before routing.
 func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 	// A handler the server started just before Close must not join the wait group
 	// Close is already waiting on (Add racing Wait): it answers nothing instead.
@@ -98,7 +98,8 @@ func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 			writeRateLimited(sw)
 			return
 		}
-		if !t.authorized(sw, r) {
+		scopes, ok := t.authorized(sw, r)
+		if !ok || !t.permitted(sw, r, scopes, body) {
 			return
 		}
 	}
@@ -106,25 +107,25 @@ func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // authorized checks the bearer token and answers 401 the way Auth0 does when
-// it is missing, unknown or expired.
-func (t *Tenant) authorized(w http.ResponseWriter, r *http.Request) bool {
+// it is missing, unknown or expired; it returns the token's scopes.
+func (t *Tenant) authorized(w http.ResponseWriter, r *http.Request) ([]string, bool) {
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
 		writeAPIError(w, http.StatusUnauthorized, "Missing authentication", "")
-		return false
+		return nil, false
 	}
 	t.mu.Lock()
-	expiry, known := t.tokens[token]
+	issued, known := t.tokens[token]
 	t.mu.Unlock()
 	switch {
 	case !known:
 		writeAPIError(w, http.StatusUnauthorized, "Invalid token", "")
-		return false
-	case !t.now().Before(expiry):
+		return nil, false
+	case !t.now().Before(issued.expiry):
 		writeAPIError(w, http.StatusUnauthorized, "Expired token received for JSON Web Token validation", "")
-		return false
+		return nil, false
 	}
-	return true
+	return issued.scopes, true
 }
 
 // randomHex returns n random bytes, hex encoded.

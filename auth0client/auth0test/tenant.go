@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,10 @@ type Config struct {
 	// ClientID and ClientSecret are the machine-to-machine credentials the
 	// tenant accepts at /oauth/token; random when empty.
 	ClientID, ClientSecret string
+	// Scopes are the Management API scopes granted to that client, which
+	// its tokens carry; nil grants MailproofScopes, an empty non-nil slice
+	// grants none. SetScopes changes the grant later.
+	Scopes []string
 	// Rate and Burst size the Management API token bucket (requests per
 	// second, bucket size). Both zero means 50/s with a burst of 50; Burst
 	// zero with a Rate means a burst of ceil(Rate).
@@ -88,8 +93,10 @@ type Tenant struct {
 
 	mu          sync.Mutex
 	bucket      bucket
-	resetLimits keyedBuckets         // change_password, per IP address and email
-	tokens      map[string]time.Time // access token → expiry
+	resetLimits keyedBuckets           // change_password, per IP address and email
+	grant       []string               // scopes granted to the client (SetScopes)
+	tokenKey    []byte                 // signs access tokens (accesstoken.go)
+	tokens      map[string]accessToken // issued access tokens
 	users       map[string]*record
 	index       map[string][]indexed // user id → versions the search may see
 	tickets     map[string]*ticket   // ticket code → password-change link
@@ -122,7 +129,8 @@ func Start(cfg Config) (*Tenant, error) {
 		connections:  map[string]bool{},
 		connIDs:      map[string]string{},
 		closed:       make(chan struct{}),
-		tokens:       map[string]time.Time{},
+		tokens:       map[string]accessToken{},
+		tokenKey:     []byte(randomHex(32)),
 		users:        map[string]*record{},
 		index:        map[string][]indexed{},
 		searchLag:    max(cfg.SearchLag, 0),
@@ -144,6 +152,10 @@ func Start(cfg Config) (*Tenant, error) {
 	}
 	if t.clientSecret == "" {
 		t.clientSecret = randomAlnum(64)
+	}
+	t.grant = slices.Clone(MailproofScopes)
+	if cfg.Scopes != nil {
+		t.grant = slices.Clone(cfg.Scopes)
 	}
 	conns := cfg.Connections
 	if len(conns) == 0 {

@@ -15,7 +15,7 @@ var (
 
 func TestUserLifecycle(t *testing.T) {
 	clock := newFakeClock()
-	tn := NewT(t, Config{Now: clock.Now})
+	tn := NewT(t, Config{Now: clock.Now, Scopes: allScopes()})
 	c := httpClient(tn, 5*time.Second)
 	tok := token(t, tn, c)
 
