@@ -2,7 +2,10 @@ package auth0client
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/auth0/go-auth0/management"
 )
@@ -49,11 +52,54 @@ func (c *Client) SearchUsers(ctx context.Context, q, sort string, page, perPage 
 // export job takes; users only carry connection names. A connection that
 // does not exist is an ErrPermanent error.
 func (c *Client) ConnectionID(ctx context.Context, name string) (string, error) {
+	conn, err := c.Connection(ctx, name)
+	return conn.ID, err
+}
+
+// Connection is what mailproof needs to know of a connection.
+type Connection struct {
+	ID, Name string
+	// Strategy is "auth0" for a database connection (users with a password Auth0
+	// stores), else the identity provider's (google-oauth2, email, samlp, …).
+	Strategy string
+}
+
+// Connection reads the connection named name (scope read:connections). A connection
+// that does not exist is an ErrPermanent error.
+func (c *Client) Connection(ctx context.Context, name string) (Connection, error) {
 	m := c.m.Load()
 	ctx, ex := withExchange(ctx)
 	conn, err := m.Connection.ReadByName(ctx, name)
 	if err != nil {
-		return "", fmt.Errorf("connection %q: %w", name, c.classify(m, err, ex, ErrPermanent))
+		return Connection{}, fmt.Errorf("connection %q: %w", name, c.classify(m, err, ex, ErrPermanent))
 	}
-	return conn.GetID(), nil
+	return Connection{ID: conn.GetID(), Name: conn.GetName(), Strategy: conn.GetStrategy()}, nil
+}
+
+// RateLimit is the tenant's Management API rate limit as its headers tell it.
+type RateLimit struct {
+	// Limit is the bucket's size (x-ratelimit-limit), Remaining what is left of it, and
+	// Reset when it is full again (an upper bound: Auth0's pages disagree on it).
+	Limit, Remaining int
+	Reset            time.Time
+}
+
+// ProbeRateLimit spends one Management API call (a read of a user that does not
+// exist, scope read:users) to read the rate-limit headers Auth0 sends on every answer.
+func (c *Client) ProbeRateLimit(ctx context.Context) (RateLimit, error) {
+	m := c.m.Load()
+	ctx, ex := withExchange(ctx)
+	_, err := m.User.Read(ctx, "auth0|mailproof-rate-limit-probe")
+	if err != nil {
+		if cerr := c.classify(m, err, ex, ErrUserNotFound); !errors.Is(cerr, ErrUserNotFound) {
+			return RateLimit{}, fmt.Errorf("probe the rate limit: %w", cerr)
+		}
+	}
+	limit, err1 := strconv.Atoi(ex.header.Get("X-Ratelimit-Limit"))
+	remaining, err2 := strconv.Atoi(ex.header.Get("X-Ratelimit-Remaining"))
+	reset, err3 := strconv.ParseInt(ex.header.Get("X-Ratelimit-Reset"), 10, 64)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return RateLimit{}, fmt.Errorf("probe the rate limit: %w: the answer has no x-ratelimit-* headers", ErrPermanent)
+	}
+	return RateLimit{Limit: limit, Remaining: remaining, Reset: time.Unix(reset, 0)}, nil
 }

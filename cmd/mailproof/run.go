@@ -23,6 +23,7 @@ Usage:
   mailproof pending CMD         list, show, add or rm (remove) the records of users awaiting proof
   mailproof dlq CMD             list or replay jobs that exhausted their retries
   mailproof reconcile           sweep Auth0 now for logins whose webhook never arrived, and act on them
+  mailproof doctor [--url URL]  check this deployment (Redis, Auth0 grant and scopes, the Action, the secret)
   mailproof action deploy       create or update the post-login Action in the tenant and bind it
   mailproof help                this text
 
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return provisionCmd(ctx, rest, getenv, stdout, stderr)
 	case "dlq":
 		return dlq(ctx, rest, getenv, stdout, stderr)
+	case "doctor":
+		return doctorCmd(ctx, rest, getenv, stdout, stderr)
 	case "reconcile":
 		return reconcileCmd(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
