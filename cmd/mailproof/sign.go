@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailproof/mailproof/server"
 	"github.com/mailproof/mailproof/webhook"
 )
 
@@ -18,7 +19,7 @@ import (
 func sign(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	secret := fs.String("secret", "", "whsec_… (or whsk_…) signing secret; default: the first whsec_ entry of MAILPROOF_WEBHOOK_SECRETS")
+	secret := fs.String("secret", "", "whsec_… (or whsk_…) signing secret; default: the first whsec_ entry of MAILPROOF_WEBHOOK_SECRETS (or its _FILE)")
 	secretFile := fs.String("secret-file", "", "read the secret from this file instead (keeps it out of shell history)")
 	id := fs.String("id", "", "webhook-id (default: a fresh msg_… id)")
 	ts := fs.String("timestamp", "", "webhook-timestamp in Unix seconds (default: now)")
@@ -96,7 +97,11 @@ func signingSecret(flagValue, file string, getenv func(string) string) (string, 
 		}
 		return strings.TrimSpace(string(b)), nil
 	}
-	for _, s := range strings.Split(getenv("MAILPROOF_WEBHOOK_SECRETS"), ",") {
+	secrets, err := server.LookupEnv(getenv, "MAILPROOF_WEBHOOK_SECRETS", true)
+	if err != nil {
+		return "", err
+	}
+	for _, s := range strings.Split(secrets, ",") {
 		if s = strings.TrimSpace(s); strings.HasPrefix(s, "whsec_") {
 			return s, nil
 		}
