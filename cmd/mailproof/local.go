@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"github.com/mailproof/mailproof/auth0client/auth0test"
 	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/server"
+	"github.com/mailproof/mailproof/webhook"
 )
 
 const localUsage = `Usage:
@@ -80,7 +80,7 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 		env["MAILPROOF_AUTH0_CLIENT_SECRET"] = tenant.ClientSecret()
 		env["MAILPROOF_AUTH0_CA_FILE"] = tenant.CAFile()
 	}
-	env["MAILPROOF_WEBHOOK_SECRETS"] = "whsec_" + base64.StdEncoding.EncodeToString(randomBytes(32))
+	env["MAILPROOF_WEBHOOK_SECRETS"] = webhook.NewSecret()
 	env["MAILPROOF_ADMIN_TOKEN"] = "mpadm_" + hex.EncodeToString(randomBytes(24))
 	lookup := func(k string) string {
 		if v := getenv(k); v != "" {

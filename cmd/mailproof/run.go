@@ -42,6 +42,7 @@ func root() command {
 		dlqGroup(),
 		{name: "reconcile", synopsis: "reconcile", summary: "sweep Auth0 now for logins whose webhook never arrived, and act on them", run: reconcileCmd},
 		actionGroup(),
+		{name: "keygen", synopsis: "keygen [hmac|ed25519]", summary: "a new webhook signing secret, or an ed25519 key pair", run: keygen},
 	}}
 	c.usage = rootUsage(c.subs)
 	return c
@@ -58,7 +59,7 @@ func rootUsage(cmds []command) string {
 	line("help [COMMAND]", "this text, or a command's usage, flags and variables")
 	b.WriteString(`
 'mailproof COMMAND --help' (or -h, or 'mailproof help COMMAND') prints a command's
-usage, flags and the MAILPROOF_* variables it reads
+usage, flags and the MAILPROOF_* variables it reads.
 Exit status: 0 done, 1 the command failed, 2 a mistake on the command line.
 Configuration: see the README.`)
 	return b.String()
