@@ -43,6 +43,7 @@ func root() command {
 		{name: "reconcile", synopsis: "reconcile", summary: "sweep Auth0 now for logins whose webhook never arrived, and act on them", run: reconcileCmd},
 		actionGroup(),
 		{name: "keygen", synopsis: "keygen [hmac|ed25519]", summary: "a new webhook signing secret, or an ed25519 key pair", run: keygen},
+		{name: "version", synopsis: "version", summary: "the version of this build", run: versionCmd},
 	}}
 	c.usage = rootUsage(c.subs)
 	return c
@@ -59,7 +60,7 @@ func rootUsage(cmds []command) string {
 	line("help [COMMAND]", "this text, or a command's usage, flags and variables")
 	b.WriteString(`
 'mailproof COMMAND --help' (or -h, or 'mailproof help COMMAND') prints a command's
-usage, flags and the MAILPROOF_* variables it reads.
+usage, flags and the MAILPROOF_* variables it reads; 'mailproof --version' the version.
 Exit status: 0 done, 1 the command failed, 2 a mistake on the command line.
 Configuration: see the README.`)
 	return b.String()
@@ -70,6 +71,9 @@ Configuration: see the README.`)
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	return root().dispatch(ctx, args, getenv, stdout, stderr)
 }
 
