@@ -5,7 +5,10 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/mailproof ./cmd/mailproof
+# .git stays out of the build context, so the version comes in as an argument:
+# docker build --build-arg VERSION=$(git describe --always --dirty) .
+ARG VERSION=""
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /out/mailproof ./cmd/mailproof
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/mailproof /mailproof

@@ -2,6 +2,10 @@
 # detector against a real redis-server, and the Action's Node tests.
 GO ?= go
 NODE ?= node
+# What `mailproof version` prints for a binary make builds; outside a git checkout it is
+# empty and the binary reports what the Go toolchain recorded instead.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: test vet gotest nodetest build run bench fuzz fmt
 
@@ -17,10 +21,10 @@ nodetest:
 	@if ls deploy/action/*.test.js >/dev/null 2>&1; then $(NODE) --test deploy/action/; fi
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/mailproof ./cmd/mailproof
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/mailproof ./cmd/mailproof
 
 run:
-	$(GO) run ./cmd/mailproof local
+	$(GO) run -ldflags '$(LDFLAGS)' ./cmd/mailproof local
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -20,6 +19,25 @@ const actionUsage = `Usage:
 
 Run 'mailproof action deploy -h' for its flags. deploy/action/INSTALL.md walks through it.`
 
+const actionDeployUsage = `Usage:
+  mailproof action deploy --url https://mailproof.example.com [--secret-file F] [--timeout-ms N]
+                          [--name NAME] [--dry-run]
+
+Creates the post-login Action in the tenant (or updates the one named --name), sets
+its secrets (the receiver's URL and the signing secret), waits for Auth0 to build it,
+deploys it and binds it to the post-login trigger after the Actions already there.
+It needs the MAILPROOF_AUTH0_* credentials; --dry-run prints the plan (and the tenant's
+current state when they are set) and changes nothing. The signing secret is
+--secret-file, or else the first whsec_ entry of MAILPROOF_WEBHOOK_SECRETS.
+deploy/action/INSTALL.md walks through it.`
+
+// actionSettings are the variables action deploy reads: the tenant's credentials and
+// the receivers' keys, which the Action's secret must match.
+var actionSettings = []string{
+	"MAILPROOF_AUTH0_DOMAIN", "MAILPROOF_AUTH0_CLIENT_ID", "MAILPROOF_AUTH0_CLIENT_SECRET",
+	"MAILPROOF_AUTH0_CA_FILE", "MAILPROOF_WEBHOOK_SECRETS",
+}
+
 // postLoginPath is where the receiver takes the Action's events.
 const postLoginPath = handlers.PostLoginPath
 
@@ -34,21 +52,10 @@ const (
 	maxActionTimeoutMS = 5000
 )
 
-// action dispatches `mailproof action SUBCOMMAND`.
-func action(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, actionUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "deploy":
-		return actionDeploy(ctx, args[1:], getenv, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, actionUsage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "unknown action command %q\n\n%s\n", args[0], actionUsage)
-	return errUsage
+// actionGroup is `mailproof action SUBCOMMAND`.
+func actionGroup() command {
+	return command{name: "action", synopsis: "action deploy", summary: "create or update the post-login Action in the tenant and bind it",
+		usage: actionUsage, subs: []command{{name: "deploy", run: actionDeploy}}}
 }
 
 // deployPlan is everything a deploy sends, resolved and checked before any call.
@@ -64,28 +71,18 @@ type deployPlan struct {
 }
 
 func actionDeploy(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("action deploy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("action deploy", actionDeployUsage, actionSettings, stdout, stderr)
+	fs.optionalEnv = true // --dry-run does without the credentials, --secret-file without the keys
 	base := fs.String("url", "", "public base URL of the mailproof receiver, https:// (http:// only for loopback); "+postLoginPath+" is appended")
 	secretFile := fs.String("secret-file", "", "file holding the Action's signing secret (whsec_… or whsk_…); default: the first whsec_ entry of MAILPROOF_WEBHOOK_SECRETS")
 	timeoutMS := fs.Int("timeout-ms", 0, fmt.Sprintf("the Action's HTTP timeout in milliseconds, %d to %d; 0 keeps the Action's default (2000)", minActionTimeoutMS, maxActionTimeoutMS))
 	name := fs.String("name", "mailproof-post-login", "name of the Action in the tenant; an existing Action with this name is updated")
 	dryRun := fs.Bool("dry-run", false, "print the plan, read the tenant's current state if credentials are set, change nothing")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mailproof action deploy --url https://mailproof.example.com [--secret-file F] [--timeout-ms N] [--name NAME] [--dry-run]")
-		fmt.Fprintln(stderr, "Auth0 credentials come from MAILPROOF_AUTH0_DOMAIN, MAILPROOF_AUTH0_CLIENT_ID, MAILPROOF_AUTH0_CLIENT_SECRET[_FILE], MAILPROOF_AUTH0_CA_FILE.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	if help, err := fs.parse(args); help || err != nil {
+		return err
 	}
 	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return errUsage
+		return fs.fail("unexpected argument %q", fs.Arg(0))
 	}
 
 	p, warnings, err := loadDeployPlan(*base, *secretFile, *timeoutMS, *name, *dryRun, getenv)

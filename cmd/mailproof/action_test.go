@@ -43,7 +43,7 @@ func actionEnv(tenant *auth0test.Tenant, webhookSecrets string) map[string]strin
 func runAction(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err = action(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	err = actionGroup().dispatch(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
 	return out.String(), errOut.String(), err
 }
 
@@ -299,7 +299,7 @@ func TestActionUsage(t *testing.T) {
 		{name: "help", args: []string{"help"}, wantStdout: "mailproof action deploy"},
 		{name: "stray argument", args: []string{"deploy", "https://mailproof.example.com"}, wantErr: errUsage, wantStderr: "unexpected argument"},
 		{name: "unknown flag", args: []string{"deploy", "--force"}, wantErr: errUsage, wantStderr: "-force"},
-		{name: "deploy -h", args: []string{"deploy", "-h"}, wantStderr: "-secret-file"},
+		{name: "deploy -h", args: []string{"deploy", "-h"}, wantStdout: "-secret-file"},
 	}
 	for _, tc := range cases {
 		stdout, stderr, err := runAction(t, map[string]string{}, tc.args...)

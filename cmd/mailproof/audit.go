@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -15,20 +14,31 @@ import (
 	"github.com/mailproof/mailproof/store"
 )
 
+const auditUsage = `Usage:
+  mailproof audit [--user ID] [--limit N] [--json]
+
+Prints the audit trail, newest first: what mailproof decided for whom and when (the
+outcome code), what started the decision (a webhook, the reconcile sweep or an
+operator), on which webhook and job attempt, and how often the job was told to wait.`
+
+// redisSettings is what openStore reads: all that the commands using only Redis need.
+var redisSettings = []string{"MAILPROOF_REDIS_URL"}
+
 // audit prints the decision trail, newest first: what mailproof decided for whom, when,
 // on which event and attempt, and how often a job was told to wait before that.
 func audit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("audit", auditUsage, redisSettings, stdout, stderr)
 	user := fs.String("user", "", "only this user id, e.g. 'auth0|6560c1f2e4b0a1b2c3d4e5f6'")
 	limit := fs.Int("limit", 50, "how many entries, newest first")
 	asJSON := fs.Bool("json", false, "one JSON object per line instead of a table")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if help, err := fs.parse(args); help || err != nil {
+		return err
 	}
-	if fs.NArg() != 0 || *limit < 1 {
-		fmt.Fprintln(stderr, "usage: mailproof audit [--user ID] [--limit N] [--json]")
-		return errUsage
+	if fs.NArg() != 0 {
+		return fs.fail("unexpected argument %q", fs.Arg(0))
+	}
+	if *limit < 1 {
+		return fs.fail("--limit must be at least 1")
 	}
 	rdb, err := openStore(ctx, getenv)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -20,25 +19,29 @@ const dlqUsage = `Usage:
   mailproof dlq list [--limit N] [--json]   jobs that exhausted their retries, newest first
   mailproof dlq replay ID|--all             put dead letters back on the job queue as fresh jobs
 
-Reads MAILPROOF_REDIS_URL (or MAILPROOF_REDIS_URL_FILE).`
+Reads MAILPROOF_REDIS_URL (or MAILPROOF_REDIS_URL_FILE).
+'mailproof dlq CMD --help' prints a command's flags.`
 
-// dlq dispatches `mailproof dlq SUBCOMMAND`.
-func dlq(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, dlqUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "list":
-		return dlqList(ctx, args[1:], getenv, stdout, stderr)
-	case "replay":
-		return dlqReplay(ctx, args[1:], getenv, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, dlqUsage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "unknown dlq command %q\n\n%s\n", args[0], dlqUsage)
-	return errUsage
+const dlqListUsage = `Usage:
+  mailproof dlq list [--limit N] [--json]
+
+Lists the jobs that exhausted their retries (MAILPROOF_MAX_ATTEMPTS), newest first,
+with the error that ended each. Their payloads, which hold addresses, are left out.`
+
+const dlqReplayUsage = `Usage:
+  mailproof dlq replay ID     ID as the ID column of 'mailproof dlq list' prints it
+  mailproof dlq replay --all
+
+Puts dead letters back on the job queue as fresh jobs (attempt 1), once whatever
+made them fail is fixed. --all replays, oldest first, those there are when it starts.`
+
+// dlqGroup is `mailproof dlq SUBCOMMAND`.
+func dlqGroup() command {
+	return command{name: "dlq", synopsis: "dlq CMD", summary: "list or replay jobs that exhausted their retries",
+		usage: dlqUsage, subs: []command{
+			{name: "list", run: dlqList},
+			{name: "replay", run: dlqReplay},
+		}}
 }
 
 // deadLetterJSON is one dead letter as --json prints it. The payload is left out: it is
@@ -56,15 +59,10 @@ type deadLetterJSON struct {
 }
 
 func dlqList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("dlq list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("dlq list", dlqListUsage, redisSettings, stdout, stderr)
 	limit := fs.Int("limit", store.DefaultListLimit, fmt.Sprintf("how many dead letters, newest first (at most %d)", store.MaxListLimit))
 	asJSON := fs.Bool("json", false, "one JSON object per line instead of a table")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mailproof dlq list [--limit N] [--json]")
-		fs.PrintDefaults()
-	}
-	if done, err := parseListFlags(fs, args, limit, stderr); done || err != nil {
+	if done, err := parseListFlags(fs, args, limit); done || err != nil {
 		return err
 	}
 	rdb, err := openStore(ctx, getenv)
@@ -108,27 +106,20 @@ func dlqList(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 func dlqReplay(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("dlq replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("dlq replay", dlqReplayUsage, redisSettings, stdout, stderr)
 	all := fs.Bool("all", false, "replay every dead letter there is when the command starts")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mailproof dlq replay ID|--all   (ID as 'mailproof dlq list' prints it)")
-		fs.PrintDefaults()
-	}
-	rest, help, err := parseInterleaved(fs, args)
+	rest, help, err := fs.parseInterleaved(args)
 	if err != nil || help {
 		return err
 	}
 	if *all == (len(rest) == 1) || len(rest) > 1 {
-		fmt.Fprintln(stderr, "give exactly one dead-letter ID, or --all")
-		fs.Usage()
-		return errUsage
+		return fs.fail("give exactly one dead-letter ID, or --all")
 	}
 	var id string
 	if !*all {
 		id = rest[0]
 		if !validStreamID(id) {
-			return fmt.Errorf("dlq replay: %q is not a dead-letter ID: use the ID column of 'mailproof dlq list', such as 1732443303120-0", id)
+			return usagef("dlq replay: %q is not a dead-letter ID: use the ID column of 'mailproof dlq list', such as 1732443303120-0", id)
 		}
 	}
 	rdb, err := openStore(ctx, getenv)

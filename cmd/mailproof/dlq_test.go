@@ -107,7 +107,7 @@ func TestDLQList(t *testing.T) {
 			if tc.seed {
 				ids = seedDead(t, r, users...)
 			}
-			stdout, stderr, err := runStoreCommand(t, dlq, env, tc.args...)
+			stdout, stderr, err := runStoreCommand(t, dlqGroup().dispatch, env, tc.args...)
 			if err != nil {
 				t.Fatalf("dlq %v: %v\nstderr: %s", tc.args, err, stderr)
 			}
@@ -197,7 +197,7 @@ func TestDLQReplay(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			stdout, stderr, err := runStoreCommand(t, dlq, env, tc.args(ids)...)
+			stdout, stderr, err := runStoreCommand(t, dlqGroup().dispatch, env, tc.args(ids)...)
 			switch {
 			case tc.wantUsage:
 				if !errors.Is(err, errUsage) {
@@ -251,7 +251,7 @@ func TestDLQUsage(t *testing.T) {
 		{name: "no subcommand", wantErr: errUsage, wantStderr: "mailproof dlq list"},
 		{name: "unknown subcommand", args: []string{"purge"}, wantErr: errUsage, wantStderr: `unknown dlq command "purge"`},
 		{name: "help", args: []string{"help"}, wantStdout: "mailproof dlq replay ID|--all"},
-		{name: "list -h", args: []string{"list", "-h"}, wantStderr: "-limit"},
+		{name: "list -h", args: []string{"list", "-h"}, wantStdout: "-limit"},
 		{name: "limit zero", args: []string{"list", "--limit", "0"}, wantErr: errUsage, wantStderr: "--limit must be 1 to 1000"},
 		{name: "limit too large", args: []string{"list", "--limit", "1001"}, wantErr: errUsage, wantStderr: "--limit must be 1 to 1000"},
 		{name: "stray argument", args: []string{"list", "all"}, wantErr: errUsage, wantStderr: `unexpected argument "all"`},
@@ -259,7 +259,7 @@ func TestDLQUsage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		// No MAILPROOF_REDIS_URL: a usage mistake must be reported before any connection.
-		stdout, stderr, err := runStoreCommand(t, dlq, map[string]string{}, tc.args...)
+		stdout, stderr, err := runStoreCommand(t, dlqGroup().dispatch, map[string]string{}, tc.args...)
 		if !errors.Is(err, tc.wantErr) {
 			t.Errorf("%s: error %v, want %v", tc.name, err, tc.wantErr)
 		}

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,23 +67,17 @@ type doctorRun struct {
 }
 
 func doctorCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("doctor", doctorUsage, doctorSettings(), stdout, stderr)
 	url := fs.String("url", "", "the receiver's public base URL (the Action's MAILPROOF_URL): send a signed self-test event through it")
 	name := fs.String("action-name", "mailproof-post-login", "the post-login Action's name, as action deploy gave it")
 	connection := fs.String("connection", "", "the database connection users are provisioned in (default "+defaultConnection()+")")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long each check may take")
 	asJSON := fs.Bool("json", false, "print the checklist as JSON")
-	fs.Usage = func() { fmt.Fprintln(stderr, doctorUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	if help, err := fs.parse(args); help || err != nil {
+		return err
 	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return errUsage
+	if fs.NArg() != 0 || *timeout <= 0 {
+		return fs.fail("takes no arguments; --timeout must be positive")
 	}
 	d := &doctorRun{getenv: getenv, url: strings.TrimRight(*url, "/"), actionName: *name, connection: *connection, timeout: *timeout}
 	if d.connection == "" {
@@ -115,6 +108,15 @@ func doctorCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("doctor: %d of %d checks failed", failed, len(d.results))
 	}
 	return nil
+}
+
+// doctorSettings are the variables doctor reads: all of serve's.
+func doctorSettings() []string {
+	var names []string
+	for _, s := range server.Settings() {
+		names = append(names, s.Name)
+	}
+	return names
 }
 
 func defaultConnection() string { return "Username-Password-Authentication" }

@@ -4,10 +4,8 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,18 +19,34 @@ import (
 	"github.com/mailproof/mailproof/auth0client/auth0test"
 	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/server"
+	"github.com/mailproof/mailproof/webhook"
 )
+
+const localUsage = `Usage:
+  mailproof local [--demo]
+
+Runs the whole product in one process with nothing to set up: an embedded Redis, the
+bundled Auth0 tenant emulator, the receiver, the worker and the ops listener, on
+127.0.0.1:8080 and 127.0.0.1:9090. Once it is ready it prints its addresses and the
+export lines that point the CLI in another shell at it. Ctrl-C stops everything.
+
+A variable below that is set wins over local's own value: MAILPROOF_REDIS_URL for a
+Redis of your own, MAILPROOF_AUTH0_DOMAIN (with the client id and secret) for a real
+tenant, MAILPROOF_LISTEN and MAILPROOF_OPS_LISTEN for other addresses.`
 
 // local runs the whole product in one process with nothing to set up: an embedded Redis,
 // the bundled Auth0 tenant emulator, the receiver, the worker and the ops listener. Any
 // MAILPROOF_* variable that is set wins over the generated value, so local mode can also
 // point at a real Redis or tenant.
 func local(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("local", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	runDemo := fs.Bool("demo", false, "once ready, walk one made-up user through the whole story and print each step (needs the bundled emulator)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	f := newFlags("local", localUsage, allSettings(), stdout, stderr)
+	f.optionalEnv = true // local makes up what it is not given
+	runDemo := f.Bool("demo", false, "once ready, walk one made-up user through the whole story and print each step (needs the bundled emulator)")
+	if help, err := f.parse(args); help || err != nil {
+		return err
+	}
+	if f.NArg() != 0 {
+		return f.fail("takes no arguments, got %q", f.Arg(0))
 	}
 	env := map[string]string{
 		"MAILPROOF_LISTEN":     "127.0.0.1:8080",
@@ -66,7 +80,7 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 		env["MAILPROOF_AUTH0_CLIENT_SECRET"] = tenant.ClientSecret()
 		env["MAILPROOF_AUTH0_CA_FILE"] = tenant.CAFile()
 	}
-	env["MAILPROOF_WEBHOOK_SECRETS"] = "whsec_" + base64.StdEncoding.EncodeToString(randomBytes(32))
+	env["MAILPROOF_WEBHOOK_SECRETS"] = webhook.NewSecret()
 	env["MAILPROOF_ADMIN_TOKEN"] = "mpadm_" + hex.EncodeToString(randomBytes(24))
 	lookup := func(k string) string {
 		if v := getenv(k); v != "" {

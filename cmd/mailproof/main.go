@@ -4,13 +4,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "mailproof:", err)
-		os.Exit(1)
-	}
+	err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	os.Exit(exitStatus(err, os.Stderr))
 }

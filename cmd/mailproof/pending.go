@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -28,42 +26,52 @@ const pendingUsage = `Usage:
                                                              gets app_metadata.mailproof, which the reconcile
                                                              sweep finds users by
 
-Reads MAILPROOF_REDIS_URL (or MAILPROOF_REDIS_URL_FILE); add also the MAILPROOF_AUTH0_* variables.`
+Reads MAILPROOF_REDIS_URL (or MAILPROOF_REDIS_URL_FILE); add also the MAILPROOF_AUTH0_* variables.
+'mailproof pending CMD --help' prints a command's flags and variables.`
 
-// pending dispatches `mailproof pending SUBCOMMAND`.
-func pending(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, pendingUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "list", "ls":
-		return pendingList(ctx, args[1:], getenv, stdout, stderr)
-	case "show", "get":
-		return pendingShow(ctx, args[1:], getenv, stdout, stderr)
-	case "rm", "delete":
-		return pendingRm(ctx, args[1:], getenv, stdout, stderr)
-	case "add":
-		return pendingAdd(ctx, args[1:], getenv, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, pendingUsage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "unknown pending command %q\n\n%s\n", args[0], pendingUsage)
-	return errUsage
+const pendingListUsage = `Usage:
+  mailproof pending list [--limit N] [--cursor C] [--json]
+
+Lists the users waiting for mailbox proof, newest first, a page at a time; the table
+masks addresses (show and --json print them whole).`
+
+const pendingShowUsage = `Usage:
+  mailproof pending show [--json] USER_ID     e.g. 'auth0|6560c1f2e4b0a1b2c3d4e5f6' (quote the |)
+
+Prints one user's pending record in any status (pending, verified, closed and why),
+with its full address and times.`
+
+const pendingRmUsage = `Usage:
+  mailproof pending rm USER_ID     e.g. 'auth0|6560c1f2e4b0a1b2c3d4e5f6' (quote the |)
+
+Removes a user's pending record: mailproof stops watching the user and will not verify
+them. The audit trail records the removal.`
+
+const pendingAddUsage = `Usage:
+  mailproof pending add USER_ID...
+
+Registers existing Auth0 users, as POST /v1/pending does: each must exist, be
+unverified and be on a database connection, and gets app_metadata.mailproof (which
+the reconcile sweep finds users by) before its record. A record's provisioning time is
+the moment it is registered, so send the reset email after this, not before.`
+
+// pendingGroup is `mailproof pending SUBCOMMAND`.
+func pendingGroup() command {
+	return command{name: "pending", synopsis: "pending CMD", summary: "list, show, add or rm (remove) the records of users awaiting proof",
+		usage: pendingUsage, subs: []command{
+			{name: "list", aliases: []string{"ls"}, run: pendingList},
+			{name: "show", aliases: []string{"get"}, run: pendingShow},
+			{name: "rm", aliases: []string{"delete"}, run: pendingRm},
+			{name: "add", run: pendingAdd},
+		}}
 }
 
 func pendingList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("pending list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("pending list", pendingListUsage, redisSettings, stdout, stderr)
 	limit := fs.Int("limit", store.DefaultListLimit, fmt.Sprintf("how many records per page (at most %d)", store.MaxListLimit))
 	cursor := fs.String("cursor", "", "continue after the page that printed this cursor")
 	asJSON := fs.Bool("json", false, `print {"records": [...], "next_cursor": "..."} as the admin API does`)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mailproof pending list [--limit N] [--cursor C] [--json]")
-		fs.PrintDefaults()
-	}
-	if done, err := parseListFlags(fs, args, limit, stderr); done || err != nil {
+	if done, err := parseListFlags(fs, args, limit); done || err != nil {
 		return err
 	}
 	rdb, err := openStore(ctx, getenv)
@@ -106,14 +114,9 @@ func pendingList(ctx context.Context, args []string, getenv func(string) string,
 }
 
 func pendingShow(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("pending show", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("pending show", pendingShowUsage, redisSettings, stdout, stderr)
 	asJSON := fs.Bool("json", false, "print the record as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mailproof pending show [--json] USER_ID   e.g. 'auth0|6560c1f2e4b0a1b2c3d4e5f6' (quote the |)")
-		fs.PrintDefaults()
-	}
-	id, help, err := oneUserID(fs, args, stderr)
+	id, help, err := oneUserID(fs, args)
 	if err != nil || help {
 		return err
 	}
@@ -154,12 +157,8 @@ func pendingShow(ctx context.Context, args []string, getenv func(string) string,
 }
 
 func pendingRm(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("pending rm", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mailproof pending rm USER_ID   e.g. 'auth0|6560c1f2e4b0a1b2c3d4e5f6' (quote the |)")
-	}
-	id, help, err := oneUserID(fs, args, stderr)
+	fs := newFlags("pending rm", pendingRmUsage, redisSettings, stdout, stderr)
+	id, help, err := oneUserID(fs, args)
 	if err != nil || help {
 		return err
 	}
@@ -183,67 +182,32 @@ func pendingRm(ctx context.Context, args []string, getenv func(string) string, s
 }
 
 // oneUserID parses flags and exactly one user id argument, in any order.
-func oneUserID(fs *flag.FlagSet, args []string, stderr io.Writer) (id string, help bool, err error) {
-	rest, help, err := parseInterleaved(fs, args)
+func oneUserID(fs *flags, args []string) (id string, help bool, err error) {
+	rest, help, err := fs.parseInterleaved(args)
 	if err != nil || help {
 		return "", help, err
 	}
 	if len(rest) != 1 || strings.TrimSpace(rest[0]) == "" {
-		fmt.Fprintln(stderr, "give exactly one user id")
-		fs.Usage()
-		return "", false, errUsage
+		return "", false, fs.fail("give exactly one user id")
 	}
 	return rest[0], false, nil
 }
 
 // parseListFlags parses a list command's flags, which take no positional argument, and
 // checks the parsed --limit. done is true when -h printed the usage: nothing is left to do.
-func parseListFlags(fs *flag.FlagSet, args []string, limit *int, stderr io.Writer) (done bool, err error) {
-	rest, help, err := parseInterleaved(fs, args)
+func parseListFlags(fs *flags, args []string, limit *int) (done bool, err error) {
+	rest, help, err := fs.parseInterleaved(args)
 	if err != nil || help {
 		return true, err
 	}
 	if len(rest) != 0 {
-		fmt.Fprintf(stderr, "unexpected argument %q\n", rest[0])
-		fs.Usage()
-		return true, errUsage
+		return true, fs.fail("unexpected argument %q", rest[0])
 	}
-	if err := checkLimit(*limit, stderr); err != nil {
-		return true, err
+	// The store would silently change a --limit outside these bounds.
+	if *limit < 1 || *limit > store.MaxListLimit {
+		return true, fs.fail("--limit must be 1 to %d", store.MaxListLimit)
 	}
 	return false, nil
-}
-
-// parseInterleaved parses flags that may come before or after the positional arguments
-// (`pending show ID --json` as well as `pending show --json ID`), which the flag package
-// alone stops at. help is true when -h was asked for and usage printed. A lone "--" ends
-// the flags, for an argument that starts with a dash.
-func parseInterleaved(fs *flag.FlagSet, args []string) (rest []string, help bool, err error) {
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, true, nil
-			}
-			return nil, false, errUsage
-		}
-		if consumed := len(args) - fs.NArg(); consumed > 0 && args[consumed-1] == "--" {
-			return append(rest, fs.Args()...), false, nil
-		}
-		if fs.NArg() == 0 {
-			return rest, false, nil
-		}
-		rest = append(rest, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
-// checkLimit refuses a --limit the store would silently change.
-func checkLimit(limit int, stderr io.Writer) error {
-	if limit < 1 || limit > store.MaxListLimit {
-		fmt.Fprintf(stderr, "--limit must be 1 to %d\n", store.MaxListLimit)
-		return errUsage
-	}
-	return nil
 }
 
 // oneLine quotes a value holding control characters, so a crafted user id or error
@@ -269,9 +233,13 @@ func clockOrDash(t time.Time) string {
 // A record's provisioning time is the moment it is registered, so send the reset email
 // after this, not before.
 func pendingAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") }) {
-		fmt.Fprintln(stderr, "usage: mailproof pending add USER_ID...")
-		return errUsage
+	fs := newFlags("pending add", pendingAddUsage, tenantSettings(), stdout, stderr)
+	ids, help, err := fs.parseInterleaved(args)
+	if err != nil || help {
+		return err
+	}
+	if len(ids) == 0 {
+		return fs.fail("give at least one user id")
 	}
 	p, closeAll, err := openProvisioner(ctx, getenv, stderr)
 	if err != nil {
@@ -279,7 +247,7 @@ func pendingAdd(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	defer closeAll()
 	failed := 0
-	for _, id := range args {
+	for _, id := range ids {
 		rec, created, err := p.Register(ctx, id, store.AuditByCLI)
 		switch {
 		case err != nil:
@@ -292,7 +260,7 @@ func pendingAdd(ctx context.Context, args []string, getenv func(string) string, 
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d users not registered", failed, len(args))
+		return fmt.Errorf("%d of %d users not registered", failed, len(ids))
 	}
 	return nil
 }

@@ -67,7 +67,7 @@ func TestPendingList(t *testing.T) {
 			if tc.seed {
 				seedPending(t, r)
 			}
-			stdout, stderr, err := runStoreCommand(t, pending, env, tc.args...)
+			stdout, stderr, err := runStoreCommand(t, pendingGroup().dispatch, env, tc.args...)
 			if err != nil {
 				t.Fatalf("pending %v: %v\nstderr: %s", tc.args, err, stderr)
 			}
@@ -112,7 +112,7 @@ func TestPendingListFollowsTheCursor(t *testing.T) {
 	var seen []string
 	args := []string{"list", "--json", "--limit", "2"}
 	for range len(pendingUsers) + 1 {
-		stdout, stderr, err := runStoreCommand(t, pending, env, args...)
+		stdout, stderr, err := runStoreCommand(t, pendingGroup().dispatch, env, args...)
 		if err != nil {
 			t.Fatalf("pending %v: %v\n%s", args, err, stderr)
 		}
@@ -133,7 +133,7 @@ func TestPendingListFollowsTheCursor(t *testing.T) {
 		t.Errorf("pages held %q, want %q", seen, want)
 	}
 
-	_, _, err := runStoreCommand(t, pending, env, "list", "--cursor", "not-a-cursor")
+	_, _, err := runStoreCommand(t, pendingGroup().dispatch, env, "list", "--cursor", "not-a-cursor")
 	if err == nil || !strings.Contains(err.Error(), "--cursor is not one this command printed") {
 		t.Errorf("bad cursor: error %v, want one about --cursor", err)
 	}
@@ -157,7 +157,7 @@ func TestPendingShow(t *testing.T) {
 	seedPending(t, r)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			stdout, stderr, err := runStoreCommand(t, pending, env, tc.args...)
+			stdout, stderr, err := runStoreCommand(t, pendingGroup().dispatch, env, tc.args...)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want one mentioning %q", err, tc.wantErr)
@@ -200,7 +200,7 @@ func TestPendingRm(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r, env := cliStore(t)
 			seedPending(t, r)
-			stdout, _, err := runStoreCommand(t, pending, env, "rm", tc.id)
+			stdout, _, err := runStoreCommand(t, pendingGroup().dispatch, env, "rm", tc.id)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want one mentioning %q", err, tc.wantErr)
@@ -237,13 +237,13 @@ func TestPendingAddMarksTheUser(t *testing.T) {
 	}
 	patches := func() int { return tenant.CountCalls(http.MethodPatch, "/api/v2/users/") }
 
-	if out, errOut, err := runStoreCommand(t, pending, env, "add", unmarked.ID); err != nil || !strings.HasPrefix(out, "registered\t"+unmarked.ID) {
+	if out, errOut, err := runStoreCommand(t, pendingGroup().dispatch, env, "add", unmarked.ID); err != nil || !strings.HasPrefix(out, "registered\t"+unmarked.ID) {
 		t.Fatalf("pending add: %q, %v\n%s", out, err, errOut)
 	}
 	if markerOf(unmarked.ID) == nil || patches() != 1 {
 		t.Errorf("after pending add: marker %v, %d PATCH calls; want the marker from one call", markerOf(unmarked.ID), patches())
 	}
-	if out, _, err := runStoreCommand(t, pending, env, "add", unmarked.ID, marked.ID); err != nil || !strings.Contains(out, "registered\t"+marked.ID) {
+	if out, _, err := runStoreCommand(t, pendingGroup().dispatch, env, "add", unmarked.ID, marked.ID); err != nil || !strings.Contains(out, "registered\t"+marked.ID) {
 		t.Errorf("pending add of a marked user: %q, %v", out, err)
 	}
 	if n := patches(); n != 1 || !reflect.DeepEqual(markerOf(marked.ID), provisioned) {
@@ -253,7 +253,7 @@ func TestPendingAddMarksTheUser(t *testing.T) {
 	// Auth0 fails the marker: the user is not registered, and the message says why.
 	late := tenant.AddUser(auth0test.UserSeed{Email: "alan@example.com"})
 	tenant.Inject(auth0test.Fault{Method: http.MethodPatch, PathPrefix: "/api/v2/users/", Status: http.StatusServiceUnavailable, Times: 1})
-	_, errOut, err := runStoreCommand(t, pending, env, "add", late.ID)
+	_, errOut, err := runStoreCommand(t, pendingGroup().dispatch, env, "add", late.ID)
 	if err == nil || !strings.Contains(errOut, "app_metadata.mailproof") || !strings.Contains(errOut, "nothing registered") {
 		t.Errorf("pending add while the marker fails: %v, stderr %q; want a failure naming app_metadata.mailproof and saying nothing was registered", err, errOut)
 	}
@@ -264,7 +264,7 @@ func TestPendingAddMarksTheUser(t *testing.T) {
 		t.Errorf("the failure printed a full address: %s", errOut)
 	}
 	// Running it again finishes the job.
-	if out, errOut, err := runStoreCommand(t, pending, env, "add", late.ID); err != nil || !strings.HasPrefix(out, "registered\t"+late.ID) || markerOf(late.ID) == nil {
+	if out, errOut, err := runStoreCommand(t, pendingGroup().dispatch, env, "add", late.ID); err != nil || !strings.HasPrefix(out, "registered\t"+late.ID) || markerOf(late.ID) == nil {
 		t.Errorf("pending add again: %q, %v, marker %v\n%s; want registered and marked", out, err, markerOf(late.ID), errOut)
 	}
 }
@@ -279,17 +279,17 @@ func TestPendingUsage(t *testing.T) {
 	}{
 		{name: "no subcommand", wantErr: errUsage, wantStderr: "mailproof pending list"},
 		{name: "unknown subcommand", args: []string{"grant"}, wantErr: errUsage, wantStderr: `unknown pending command "grant"`},
-		{name: "add without ids", args: []string{"add"}, wantErr: errUsage, wantStderr: "usage: mailproof pending add USER_ID..."},
+		{name: "add without ids", args: []string{"add"}, wantErr: errUsage, wantStderr: "mailproof pending add USER_ID..."},
 		{name: "help", args: []string{"help"}, wantStdout: "mailproof pending rm USER_ID"},
 		{name: "show without id", args: []string{"show"}, wantErr: errUsage, wantStderr: "exactly one user id"},
 		{name: "rm with two ids", args: []string{"rm", "auth0|a", "auth0|b"}, wantErr: errUsage, wantStderr: "exactly one user id"},
 		{name: "unknown flag", args: []string{"rm", "--force", "auth0|a"}, wantErr: errUsage, wantStderr: "-force"},
 		{name: "limit too large", args: []string{"list", "--limit", "5000"}, wantErr: errUsage, wantStderr: "--limit must be 1 to 1000"},
-		{name: "show -h", args: []string{"show", "-h"}, wantStderr: "quote the |"},
+		{name: "show -h", args: []string{"show", "-h"}, wantStdout: "quote the |"},
 	}
 	for _, tc := range tests {
 		// No MAILPROOF_REDIS_URL: a usage mistake must be reported before any connection.
-		stdout, stderr, err := runStoreCommand(t, pending, map[string]string{}, tc.args...)
+		stdout, stderr, err := runStoreCommand(t, pendingGroup().dispatch, map[string]string{}, tc.args...)
 		if !errors.Is(err, tc.wantErr) {
 			t.Errorf("%s: error %v, want %v", tc.name, err, tc.wantErr)
 		}
@@ -305,12 +305,12 @@ func TestStoreCommandsNeedRedisURL(t *testing.T) {
 		cmd  storeCommand
 		args []string
 	}{
-		{name: "dlq list", cmd: dlq, args: []string{"list"}},
-		{name: "dlq replay", cmd: dlq, args: []string{"replay", "1-0"}},
-		{name: "dlq replay --all", cmd: dlq, args: []string{"replay", "--all"}},
-		{name: "pending list", cmd: pending, args: []string{"list"}},
-		{name: "pending show", cmd: pending, args: []string{"show", "auth0|a"}},
-		{name: "pending rm", cmd: pending, args: []string{"rm", "auth0|a"}},
+		{name: "dlq list", cmd: dlqGroup().dispatch, args: []string{"list"}},
+		{name: "dlq replay", cmd: dlqGroup().dispatch, args: []string{"replay", "1-0"}},
+		{name: "dlq replay --all", cmd: dlqGroup().dispatch, args: []string{"replay", "--all"}},
+		{name: "pending list", cmd: pendingGroup().dispatch, args: []string{"list"}},
+		{name: "pending show", cmd: pendingGroup().dispatch, args: []string{"show", "auth0|a"}},
+		{name: "pending rm", cmd: pendingGroup().dispatch, args: []string{"rm", "auth0|a"}},
 	}
 	for _, tc := range tests {
 		_, _, err := runStoreCommand(t, tc.cmd, map[string]string{}, tc.args...)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,12 +26,11 @@ Creates the user in Auth0 with email_verified false and a random password nobody
 knows, registers it with mailproof, then sends Auth0's reset-password email (or
 creates a password-change ticket and prints its URL). Running the same command
 again after an interruption finishes the job without creating or emailing anyone
-twice. Reads MAILPROOF_REDIS_URL and the MAILPROOF_AUTH0_* variables.`
+twice.`
 
 // provisionCmd is `mailproof provision`.
 func provisionCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("provision", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("provision", provisionUsage, tenantSettings(), stdout, stderr)
 	email := fs.String("email", "", "the address of the user to provision")
 	name := fs.String("name", "", "the user's name")
 	connection := fs.String("connection", "", "the database connection (default "+proof.DefaultConnection+")")
@@ -46,12 +44,8 @@ func provisionCmd(ctx context.Context, args []string, getenv func(string) string
 	concurrency := fs.Int("concurrency", 4, "with --csv: rows provisioned at once")
 	results := fs.String("results", "", "with --csv: where to write the results CSV (default FILE.results.csv)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	fs.Usage = func() { fmt.Fprintln(stderr, provisionUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	if help, err := fs.parse(args); help || err != nil {
+		return err
 	}
 	modes := 0
 	for _, set := range []bool{*email != "", *resend != "", *csvFile != ""} {
@@ -60,9 +54,7 @@ func provisionCmd(ctx context.Context, args []string, getenv func(string) string
 		}
 	}
 	if modes != 1 || fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "provision: give exactly one of --email, --resend or --csv")
-		fs.Usage()
-		return errUsage
+		return fs.fail("give exactly one of --email, --resend or --csv, and no arguments")
 	}
 	if *csvFile != "" {
 		return provisionCSV(ctx, csvOptions{Path: *csvFile, DryRun: *dryRun, Concurrency: *concurrency, Results: *results,

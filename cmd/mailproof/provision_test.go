@@ -84,14 +84,14 @@ func TestPendingAdd(t *testing.T) {
 	_, tenant, env := provisionEnv(t, auth0test.Config{})
 	ok := tenant.AddUser(auth0test.UserSeed{Email: "ada@example.com"})
 	verified := tenant.AddUser(auth0test.UserSeed{Email: "vera@example.com", EmailVerified: true})
-	out, errOut, err := runStoreCommand(t, pending, env, "add", ok.ID, verified.ID, "auth0|a\u200bb")
+	out, errOut, err := runStoreCommand(t, pendingGroup().dispatch, env, "add", ok.ID, verified.ID, "auth0|a\u200bb")
 	if err == nil || !strings.Contains(err.Error(), "2 of 3") {
 		t.Errorf("pending add: %v, want 2 of 3 not registered", err)
 	}
 	if !strings.Contains(out, "registered\t"+ok.ID) || !strings.Contains(errOut, "already verified") || !strings.Contains(errOut, "control characters") {
 		t.Errorf("pending add output %q / %q: want the good one registered, the verified and the malformed ones refused with reasons", out, errOut)
 	}
-	if out, _, err := runStoreCommand(t, pending, env, "add", ok.ID); err != nil || !strings.HasPrefix(out, "already pending") {
+	if out, _, err := runStoreCommand(t, pendingGroup().dispatch, env, "add", ok.ID); err != nil || !strings.HasPrefix(out, "already pending") {
 		t.Errorf("pending add again: %q, %v; want already pending", out, err)
 	}
 }

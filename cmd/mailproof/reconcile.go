@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -32,9 +31,7 @@ Management API calls it took.
 
 Only one replica or command sweeps at a time: if one is sweeping now, this
 command says so and exits 1. A run stopped by --limit or an interruption is
-resumed from its cursor by the next one. Exits 1 when a job was dead-lettered.
-Reads MAILPROOF_REDIS_URL, the MAILPROOF_AUTH0_* variables,
-MAILPROOF_RECONCILE_EXPORT_ABOVE and the worker's (MAILPROOF_WORKERS, ...).`
+resumed from its cursor by the next one. Exits 1 when a job was dead-lettered.`
 
 // reconcileSettings are the variables reconcile reads besides Redis's and Auth0's: the
 // sweep's path choice and the in-process worker's, so it works like serve's.
@@ -48,23 +45,16 @@ var errSweepBusy = errors.New("another replica is sweeping right now; try again 
 
 // reconcileCmd is `mailproof reconcile`.
 func reconcileCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("reconcile", reconcileUsage, tenantSettings(reconcileSettings...), stdout, stderr)
 	dryRun := fs.Bool("dry-run", false, "find and judge the candidates and print what would be done; queue nothing, move no cursor, change no user")
 	limit := fs.Int("limit", 0, "stop after queuing this many jobs (0: no limit); the next run resumes where this one stopped")
 	wait := fs.Duration("wait", 10*time.Minute, "how long to wait for the queued jobs' outcomes, running a worker meanwhile (0: do not wait)")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
-	fs.Usage = func() { fmt.Fprintln(stderr, reconcileUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	if help, err := fs.parse(args); help || err != nil {
+		return err
 	}
 	if fs.NArg() != 0 || *limit < 0 || *wait < 0 {
-		fmt.Fprintln(stderr, "reconcile: takes no arguments; --limit and --wait must not be negative")
-		fs.Usage()
-		return errUsage
+		return fs.fail("takes no arguments; --limit and --wait must not be negative")
 	}
 	// The worker's log lines and the progress display share stderr from two goroutines.
 	terminal := isTerminal(stderr)

@@ -213,12 +213,16 @@ func TestReconcileUsage(t *testing.T) {
 		{"wait not a duration", []string{"--wait", "ten"}, errUsage},
 	}
 	for _, tc := range tests {
-		_, errOut, err := runStoreCommand(t, reconcileCmd, env, tc.args...)
+		out, errOut, err := runStoreCommand(t, reconcileCmd, env, tc.args...)
 		if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.wantErr)
 		}
-		if !strings.Contains(errOut, "mailproof reconcile [--dry-run]") {
-			t.Errorf("%s: stderr %q, want the usage", tc.name, errOut)
+		usage := errOut // a mistake's usage goes to stderr, asked-for help to stdout
+		if tc.wantErr == nil {
+			usage = out
+		}
+		if !strings.Contains(usage, "mailproof reconcile [--dry-run]") {
+			t.Errorf("%s: stdout %q, stderr %q, want the usage", tc.name, out, errOut)
 		}
 	}
 }

@@ -2,72 +2,110 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
 
-const usage = `mailproof: flips email_verified on Auth0 users once a login proves mailbox access.
+// cmdFunc runs one command with the arguments after its name.
+type cmdFunc func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
 
-Usage:
-  mailproof serve               receiver + worker + ops listener, configured from MAILPROOF_* variables
-  mailproof local               everything in one process with no setup (embedded Redis, Auth0 emulator)
-  mailproof sign [flags] FILE|- sign a JSON body like the Action does and print the headers
-  mailproof audit [--user ID]   read the audit trail of decisions
-  mailproof provision           create users unverified and send them the reset email (one, or --csv)
-  mailproof pending CMD         list, show, add or rm (remove) the records of users awaiting proof
-  mailproof dlq CMD             list or replay jobs that exhausted their retries
-  mailproof reconcile           sweep Auth0 now for logins whose webhook never arrived, and act on them
-  mailproof doctor [--url URL]  check this deployment (Redis, Auth0 grant and scopes, the Action, the secret)
-  mailproof action deploy       create or update the post-login Action in the tenant and bind it
-  mailproof help                this text
+// A command is one word of the command line. A leaf runs; a group (pending, dlq, action,
+// and mailproof itself) dispatches to its subs and prints its usage text when asked.
+type command struct {
+	name     string
+	aliases  []string
+	synopsis string // how to call it, after "mailproof", for the list of commands
+	summary  string // what it does, in one line
+	run      cmdFunc
+	subs     []command
+	usage    string // a group's usage text
+}
 
-Run 'mailproof COMMAND -h' for a command's flags. Configuration: see the README.`
+// root is the whole command line: one entry per command. A new command is a file in
+// this package and one entry here; the tests walk this tree, so it gets --help and the
+// exit statuses checked with the rest.
+func root() command {
+	c := command{name: "mailproof", subs: []command{
+		{name: "serve", synopsis: "serve", summary: "receiver + worker + ops listener, configured from MAILPROOF_* variables", run: serve},
+		{name: "local", synopsis: "local [--demo]", summary: "everything in one process with no setup (embedded Redis, Auth0 emulator)", run: local},
+		{name: "sign", synopsis: "sign [flags] FILE|-", summary: "sign a JSON body like the Action does and print the headers", run: sign},
+		{name: "audit", synopsis: "audit [--user ID]", summary: "read the audit trail of decisions", run: audit},
+		{name: "provision", synopsis: "provision", summary: "create users unverified and send them the reset email (one, or --csv)", run: provisionCmd},
+		pendingGroup(),
+		dlqGroup(),
+		{name: "reconcile", synopsis: "reconcile", summary: "sweep Auth0 now for logins whose webhook never arrived, and act on them", run: reconcileCmd},
+		{name: "doctor", synopsis: "doctor [--url URL]", summary: "check this deployment: Redis, the Auth0 grant and scopes, the Action, the secret", run: doctorCmd},
+		actionGroup(),
+		{name: "keygen", synopsis: "keygen [hmac|ed25519]", summary: "a new webhook signing secret, or an ed25519 key pair", run: keygen},
+		{name: "version", synopsis: "version", summary: "the version of this build", run: versionCmd},
+	}}
+	c.usage = rootUsage(c.subs)
+	return c
+}
 
-// errUsage marks a mistake on the command line: the caller already printed why.
-var errUsage = errors.New("invalid usage")
+// rootUsage is the list of commands `mailproof help` prints.
+func rootUsage(cmds []command) string {
+	var b strings.Builder
+	b.WriteString("mailproof: flips email_verified on Auth0 users once a login proves mailbox access.\n\nUsage:\n")
+	line := func(synopsis, summary string) { fmt.Fprintf(&b, "  mailproof %-22s %s\n", synopsis, summary) }
+	for _, c := range cmds {
+		line(c.synopsis, c.summary)
+	}
+	line("help [COMMAND]", "this text, or a command's usage, flags and variables")
+	b.WriteString(`
+'mailproof COMMAND --help' (or -h, or 'mailproof help COMMAND') prints a command's
+usage, flags and the MAILPROOF_* variables it reads; 'mailproof --version' the version.
+Exit status: 0 done, 1 the command failed, 2 a mistake on the command line.
+Configuration: see the README.`)
+	return b.String()
+}
 
 // run is main without the process: tests call it with their own environment and streams.
 // SIGINT and SIGTERM cancel ctx, which every long-running command honours.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = append([]string{"version"}, args[1:]...)
+	}
+	return root().dispatch(ctx, args, getenv, stdout, stderr)
+}
+
+// dispatch runs the leaf c, or the sub of the group c that args name. "help", -h and
+// --help print a group's usage on stdout; "help CMD..." is "CMD... --help".
+func (c command) dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if c.run != nil {
+		return c.run(ctx, args, getenv, stdout, stderr)
+	}
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, usage)
+		fmt.Fprintln(stderr, c.usage)
 		return errUsage
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "serve":
-		return serve(ctx, rest, getenv, stdout, stderr)
-	case "local":
-		return local(ctx, rest, getenv, stdout, stderr)
-	case "sign":
-		return sign(rest, getenv, stdout, stderr)
-	case "audit":
-		return audit(ctx, rest, getenv, stdout, stderr)
-	case "action":
-		return action(ctx, rest, getenv, stdout, stderr)
-	case "pending":
-		return pending(ctx, rest, getenv, stdout, stderr)
-	case "provision":
-		return provisionCmd(ctx, rest, getenv, stdout, stderr)
-	case "dlq":
-		return dlq(ctx, rest, getenv, stdout, stderr)
-	case "doctor":
-		return doctorCmd(ctx, rest, getenv, stdout, stderr)
-	case "reconcile":
-		return reconcileCmd(ctx, rest, getenv, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, usage)
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			return c.dispatch(ctx, append(slices.Clone(args[1:]), "--help"), getenv, stdout, stderr)
+		}
+		fmt.Fprintln(stdout, c.usage)
 		return nil
 	}
-	fmt.Fprintf(stderr, "unknown command %q\n\n%s\n", cmd, usage)
+	for _, sub := range c.subs {
+		if args[0] == sub.name || slices.Contains(sub.aliases, args[0]) {
+			return sub.dispatch(ctx, args[1:], getenv, stdout, stderr)
+		}
+	}
+	what := "command"
+	if c.name != "mailproof" {
+		what = c.name + " command"
+	}
+	fmt.Fprintf(stderr, "unknown %s %q\n\n%s\n", what, args[0], c.usage)
 	return errUsage
 }
 

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,29 +10,36 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailproof/mailproof/server"
 	"github.com/mailproof/mailproof/webhook"
 )
 
+const signUsage = `Usage:
+  mailproof sign [--secret whsec_…|--secret-file F] [--id ID] [--timestamp UNIX] [--curl URL] FILE|-
+
+Signs the JSON body in FILE (or standard input, -) exactly as the post-login Action
+does and prints the webhook-id, webhook-timestamp and webhook-signature headers or,
+with --curl, a curl command that posts the body to the receiver: for trying the
+receiver by hand and for finding why a signature does not match.
+
+Without --secret or --secret-file it signs with the first whsec_ entry of
+MAILPROOF_WEBHOOK_SECRETS (or of the file MAILPROOF_WEBHOOK_SECRETS_FILE names), the
+variable serve reads.`
+
 // sign signs a JSON body exactly as the Action does and prints the three Standard
 // Webhooks headers, or a ready curl command with --curl.
-func sign(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sign", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	secret := fs.String("secret", "", "whsec_… (or whsk_…) signing secret; default: the first whsec_ entry of MAILPROOF_WEBHOOK_SECRETS")
+func sign(_ context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("sign", signUsage, nil, stdout, stderr)
+	secret := fs.String("secret", "", "whsec_… (or whsk_…) signing secret; default: the first whsec_ entry of MAILPROOF_WEBHOOK_SECRETS (or its _FILE)")
 	secretFile := fs.String("secret-file", "", "read the secret from this file instead (keeps it out of shell history)")
 	id := fs.String("id", "", "webhook-id (default: a fresh msg_… id)")
 	ts := fs.String("timestamp", "", "webhook-timestamp in Unix seconds (default: now)")
 	curl := fs.String("curl", "", "print a curl command POSTing to this base URL (e.g. $MAILPROOF_URL) instead of the bare headers")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mailproof sign [--secret whsec_…] [--id ID] [--timestamp UNIX] [--curl URL] FILE|-")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if help, err := fs.parse(args); help || err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
+		return fs.fail("give one FILE holding the JSON body, or - for standard input")
 	}
 	key, err := signingSecret(*secret, *secretFile, getenv)
 	if err != nil {
@@ -53,7 +60,7 @@ func sign(args []string, getenv func(string) string, stdout, stderr io.Writer) e
 		// one given, or accept what the receiver refuses.
 		n, ok := webhook.ParseTimestamp(*ts)
 		if !ok {
-			return fmt.Errorf("--timestamp %q must be Unix seconds in plain decimal (no sign or leading zero)", *ts)
+			return usagef("--timestamp %q must be Unix seconds in plain decimal (no sign or leading zero)", *ts)
 		}
 		at = time.Unix(n, 0)
 	}
@@ -86,7 +93,7 @@ func sign(args []string, getenv func(string) string, stdout, stderr io.Writer) e
 func signingSecret(flagValue, file string, getenv func(string) string) (string, error) {
 	switch {
 	case flagValue != "" && file != "":
-		return "", errors.New("give --secret or --secret-file, not both")
+		return "", usagef("give --secret or --secret-file, not both")
 	case flagValue != "":
 		return flagValue, nil
 	case file != "":
@@ -96,7 +103,11 @@ func signingSecret(flagValue, file string, getenv func(string) string) (string, 
 		}
 		return strings.TrimSpace(string(b)), nil
 	}
-	for _, s := range strings.Split(getenv("MAILPROOF_WEBHOOK_SECRETS"), ",") {
+	secrets, err := server.LookupEnv(getenv, "MAILPROOF_WEBHOOK_SECRETS", true)
+	if err != nil {
+		return "", err
+	}
+	for _, s := range strings.Split(secrets, ",") {
 		if s = strings.TrimSpace(s); strings.HasPrefix(s, "whsec_") {
 			return s, nil
 		}

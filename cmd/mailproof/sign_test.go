@@ -129,6 +129,21 @@ func TestSignSecretSources(t *testing.T) {
 	}
 }
 
+// TestSignReadsTheSecretsFile finds the secret where serve does when the receivers'
+// keys live in a file (MAILPROOF_WEBHOOK_SECRETS_FILE).
+func TestSignReadsTheSecretsFile(t *testing.T) {
+	v := signVectors(t)[0]
+	file := signTempFile(t, "body.json", []byte(v.Payload))
+	keys := signTempFile(t, "keys", []byte(v.Secret+"\n"))
+	env := map[string]string{"MAILPROOF_WEBHOOK_SECRETS_FILE": keys}
+	var stdout, stderr bytes.Buffer
+	err := run(t.Context(), []string{"sign", "--id", v.ID, "--timestamp", strconv.FormatInt(v.Timestamp, 10), file},
+		func(k string) string { return env[k] }, &stdout, &stderr)
+	if want := signHeaders(v.ID, v.Timestamp, v.Signature); err != nil || stdout.String() != want {
+		t.Errorf("error %v, printed\n%s\nwant\n%s", err, stdout.String(), want)
+	}
+}
+
 // TestSignStdin reads the body from standard input. sign reads os.Stdin itself, so this
 // test swaps it and must not run in parallel with anything that reads it.
 func TestSignStdin(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"go.uber.org/zap"
 
@@ -17,6 +18,11 @@ import (
 var auth0Settings = []string{
 	"MAILPROOF_AUTH0_DOMAIN", "MAILPROOF_AUTH0_CLIENT_ID", "MAILPROOF_AUTH0_CLIENT_SECRET",
 	"MAILPROOF_AUTH0_CA_FILE", "MAILPROOF_AUTH0_TIMEOUT", "MAILPROOF_AUTH0_RATE", "MAILPROOF_AUTH0_AUTH_RATE",
+}
+
+// tenantSettings are the variables openTenant reads besides its extra ones.
+func tenantSettings(extra ...string) []string {
+	return slices.Concat(redisSettings, auth0Settings, extra)
 }
 
 // cliTenant is a CLI command's connection to Redis and Auth0, built as serve builds it.
