@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +23,10 @@ import (
 	"github.com/mailproof/mailproof/handlers"
 	"github.com/mailproof/mailproof/server"
 )
+
+// localPlan is the bundled emulator's Auth0 plan: Free's rate limits, the ones a
+// newcomer's own tenant most likely has, so local behaves as mailproof would there.
+const localPlan = auth0test.PlanFree
 
 // local runs the whole product in one process with nothing to set up: an embedded Redis,
 // the bundled Auth0 tenant emulator, the receiver, the worker and the ops listener. Any
@@ -56,15 +61,22 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 		tenant, err = auth0test.Start(auth0test.Config{
 			ClientID:     getenv("MAILPROOF_AUTH0_CLIENT_ID"),
 			ClientSecret: getenv("MAILPROOF_AUTH0_CLIENT_SECRET"),
+			Plan:         localPlan,
 		})
 		if err != nil {
 			return fmt.Errorf("start the Auth0 tenant emulator: %w", err)
 		}
 		defer tenant.Close()
+		rate, err := auth0test.PlanRate(localPlan)
+		if err != nil {
+			return err
+		}
 		env["MAILPROOF_AUTH0_DOMAIN"] = tenant.Domain()
 		env["MAILPROOF_AUTH0_CLIENT_ID"] = tenant.ClientID()
 		env["MAILPROOF_AUTH0_CLIENT_SECRET"] = tenant.ClientSecret()
 		env["MAILPROOF_AUTH0_CA_FILE"] = tenant.CAFile()
+		// The budget an operator on that plan sets.
+		env["MAILPROOF_AUTH0_RATE"] = strconv.FormatFloat(rate, 'f', -1, 64)
 	}
 	env["MAILPROOF_WEBHOOK_SECRETS"] = "whsec_" + base64.StdEncoding.EncodeToString(randomBytes(32))
 	env["MAILPROOF_ADMIN_TOKEN"] = "mpadm_" + hex.EncodeToString(randomBytes(24))
