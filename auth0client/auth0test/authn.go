@@ -152,11 +152,10 @@ func (t *Tenant) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	t.mu.Lock()
 	ok, st := t.resetLimits.take(clientIP(r)+" "+email, t.now())
 	t.mu.Unlock()
+	// This limit's headers replace the Authentication API's.
 	st.setHeaders(w.Header())
 	if !ok {
-		// The status and headers are Auth0's; the body's wording is
-		// unconfirmed.
-		writeOAuthError(w, http.StatusTooManyRequests, "too_many_requests", http.StatusText(http.StatusTooManyRequests))
+		writeAuthRateLimited(w)
 		return
 	}
 	t.sendResetEmail(email, form["connection"], clientID)

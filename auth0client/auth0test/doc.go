@@ -268,4 +268,60 @@
 // its links are gone 24 hours after it completed (404 inexistent_job).
 // The download is outside /api/v2/: it needs no token and spends no rate
 // limit; the jobs endpoints spend it like any Management API call.
+//
+// # Rate limits
+//
+// Config.Plan (or SetPlan, at any time) applies the limits of an Auth0 plan
+// as token buckets, burst = bucket size and sustained = refill, each created
+// full. A request spends the API's own bucket, then its endpoint family's,
+// in the order Auth0 evaluates them; the first empty one answers 429 with
+// its headers. Every answer of both APIs, errors and injected faults
+// included, carries x-ratelimit-limit (the bucket size), -remaining and
+// -reset (Unix seconds, rounded up, when the bucket is full again). Limits
+// given per second refill every millisecond, per-minute ones every whole
+// second, as Auth0's policy page describes.
+//
+//	plan            Management API                    Authentication API
+//	free            2, 2/s                            300, 300/min
+//	essentials      user reads 40, 500/min            25, 25/s
+//	                user writes 20, 200/min
+//	                connection reads 5, 50/min
+//	                everything else 10, 150/min
+//	enterprise      50, 16/s                          100, 100/s
+//	non-production  10, 2/s                           100, 100/s
+//	custom          Config.Rate and Burst (50, 50/s)  100, 100/s
+//
+// On every plan POST /oauth/token also has 30, 30/s, and
+// /dbconnections/change_password 10, 1/min per IP address and email
+// address, whose headers its answers carry instead. User reads are GET
+// under /api/v2/users and /api/v2/users-by-email; user writes POST, PATCH
+// and DELETE under /api/v2/users; connection reads GET under
+// /api/v2/connections. PlanRate gives the rate MAILPROOF_AUTH0_RATE should
+// be on a plan: the slowest bucket mailproof's calls spend (essentials:
+// 2.5/s, the everything-else bucket). The custom plan, the default, keeps tests about
+// anything else clear of the limits; SetRate puts a tenant on it with a
+// Management API bucket of its own size.
+//
+// Confirmed in Auth0's rate-limit configuration pages (auth0.com/docs,
+// troubleshoot/customer-support/operational-policies/rate-limit-policy/
+// rate-limit-configurations/: free-public, essentials-professional-b2b,
+// enterprise-public; read in the auth0/docs-v2 repository): every number in
+// the table; Free's /oauth/token limit; change_password's; the algorithm,
+// the refill steps and the order (rate-limit-policy). The Management API's
+// 429 body is a real answer's (quoted in auth0-extensions/auth0-reset-tenant
+// issue 31).
+//
+// Assumed, because Auth0 does not say: that /oauth/token's 30/s, listed on
+// Free's page only, holds on every plan; that a request refused by its
+// endpoint's bucket has spent the API's; that the headers describe the
+// refusing bucket, else the most specific one; that Essentials' two Write
+// Users rows (POST and PATCH; DELETE) are one bucket and that it has no
+// API-wide Management bucket (none is listed); which paths the groups
+// cover, as above; that per-minute refill steps count from the bucket's
+// creation; the Authentication API's 429 body ({"error":
+// "too_many_requests","error_description":"Too Many Requests"}). Not
+// modelled: the reset page's and export downloads' limits (they spend
+// nothing and carry no headers), Free's 20/s on /.well-known/jwks.json, the
+// endpoint groups mailproof never calls, and Free or Essentials tenants
+// tagged non-production (older pages say under 1/s).
 package auth0test

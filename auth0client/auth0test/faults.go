@@ -9,7 +9,8 @@ import (
 // Fault changes how the tenant answers matching requests. A request meets at
 // most one fault: the first injected one that matches. Latency is applied
 // first, then Hang, Drop or Status; a Latency-only fault lets the request
-// proceed normally afterwards. Faults do not spend the rate-limit bucket.
+// proceed normally afterwards. Faults do not spend the rate-limit buckets;
+// their answers carry the headers of the bucket the request would spend.
 type Fault struct {
 	// Method matches the request method; empty matches any.
 	Method string
@@ -106,28 +107,28 @@ func (t *Tenant) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 }
 
 func (t *Tenant) writeFaultStatus(w http.ResponseWriter, r *http.Request, status int) {
-	if !strings.HasPrefix(r.URL.Path, apiPrefix) {
-		code := "server_error"
-		if status == http.StatusTooManyRequests {
-			code = "too_many_requests"
-		}
-		writeOAuthError(w, status, code, http.StatusText(status))
-		return
-	}
 	t.mu.Lock()
-	st := t.bucket.peek(t.now())
+	st := t.limits.peek(r.Method, r.URL.Path, t.now())
 	t.mu.Unlock()
 	if status == http.StatusTooManyRequests {
 		// An injected 429 means the bucket is empty as far as the client
 		// can tell: nothing remains until at least the next second.
 		st.remaining = 0
 		st.reset = later(st.reset, t.now().Add(time.Second))
-		st.setHeaders(w.Header())
-		writeRateLimited(w)
-		return
 	}
-	st.setHeaders(w.Header())
-	writeAPIError(w, status, http.StatusText(status), "")
+	if st.limit > 0 {
+		st.setHeaders(w.Header())
+	}
+	switch {
+	case !strings.HasPrefix(r.URL.Path, apiPrefix) && status == http.StatusTooManyRequests:
+		writeAuthRateLimited(w)
+	case !strings.HasPrefix(r.URL.Path, apiPrefix):
+		writeOAuthError(w, status, "server_error", http.StatusText(status))
+	case status == http.StatusTooManyRequests:
+		writeRateLimited(w)
+	default:
+		writeAPIError(w, status, http.StatusText(status), "")
+	}
 }
 
 func later(a, b time.Time) time.Time {

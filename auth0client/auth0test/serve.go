@@ -53,8 +53,8 @@ func (t *Tenant) routes() *http.ServeMux {
 }
 
 // serve wraps every request: it records the call, applies injected faults,
-// and for the Management API spends the rate-limit bucket and checks the
-// bearer token and its scopes before routing.
+// spends the rate-limit buckets of the plan (plans.go) and, for the
+// Management API, checks the bearer token and its scopes before routing.
 func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 	// A handler the server started just before Close must not join the wait group
 	// Close is already waiting on (Add racing Wait): it answers nothing instead.
@@ -89,9 +89,12 @@ func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 	if f, ok := t.takeFault(r.Method, r.URL.Path); ok && t.applyFault(sw, r, f) {
 		return
 	}
+	if !strings.HasPrefix(r.URL.Path, apiPrefix) && !t.spendAuthentication(sw, r) {
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, apiPrefix) {
 		t.mu.Lock()
-		ok, st := t.bucket.take(t.now())
+		ok, st := t.limits.take(r.Method, r.URL.Path, t.now())
 		t.mu.Unlock()
 		st.setHeaders(sw.Header())
 		if !ok {

@@ -33,9 +33,14 @@ type Config struct {
 	Scopes []string
 	// Rate and Burst size the Management API token bucket (requests per
 	// second, bucket size). Both zero means 50/s with a burst of 50; Burst
-	// zero with a Rate means a burst of ceil(Rate).
+	// zero with a Rate means a burst of ceil(Rate). They size the custom plan.
 	Rate  float64
 	Burst int
+	// Plan selects the rate limits of an Auth0 plan, per endpoint family
+	// (PlanFree, PlanEssentials, PlanEnterprise, PlanNonProduction), or
+	// PlanCustom, the default when empty. Start refuses an unknown plan, and
+	// Rate or Burst with a plan other than PlanCustom.
+	Plan string
 	// Connections names the database connections users may be created in;
 	// default just DefaultConnection.
 	Connections []string
@@ -92,7 +97,7 @@ type Tenant struct {
 	signer    signer       // the ID token key, made on first use
 
 	mu          sync.Mutex
-	bucket      bucket
+	limits      rateLimits
 	resetLimits keyedBuckets           // change_password, per IP address and email
 	grant       []string               // scopes granted to the client (SetScopes)
 	tokenKey    []byte                 // signs access tokens (accesstoken.go)
@@ -170,9 +175,12 @@ func Start(cfg Config) (*Tenant, error) {
 		return nil, err
 	}
 	t.connOpts = opts
-	rate, burst := normalizeRate(cfg.Rate, cfg.Burst)
-	t.bucket = newBucket(rate, burst, now())
-	t.resetLimits = newKeyedBuckets(resetEmailRate, resetEmailBurst)
+	limits, err := newRateLimits(cfg.Plan, cfg.Rate, cfg.Burst, now())
+	if err != nil {
+		return nil, err
+	}
+	t.limits = limits
+	t.resetLimits = newKeyedBuckets(resetEmailLimit)
 
 	// Clients check certificates against the real clock, whatever the
 	// tenant's clock says.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,10 @@ export lines that point the CLI in another shell at it. Ctrl-C stops everything.
 A variable below that is set wins over local's own value: MAILPROOF_REDIS_URL for a
 Redis of your own, MAILPROOF_AUTH0_DOMAIN (with the client id and secret) for a real
 tenant, MAILPROOF_LISTEN and MAILPROOF_OPS_LISTEN for other addresses.`
+
+// localPlan is the bundled emulator's Auth0 plan: Free's rate limits, the ones a
+// newcomer's own tenant most likely has, so local behaves as mailproof would there.
+const localPlan = auth0test.PlanFree
 
 // local runs the whole product in one process with nothing to set up: an embedded Redis,
 // the bundled Auth0 tenant emulator, the receiver, the worker and the ops listener. Any
@@ -70,15 +75,25 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 		tenant, err = auth0test.Start(auth0test.Config{
 			ClientID:     getenv("MAILPROOF_AUTH0_CLIENT_ID"),
 			ClientSecret: getenv("MAILPROOF_AUTH0_CLIENT_SECRET"),
+			Plan:         localPlan,
 		})
 		if err != nil {
 			return fmt.Errorf("start the Auth0 tenant emulator: %w", err)
 		}
 		defer tenant.Close()
+		rate, err := auth0test.PlanRate(localPlan)
+		if err != nil {
+			return err
+		}
 		env["MAILPROOF_AUTH0_DOMAIN"] = tenant.Domain()
 		env["MAILPROOF_AUTH0_CLIENT_ID"] = tenant.ClientID()
 		env["MAILPROOF_AUTH0_CLIENT_SECRET"] = tenant.ClientSecret()
 		env["MAILPROOF_AUTH0_CA_FILE"] = tenant.CAFile()
+		// The budget an operator on that plan sets: 5 % under the plan's rate. Auth0
+		// counts a call when it arrives and the budget when it sends it, so at exactly
+		// the plan's rate a call that lands a little late (the first after a token fetch)
+		// can meet a 429 when the bucket is empty.
+		env["MAILPROOF_AUTH0_RATE"] = strconv.FormatFloat(rate*0.95, 'f', -1, 64)
 	}
 	env["MAILPROOF_WEBHOOK_SECRETS"] = webhook.NewSecret()
 	env["MAILPROOF_ADMIN_TOKEN"] = "mpadm_" + hex.EncodeToString(randomBytes(24))

@@ -4,13 +4,35 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mailproof/mailproof/auth0client/auth0test"
 )
+
+// managementLimit is the x-ratelimit-limit of the Management API of the tenant env
+// names.
+func managementLimit(t *testing.T, env map[string]string) string {
+	t.Helper()
+	ca, err := os.ReadFile(env["MAILPROOF_AUTH0_CA_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, Timeout: 5 * time.Second}
+	resp, err := c.Get("https://" + env["MAILPROOF_AUTH0_DOMAIN"] + "/api/v2/users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("X-Ratelimit-Limit")
+}
 
 // parseExports reads the export lines local printed into a map.
 func parseExports(out string) map[string]string {
@@ -64,6 +86,11 @@ func TestLocalRunsWithNoConfigurationAndPrintsExports(t *testing.T) {
 	}
 	if page := string(opsGet(t, ops+"/")); !strings.Contains(page, "keeps nothing across restarts") {
 		t.Errorf("status page does not say the embedded Redis keeps nothing:\n%s", page)
+	}
+
+	// The bundled emulator has Auth0 Free's limits: a Management API bucket of 2.
+	if got := managementLimit(t, env); got != "2" {
+		t.Errorf("the emulator's x-ratelimit-limit %q, want Free's 2", got)
 	}
 
 	// The exported lines are enough for a CLI command in "another shell".
