@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mailproof/mailproof/auth0client"
+	"github.com/mailproof/mailproof/auth0client/auth0test"
 	deployaction "github.com/mailproof/mailproof/deploy/action"
 	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/handlers"
@@ -253,7 +254,8 @@ func (d *doctorRun) checkRateLimit(ctx context.Context) {
 		d.add("auth0 rate limit", checkSkip, "no Management API token", "")
 		return
 	}
-	rl, err := d.a0.ProbeRateLimit(ctx)
+	var rl auth0client.RateLimit
+	err := paced(ctx, func() (err error) { rl, err = d.a0.ProbeRateLimit(ctx); return err })
 	if err != nil {
 		d.add("auth0 rate limit", checkFail, "the Management API did not answer: "+errLine(err), "check the tenant's status and MAILPROOF_AUTH0_DOMAIN")
 		return
@@ -275,20 +277,38 @@ func (d *doctorRun) checkRateLimit(ctx context.Context) {
 	}
 }
 
-// planOf names the plan whose Management API bucket holds limit calls, and its
-// sustained rate (0 when none does): the headers give the bucket, not the refill.
-func planOf(limit int) (string, float64) {
-	switch limit {
-	case 2:
-		return "Free", 2
-	case 20:
-		return "Essentials/Professional (user writes)", 200.0 / 60
-	case 40:
-		return "Essentials/Professional (user reads)", 500.0 / 60
-	case 50:
-		return "Enterprise", 16
+// paced makes one check's Management API calls, waiting out a 429 until the tenant's
+// reset (a few times at most): on Free, a bucket of 2 is spent by doctor's own reads.
+func paced(ctx context.Context, call func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := call()
+		var rl *auth0client.RateLimitError
+		if !errors.As(err, &rl) || attempt == 4 {
+			return err
+		}
+		wait := max(time.Until(rl.Reset), 100*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
 	}
-	return "", 0
+}
+
+// planOf names the plan whose bucket for a user read (the probe) holds limit calls, and
+// the rate mailproof should budget on it (0 when no plan matches): the headers give the
+// bucket, not its refill, so the plan is recognised by its size. The numbers are the
+// ones the bundled emulator applies, from Auth0's rate-limit policy pages.
+func planOf(limit int) (string, float64) {
+	plan := map[int]string{2: auth0test.PlanFree, 40: auth0test.PlanEssentials, 50: auth0test.PlanEnterprise, 10: auth0test.PlanNonProduction}[limit]
+	if plan == "" {
+		return "", 0
+	}
+	rate, err := auth0test.PlanRate(plan)
+	if err != nil {
+		return "", 0
+	}
+	return plan, rate
 }
 
 // checkConnection: the connection exists and is a database connection.
@@ -297,7 +317,8 @@ func (d *doctorRun) checkConnection(ctx context.Context) {
 		d.add("connection", checkSkip, "no Management API token", "")
 		return
 	}
-	conn, err := d.a0.Connection(ctx, d.connection)
+	var conn auth0client.Connection
+	err := paced(ctx, func() (err error) { conn, err = d.a0.Connection(ctx, d.connection); return err })
 	var scopeErr *auth0client.ScopeError
 	switch {
 	case errors.As(err, &scopeErr):
@@ -322,7 +343,8 @@ func (d *doctorRun) checkAction(ctx context.Context) {
 		d.add("action", checkSkip, "no Management API token", "")
 		return
 	}
-	st, err := d.a0.ActionState(ctx, d.actionName, "")
+	var st auth0client.ActionState
+	err := paced(ctx, func() (err error) { st, err = d.a0.ActionState(ctx, d.actionName, ""); return err })
 	const deploy = "run 'mailproof action deploy --url https://<your receiver>'"
 	switch {
 	case err != nil:

@@ -159,9 +159,17 @@ func TestDoctorNamesEachFault(t *testing.T) {
 				tenant.RevokeTokens()
 				return nil
 			}},
-		{name: "budget above the tenant's", check: "auth0 rate limit", status: checkWarn, detail: "Enterprise",
+		{name: "budget above the tenant's", check: "auth0 rate limit", status: checkWarn, detail: "enterprise",
 			prepare: func(_ *testing.T, env map[string]string, _ *auth0test.Tenant) []string {
 				env["MAILPROOF_AUTH0_RATE"] = "40"
+				return nil
+			}},
+		{name: "budget above Free's", check: "auth0 rate limit", status: checkWarn, detail: "free",
+			prepare: func(t *testing.T, env map[string]string, tenant *auth0test.Tenant) []string {
+				if err := tenant.SetPlan(auth0test.PlanFree); err != nil {
+					t.Fatal(err)
+				}
+				env["MAILPROOF_AUTH0_RATE"] = "3"
 				return nil
 			}},
 		{name: "no such connection", check: "connection", status: checkFail, detail: "no connection named Corp-DB",
