@@ -135,7 +135,11 @@ func (t *Tenant) handleListActions(w http.ResponseWriter, r *http.Request) {
 		out = append(out, actionWire(matched[i], now))
 	}
 	t.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"actions": out, "total": len(matched), "per_page": perPage})
+	writeJSON(w, http.StatusOK, struct { // the recorded field order
+		Actions []wireAction `json:"actions"`
+		Total   int          `json:"total"`
+		PerPage int          `json:"per_page"`
+	}{out, len(matched), perPage})
 }
 
 func (t *Tenant) handleGetAction(w http.ResponseWriter, r *http.Request) {

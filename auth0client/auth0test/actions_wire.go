@@ -42,7 +42,7 @@ type wireAction struct {
 	CreatedAt          string              `json:"created_at"`
 	UpdatedAt          string              `json:"updated_at"`
 	Code               string              `json:"code,omitempty"`
-	Dependencies       []actionDependency  `json:"dependencies,omitempty"`
+	Dependencies       *[]actionDependency `json:"dependencies,omitempty"` // [] when none; absent in the short form
 	Runtime            string              `json:"runtime,omitempty"`
 	Status             string              `json:"status,omitempty"`
 	Secrets            []wireSecretOut     `json:"secrets,omitempty"`
@@ -100,7 +100,7 @@ func actionWire(a *action, now time.Time) wireAction {
 		CreatedAt:          isoNano(a.createdAt),
 		UpdatedAt:          isoNano(a.updatedAt),
 		Code:               a.code,
-		Dependencies:       nonNil(a.dependencies),
+		Dependencies:       ptr(nonNil(a.dependencies)),
 		Runtime:            a.runtime,
 		Status:             a.status(now),
 		Secrets:            secretsWire(a.secrets),
@@ -169,6 +169,8 @@ func versionWire(v *actionVersion, deployed bool) wireVersion {
 		SupportedTriggers: nonNil(v.triggers),
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func nonNil[T any](s []T) []T {
 	if s == nil {

@@ -20,13 +20,19 @@ type oauthError struct {
 	ErrorDescription string `json:"error_description"`
 }
 
+// writeJSON answers v as JSON labelled application/json; charset=utf-8, as
+// the Management API labels its answers, unless the handler chose another
+// label already: /oauth/token answers plain application/json (go-auth0's
+// recordings).
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

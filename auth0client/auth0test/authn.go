@@ -59,6 +59,7 @@ func authForm(r *http.Request) (map[string]string, error) {
 // in the body (client_secret_post) or, as golang.org/x/oauth2 tries first,
 // in a Basic header whose parts are form-encoded (client_secret_basic).
 func (t *Tenant) handleToken(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json") // every answer, errors too
 	form, err := authForm(r)
 	if err != nil {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Invalid request body")

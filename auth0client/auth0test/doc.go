@@ -324,4 +324,50 @@
 // nothing and carry no headers), Free's 20/s on /.well-known/jwks.json, the
 // endpoint groups mailproof never calls, and Free or Essentials tenants
 // tagged non-production (older pages say under 1/s).
+//
+// # Differences from the recordings
+//
+// TestRecordedFidelity replays go-auth0 v1.45.0's recordings of real
+// Auth0 traffic (test/data/recordings in its module; go mod download
+// fetches them) for the calls mailproof makes: users create, read,
+// update, delete, by email and search; password-change tickets; a
+// connection by name; user exports; Actions create, read, update,
+// deploy, list and trigger bindings, and the 404 of a deleted user and
+// of a deleted Action; the Authentication API's change_password and
+// client-credentials grant. Each recording runs against a tenant of its
+// own whose database connection is set up as the recorded one (policy
+// good, min_length 8, usernames required), with the recorded ids,
+// go-auth0's redacted client credentials and the retired node16 runtime
+// swapped for the tenant's. Each answer is compared with the recorded
+// one: the status; the Content-Type when there is a body (a recorded 204
+// carries one, ours none); a plain body whole; an error body whole
+// (statusCode, error, message, errorCode); a JSON answer's fields in
+// order, at the top and in the nested objects mailproof reads
+// (identities[0], an Action's secrets, current_version and
+// deployed_version, the deploy answer's action, a binding and its
+// action, the connection, the export's fields). Values are not compared:
+// ids, timestamps, and an Action's status, which the recordings show
+// pending and building where a replay with a short BuildDelay says built.
+// The recordings keep no header but Content-Type, so they cannot check
+// x-ratelimit-*; they hold no 409 or 400 answer of a call mailproof
+// makes, and no read of an export job.
+//
+// The differences that remain, each harmless for mailproof:
+//
+//   - token scope: the emulator's client-credentials answer has a scope
+//     field, the recorded ones none. go-auth0's recorder re-encodes token
+//     answers through its TokenSet type, which drops an empty scope and
+//     orders the fields its own way (so only their set is compared), and
+//     the recorded client asked for a test API it was granted nothing on.
+//     Auth0 lists the granted scopes of a Management API token; mailproof
+//     reads them from the token itself.
+//   - connection settings: the connection read by name has no
+//     authentication and connected_accounts objects. The recording created
+//     its connection with them; the emulator's connections are configured,
+//     not created. mailproof reads a connection's id, name and strategy.
+//   - create with deploy: an Action created with "deploy": true is not
+//     modelled, so the replay creates it and then deploys it, and the
+//     create's answer has no current_version or deployed_version. mailproof
+//     never creates with deploy: it waits for the build, then deploys; the
+//     recorded read of the deployed Action matches the emulator's.
 package auth0test
