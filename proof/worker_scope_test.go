@@ -38,12 +38,23 @@ func TestWorkerWaitsForMissingScope(t *testing.T) {
 	h.start(w)
 
 	refused := func() int { return h.apiCalls(http.MethodPatch, http.StatusForbidden) }
-	h.waitFor("five refused flips", func() (bool, string) { return refused() >= 5, fmt.Sprintf("%d refused", refused()) })
+	// The tenant counts a refusal when it answers, the worker when it has read the
+	// answer: wait for the worker's count, and for a refusal it is still reporting.
+	counted := func() float64 { return counterValue(w.metrics.scopeErrors.WithLabelValues("update:users")) }
+	// MissingScope holds a refusal for four pauses (160 ms here), so the test catches it
+	// while the worker reports it: the deferred job's return can take longer under load.
+	var reported error
+	h.waitFor("five refused flips, counted, the worker reporting one", func() (bool, string) {
+		if err := w.MissingScope(t.Context()); err != nil {
+			reported = err
+		}
+		return counted() >= 5 && reported != nil, fmt.Sprintf("%d refused, %v counted, MissingScope %v", refused(), counted(), reported)
+	})
 
 	if dead, err := h.rdb.ListDLQ(t.Context(), 10); err != nil || len(dead) != 0 {
 		t.Errorf("%d dead letters (%v) after %d refused flips with MaxAttempts 2, want none: a missing scope must not spend attempts", len(dead), err, refused())
 	}
-	err := w.MissingScope(t.Context())
+	err := reported
 	var se *auth0client.ScopeError
 	if !errors.As(err, &se) || !slices.Equal(se.Missing, []string{"update:users"}) {
 		t.Errorf("MissingScope() = %v, want the refusal naming update:users", err)
