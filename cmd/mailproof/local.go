@@ -32,7 +32,9 @@ export lines that point the CLI in another shell at it. Ctrl-C stops everything.
 
 A variable below that is set wins over local's own value: MAILPROOF_REDIS_URL for a
 Redis of your own, MAILPROOF_AUTH0_DOMAIN (with the client id and secret) for a real
-tenant, MAILPROOF_LISTEN and MAILPROOF_OPS_LISTEN for other addresses.`
+tenant, MAILPROOF_LISTEN and MAILPROOF_OPS_LISTEN for other addresses. Pasted exports of an
+earlier local run that point at its emulator or embedded Redis, gone with it, are
+ignored, with a note on stderr.`
 
 // local runs the whole product in one process with nothing to set up: an embedded Redis,
 // the bundled Auth0 tenant emulator, the receiver, the worker and the ops listener. Any
@@ -47,6 +49,10 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if f.NArg() != 0 {
 		return f.fail("takes no arguments, got %q", f.Arg(0))
+	}
+	if ignore, why := staleLocalEnv(getenv); len(ignore) > 0 {
+		fmt.Fprintln(stderr, staleNotice(ignore, why))
+		getenv = withoutEnv(getenv, ignore)
 	}
 	env := map[string]string{
 		"MAILPROOF_LISTEN":     "127.0.0.1:8080",
