@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 
@@ -71,13 +72,19 @@ func warnUnknownEnv(environ []string, w io.Writer) {
 }
 
 // closestName returns the name in known nearest to name by edit distance over the part
-// after MAILPROOF_, the first in known's order on a tie, or "" when even the nearest
-// differs in more than half of name's characters: then it is a guess, not a typo.
+// after MAILPROOF_, the first in known's order on a tie. A candidate that differs in more
+// than half of name's characters is a guess, not a typo, and left out, unless one of the
+// two is the other plus words (REDIS for REDIS_URL). "" when none is left.
 func closestName(name string, known []string) string {
 	suffix := strings.TrimPrefix(name, envPrefix)
-	best, bestDist := "", len(suffix)/2+1
+	best, bestDist := "", math.MaxInt
 	for _, k := range known {
-		if d := editDistance(suffix, strings.TrimPrefix(k, envPrefix)); d < bestDist {
+		ks := strings.TrimPrefix(k, envPrefix)
+		d := editDistance(suffix, ks)
+		if d > len(suffix)/2 && !strings.HasPrefix(ks, suffix+"_") && !strings.HasPrefix(suffix, ks+"_") {
+			continue
+		}
+		if d < bestDist {
 			best, bestDist = k, d
 		}
 	}

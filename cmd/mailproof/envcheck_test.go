@@ -30,6 +30,7 @@ func TestUnknownEnv(t *testing.T) {
 		{name: "singular for plural", environ: []string{"MAILPROOF_WEBHOOK_SECRET=whsec_x"}, want: []string{"did you mean MAILPROOF_WEBHOOK_SECRETS?"}},
 		{name: "_FILE of a setting that is not secret", environ: []string{"MAILPROOF_LISTEN_FILE=/tmp/x"}, want: []string{"did you mean MAILPROOF_LISTEN?"}},
 		{name: "typo in a _FILE", environ: []string{"MAILPROOF_REDIS_URL_FIEL=/tmp/x"}, want: []string{"did you mean MAILPROOF_REDIS_URL_FILE?"}},
+		{name: "a name cut short", environ: []string{"MAILPROOF_REDIS=redis://127.0.0.1:6379"}, want: []string{"did you mean MAILPROOF_REDIS_URL?"}},
 		{name: "transposed letters", environ: []string{"MAILPROOF_WORKRES=8"}, want: []string{"did you mean MAILPROOF_WORKERS?"}},
 		{name: "nothing close", environ: []string{"MAILPROOF_FOO=1"},
 			want: []string{"MAILPROOF_FOO is set, but mailproof reads no such variable ('mailproof serve --help' lists them)"}},
