@@ -16,6 +16,14 @@ type ActionState struct {
 	// was never deployed; DeployedCode is that version's code.
 	DeployedVersion int
 	DeployedCode    string
+	// AllChangesDeployed is false while the Action's draft holds changes
+	// its deployed version lacks; when true, the draft's Runtime, Triggers
+	// and Secrets are the deployed version's too.
+	AllChangesDeployed bool
+	// Runtime is the draft's runtime; Triggers are the triggers it
+	// supports, each as "ID VERSION" ("post-login v3").
+	Runtime  string
+	Triggers []string
 	// Secrets are the Action's secret names. Auth0 never returns the
 	// values, and neither does this.
 	Secrets []string
@@ -54,6 +62,10 @@ func (c *Client) ActionState(ctx context.Context, name, trigger string) (ActionS
 		st.ID = a.GetID()
 		if v := a.GetDeployedVersion(); v != nil {
 			st.DeployedVersion, st.DeployedCode = v.Number, v.GetCode()
+		}
+		st.AllChangesDeployed, st.Runtime = a.AllChangesDeployed, a.GetRuntime()
+		for _, tr := range a.SupportedTriggers {
+			st.Triggers = append(st.Triggers, tr.GetID()+" "+tr.GetVersion())
 		}
 		for _, s := range a.GetSecrets() {
 			st.Secrets = append(st.Secrets, s.GetName())

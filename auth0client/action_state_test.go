@@ -63,7 +63,7 @@ func TestActionState(t *testing.T) {
 				}
 				return a.ID
 			},
-			want: auth0client.ActionState{Secrets: []string{"MAILPROOF_SECRET"}},
+			want: auth0client.ActionState{Runtime: "node22", Triggers: []string{"post-login v3"}, Secrets: []string{"MAILPROOF_SECRET"}},
 		},
 		{
 			name: "deployed after another Action",
@@ -72,7 +72,7 @@ func TestActionState(t *testing.T) {
 				deploy(t, c, "mailproof", "// v1")
 				return deploy(t, c, "mailproof", "// v2").ActionID
 			},
-			want: auth0client.ActionState{DeployedVersion: 2, DeployedCode: "// v2",
+			want: auth0client.ActionState{DeployedVersion: 2, DeployedCode: "// v2", AllChangesDeployed: true, Runtime: "node22", Triggers: []string{"post-login v3"},
 				Secrets: []string{"MAILPROOF_SECRET", "MAILPROOF_URL"}, Bindings: []string{"acme-risk-check", "mailproof"}, BoundAt: 2},
 		},
 		{
@@ -81,7 +81,8 @@ func TestActionState(t *testing.T) {
 			prepare: func(t *testing.T, _ *auth0test.Tenant, c *auth0client.Client) string {
 				return deploy(t, c, "mailproof", "// v1").ActionID
 			},
-			want: auth0client.ActionState{DeployedVersion: 1, DeployedCode: "// v1", Secrets: []string{"MAILPROOF_SECRET", "MAILPROOF_URL"}},
+			want: auth0client.ActionState{DeployedVersion: 1, DeployedCode: "// v1", AllChangesDeployed: true, Runtime: "node22", Triggers: []string{"post-login v3"},
+				Secrets: []string{"MAILPROOF_SECRET", "MAILPROOF_URL"}},
 		},
 	}
 	for _, tc := range cases {
@@ -95,7 +96,8 @@ func TestActionState(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ActionState: %v", err)
 			}
-			if got.ID != tc.want.ID || got.DeployedVersion != tc.want.DeployedVersion || got.DeployedCode != tc.want.DeployedCode || got.BoundAt != tc.want.BoundAt {
+			if got.ID != tc.want.ID || got.DeployedVersion != tc.want.DeployedVersion || got.DeployedCode != tc.want.DeployedCode || got.BoundAt != tc.want.BoundAt ||
+				got.AllChangesDeployed != tc.want.AllChangesDeployed || got.Runtime != tc.want.Runtime || !slices.Equal(got.Triggers, tc.want.Triggers) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 			if gs := slices.Sorted(slices.Values(got.Secrets)); !slices.Equal(gs, tc.want.Secrets) {

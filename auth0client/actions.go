@@ -51,7 +51,8 @@ type ActionDeployment struct {
 // DeployAction creates or updates the Action, waits for Auth0 to build it,
 // deploys it and makes sure the trigger runs it, after any Actions already
 // bound there. It is idempotent: running it again deploys a new version and
-// leaves the bindings alone. Each Management API call counts against the
+// leaves the bindings alone (ActionState.Drift tells whether there is
+// anything to deploy). Each Management API call counts against the
 // tenant's rate limit; a 404 means the Action vanished meanwhile and
 // matches ErrPermanent. A build Auth0 reports as failed returns
 // ErrActionBuildFailed: nothing is deployed, the bindings are untouched.

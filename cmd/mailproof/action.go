@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mailproof/mailproof/auth0client"
@@ -21,15 +26,17 @@ Run 'mailproof action deploy -h' for its flags. deploy/action/INSTALL.md walks t
 
 const actionDeployUsage = `Usage:
   mailproof action deploy --url https://mailproof.example.com [--secret-file F] [--timeout-ms N]
-                          [--name NAME] [--dry-run]
+                          [--name NAME] [--dry-run] [--force]
 
 Creates the post-login Action in the tenant (or updates the one named --name), sets
 its secrets (the receiver's URL and the signing secret), waits for Auth0 to build it,
 deploys it and binds it to the post-login trigger after the Actions already there.
+When the deployed version already runs this code with these secrets and is bound, it
+deploys nothing and says "unchanged"; --force deploys a new version anyway.
 It needs the MAILPROOF_AUTH0_* credentials; --dry-run prints the plan (and the tenant's
-current state when they are set) and changes nothing. The signing secret is
---secret-file, or else the first whsec_ entry of MAILPROOF_WEBHOOK_SECRETS.
-deploy/action/INSTALL.md walks through it.`
+current state when they are set) and changes nothing, and needs neither them nor the
+signing secret. The signing secret is --secret-file, or else the first whsec_ entry of
+MAILPROOF_WEBHOOK_SECRETS. deploy/action/INSTALL.md walks through it.`
 
 // actionSettings are the variables action deploy reads: the tenant's credentials and
 // the receivers' keys, which the Action's secret must match.
@@ -68,6 +75,8 @@ type deployPlan struct {
 	auth0     auth0client.Config
 	// missing names the unset Auth0 variables; a dry run without them plans offline.
 	missing []string
+	// noSecret says why there is no signing secret, which only a dry run does without.
+	noSecret string
 }
 
 func actionDeploy(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -78,6 +87,7 @@ func actionDeploy(ctx context.Context, args []string, getenv func(string) string
 	timeoutMS := fs.Int("timeout-ms", 0, fmt.Sprintf("the Action's HTTP timeout in milliseconds, %d to %d; 0 keeps the Action's default (2000)", minActionTimeoutMS, maxActionTimeoutMS))
 	name := fs.String("name", "mailproof-post-login", "name of the Action in the tenant; an existing Action with this name is updated")
 	dryRun := fs.Bool("dry-run", false, "print the plan, read the tenant's current state if credentials are set, change nothing")
+	force := fs.Bool("force", false, "deploy a new version even when the deployed one already runs this code with these secrets")
 	if help, err := fs.parse(args); help || err != nil {
 		return err
 	}
@@ -101,11 +111,27 @@ func actionDeploy(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return fmt.Errorf("action deploy: %w", err)
 	}
-	fmt.Fprintf(stdout, "steps: find %q by name, create or update it, wait for Auth0 to build it, deploy, bind to %s\n",
-		p.name, auth0client.DefaultActionTrigger)
 	ctx, cancel := context.WithTimeout(ctx, deployDeadline)
 	defer cancel()
-	d, err := client.DeployAction(ctx, p.spec())
+	spec := p.spec()
+	st, err := client.ActionState(ctx, p.name, auth0client.DefaultActionTrigger)
+	if err != nil {
+		return fmt.Errorf("action deploy: read the tenant: %w", err)
+	}
+	switch drift := st.Drift(spec); {
+	case drift.None() && !*force:
+		fmt.Fprintf(stdout, "  deployed version %d runs this code with these secrets and is bound to %s (position %d of %d)\n",
+			st.DeployedVersion, auth0client.DefaultActionTrigger, st.BoundAt, len(st.Bindings))
+		fmt.Fprintln(stdout, "unchanged: nothing deployed (--force deploys a new version anyway)")
+		return nil
+	case drift.None():
+		fmt.Fprintf(stdout, "  deployed version %d is unchanged; --force: deploying a new version anyway\n", st.DeployedVersion)
+	case st.ID != "":
+		fmt.Fprintf(stdout, "  changes   %s\n", strings.Join(drift.Reasons(), "; "))
+	}
+	fmt.Fprintf(stdout, "steps: find %q by name, create or update it, wait for Auth0 to build it, deploy, bind to %s\n",
+		p.name, auth0client.DefaultActionTrigger)
+	d, err := client.DeployAction(ctx, spec)
 	if errors.Is(err, auth0client.ErrActionBuildFailed) {
 		// The code is this binary's own post-login.js: a failed build says
 		// more about the runtime or the tenant than about the code.
@@ -131,10 +157,16 @@ func actionDeploy(ctx context.Context, args []string, getenv func(string) string
 	return nil
 }
 
+// spec is the Action the plan deploys. Its secrets carry a fingerprint of their own
+// values (see secretsFingerprint), unless the plan has no signing secret (a dry run).
 func (p deployPlan) spec() auth0client.ActionSpec {
 	secrets := map[string]string{"MAILPROOF_URL": p.url, "MAILPROOF_SECRET": p.secret}
 	if p.timeoutMS > 0 {
 		secrets["MAILPROOF_TIMEOUT_MS"] = strconv.Itoa(p.timeoutMS)
+	}
+	if p.secret != "" {
+		fp := secretsFingerprint(secrets)
+		secrets[actionFingerprintPrefix+fp] = fp
 	}
 	return auth0client.ActionSpec{
 		Name:           p.name,
@@ -144,4 +176,31 @@ func (p deployPlan) spec() auth0client.ActionSpec {
 		TriggerVersion: auth0client.DefaultActionTriggerVersion,
 		Secrets:        secrets,
 	}
+}
+
+// actionFingerprintPrefix begins the name of the secret that fingerprints the others.
+//
+// Auth0 never returns an Action's secret values, so whether the deployed secrets are the
+// ones a deploy would set cannot be read back; their updated_at only says when they were
+// last written, not what with. A name can be read back: deploy adds a secret named
+// MAILPROOF_SECRETS_SHA256_<fingerprint of the other secrets' values>, which the Action
+// never reads. Equal names then mean equal values, and a changed secret, URL or timeout
+// changes the name and so the comparison. A value changed in the Dashboard by hand is
+// not seen: --force redeploys.
+const actionFingerprintPrefix = "MAILPROOF_SECRETS_SHA256_"
+
+// secretsFingerprint is the first 128 bits, in hex, of a SHA-256 over the secrets' names
+// and values in name order. It shows in the tenant to whoever can read the Action; the
+// signing key it covers is random key material (24 bytes at least, 32 from keygen), so
+// it cannot be guessed back from it.
+func secretsFingerprint(secrets map[string]string) string {
+	h := sha256.New()
+	h.Write([]byte("mailproof action secrets v1\x00"))
+	for _, name := range slices.Sorted(maps.Keys(secrets)) {
+		if strings.HasPrefix(name, actionFingerprintPrefix) {
+			continue
+		}
+		fmt.Fprintf(h, "%s\x00%s\x00", name, secrets[name])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }

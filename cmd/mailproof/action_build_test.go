@@ -22,6 +22,7 @@ func TestActionDeployBuildFails(t *testing.T) {
 	runs := []struct {
 		name        string
 		failBuild   bool
+		force       bool // the code and secrets are unchanged: only --force builds again
 		wantErr     []string
 		wantVersion int
 		wantBound   []string
@@ -31,7 +32,7 @@ func TestActionDeployBuildFails(t *testing.T) {
 				"no version of it is deployed", "nothing was deployed", "Auth0 Dashboard (Actions > Library)"},
 			wantBound: []string{"acme-risk-check"}},
 		{name: "next run deploys", wantVersion: 1, wantBound: []string{"acme-risk-check", ourAction}},
-		{name: "update's build fails", failBuild: true,
+		{name: "update's build fails", failBuild: true, force: true,
 			wantErr:     []string{`build status "failed"`, "version 1 stays deployed", "bindings are unchanged"},
 			wantVersion: 1, wantBound: []string{"acme-risk-check", ourAction}},
 	}
@@ -40,7 +41,11 @@ func TestActionDeployBuildFails(t *testing.T) {
 			tenant.FailNextBuild()
 		}
 		deploys := tenant.CountCalls(http.MethodPost, "/api/v2/actions/actions/")
-		_, stderr, err := runAction(t, env, args...)
+		runArgs := slices.Clone(args)
+		if run.force {
+			runArgs = append(runArgs, "--force")
+		}
+		_, stderr, err := runAction(t, env, runArgs...)
 		if (err != nil) != (len(run.wantErr) > 0) {
 			t.Fatalf("%s: error %v, want one: %t\nstderr: %s", run.name, err, len(run.wantErr) > 0, stderr)
 		}

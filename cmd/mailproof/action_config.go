@@ -14,7 +14,8 @@ import (
 
 // loadDeployPlan reads the flags and the few variables a deploy needs (not the whole
 // serve configuration, which demands Redis) and reports every problem at once. A dry run
-// can do without Auth0 credentials: it notes them in plan.missing and plans offline.
+// can do without Auth0 credentials: it notes them in plan.missing and plans offline. It
+// can do without the signing secret too: it notes why in plan.noSecret.
 func loadDeployPlan(base, secretFile string, timeoutMS int, name string, dryRun bool, getenv func(string) string) (deployPlan, []string, error) {
 	var errs []error
 	p := deployPlan{name: strings.TrimSpace(name), timeoutMS: timeoutMS}
@@ -63,7 +64,10 @@ func loadDeployPlan(base, secretFile string, timeoutMS int, name string, dryRun 
 	var keyWarnings []string
 	p.secret, p.keyID, keyWarnings, err = actionSecret(secretFile, receiverKeys)
 	warnings = append(warnings, keyWarnings...)
-	if err != nil {
+	switch {
+	case errors.Is(err, errNoSigningSecret) && dryRun:
+		p.noSecret = err.Error()
+	case err != nil:
 		errs = append(errs, err)
 	}
 	if !dryRun {
@@ -113,6 +117,9 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// errNoSigningSecret: neither --secret-file nor the receivers' keys are set.
+var errNoSigningSecret = errors.New("MAILPROOF_WEBHOOK_SECRETS (or MAILPROOF_WEBHOOK_SECRETS_FILE) is not set, and no --secret-file was given: the Action needs a signing secret")
+
 // actionSecret picks the key the Action signs with and its public id: --secret-file,
 // else the first whsec_ entry the receiver is configured with. A whpk_ public key cannot
 // sign, so a receiver that only knows public keys needs the matching whsk_ private key in
@@ -126,7 +133,7 @@ func actionSecret(secretFile, receiverKeys string) (secret, keyID string, warnin
 	}
 	if secretFile == "" {
 		if len(configured) == 0 {
-			return "", "", nil, errors.New("MAILPROOF_WEBHOOK_SECRETS (or MAILPROOF_WEBHOOK_SECRETS_FILE) is not set, and no --secret-file was given: the Action needs a signing secret")
+			return "", "", nil, errNoSigningSecret
 		}
 		for i, s := range configured {
 			if strings.HasPrefix(s, "whsec_") {

@@ -25,6 +25,13 @@ func printPlan(w io.Writer, p deployPlan, heading string) {
 	if p.timeoutMS > 0 {
 		names += ", MAILPROOF_TIMEOUT_MS"
 	}
+	if p.secret != "" {
+		names += ", " + actionFingerprintPrefix + "… (a fingerprint of their values, which the Action never reads)"
+	}
+	signing := "key " + p.keyID
+	if p.noSecret != "" {
+		signing = "not set: a real deploy needs it (" + p.noSecret + ")"
+	}
 	timeout := "the Action's default (2000 ms)"
 	if p.timeoutMS > 0 {
 		timeout = strconv.Itoa(p.timeoutMS) + " ms"
@@ -35,7 +42,7 @@ func printPlan(w io.Writer, p deployPlan, heading string) {
 	fmt.Fprintf(w, "  code      post-login.js, %d bytes, sha256 %s\n", len(deployaction.Code), hex.EncodeToString(sum[:]))
 	fmt.Fprintf(w, "  secrets   %s (the complete list: other secrets on the Action are removed)\n", names)
 	fmt.Fprintf(w, "  target    %s\n", p.url)
-	fmt.Fprintf(w, "  signing   key %s\n", p.keyID)
+	fmt.Fprintf(w, "  signing   %s\n", signing)
 	fmt.Fprintf(w, "  timeout   %s\n", timeout)
 }
 
@@ -46,7 +53,7 @@ func dryRunDeploy(ctx context.Context, p deployPlan, w io.Writer) error {
 	trigger := auth0client.DefaultActionTrigger
 	if len(p.missing) > 0 {
 		fmt.Fprintf(w, "tenant not read: %s\n", strings.Join(p.missing, "; "))
-		fmt.Fprintf(w, "a deploy would: update the Action named %q or create it, wait for the build, deploy a new version, and bind it to %s after the Actions bound there unless it is bound already\n", p.name, trigger)
+		fmt.Fprintf(w, "a deploy would: update the Action named %q or create it, wait for the build, deploy a new version, and bind it to %s after the Actions bound there unless it is bound already; it deploys nothing when the deployed version already runs this code with these secrets and is bound\n", p.name, trigger)
 		fmt.Fprintln(w, "nothing changed (dry run)")
 		return nil
 	}
@@ -58,22 +65,38 @@ func dryRunDeploy(ctx context.Context, p deployPlan, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("action deploy --dry-run: read the tenant: %w", err)
 	}
+	drift := st.Drift(p.spec())
+	if p.noSecret != "" {
+		// Without the signing secret the secrets to set are unknown: not compared.
+		drift.SecretNames = false
+	}
+	code := "differs from"
+	if st.DeployedCode == deployaction.Code {
+		code = "is the same as"
+	}
 	switch {
 	case st.ID == "":
 		fmt.Fprintln(w, "  action    absent: would create it, wait for the build, deploy version 1")
 	case st.DeployedVersion == 0:
 		fmt.Fprintf(w, "  action    exists (id %s), never deployed: would update it, wait for the build, deploy it\n", st.ID)
+	case drift.None() && p.noSecret != "":
+		fmt.Fprintf(w, "  action    exists (id %s); deployed version %d %s this code and is otherwise unchanged: a deploy with the same secrets would deploy nothing\n",
+			st.ID, st.DeployedVersion, code)
+	case drift.None():
+		fmt.Fprintf(w, "  action    exists (id %s); deployed version %d %s this code, with these secrets: unchanged, a deploy would deploy nothing (--force would deploy a new version)\n",
+			st.ID, st.DeployedVersion, code)
 	default:
-		code := "differs from"
-		if st.DeployedCode == deployaction.Code {
-			code = "is the same as"
-		}
 		fmt.Fprintf(w, "  action    exists (id %s); deployed version %d %s this code: would update it, wait for the build, deploy a new version\n",
 			st.ID, st.DeployedVersion, code)
+		fmt.Fprintf(w, "  changes   %s\n", strings.Join(drift.Reasons(), "; "))
+	}
+	if p.noSecret != "" {
+		fmt.Fprintln(w, "  secrets   not compared: the signing secret is not set")
 	}
 	var dropped []string
 	for _, n := range st.Secrets {
-		if _, ok := p.spec().Secrets[n]; !ok {
+		// An earlier fingerprint is replaced, not a stray secret removed.
+		if _, ok := p.spec().Secrets[n]; !ok && !strings.HasPrefix(n, actionFingerprintPrefix) {
 			dropped = append(dropped, n)
 		}
 	}

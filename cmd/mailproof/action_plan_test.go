@@ -56,7 +56,7 @@ func TestActionDeployDryRunChangesNothing(t *testing.T) {
 					t.Fatalf("deploy: %v\n%s", err, stderr)
 				}
 			},
-			wantOut: []string{"deployed version 1 is the same as this code", "would update it", "already bound (position 2 of 2)"}},
+			wantOut: []string{"deployed version 1 is the same as this code, with these secrets: unchanged, a deploy would deploy nothing", "already bound (position 2 of 2)"}},
 		{name: "older code with a stray secret", wantRead: true,
 			prepare: func(t *testing.T, tenant *auth0test.Tenant, _ map[string]string) {
 				deployDirect(t, tenant, auth0client.ActionSpec{Name: ourAction, Code: "// older",

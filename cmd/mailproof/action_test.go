@@ -242,8 +242,10 @@ func TestActionDeployRefusesBadConfiguration(t *testing.T) {
 		args    []string
 		wantErr []string
 	}{
-		{name: "nothing set names every missing variable", env: map[string]string{}, args: []string{"--dry-run"},
-			wantErr: []string{"--url is required", "MAILPROOF_WEBHOOK_SECRETS"}},
+		{name: "a dry run without --url", env: map[string]string{}, args: []string{"--dry-run"},
+			wantErr: []string{"--url is required"}},
+		{name: "no signing secret", env: with(map[string]string{"MAILPROOF_WEBHOOK_SECRETS": ""}), args: []string{"--url", "https://mailproof.example.com"},
+			wantErr: []string{"MAILPROOF_WEBHOOK_SECRETS (or MAILPROOF_WEBHOOK_SECRETS_FILE) is not set", "--secret-file"}},
 		{name: "no credentials names each", env: map[string]string{"MAILPROOF_WEBHOOK_SECRETS": secret}, args: []string{"--url", "https://mailproof.example.com"},
 			wantErr: []string{"MAILPROOF_AUTH0_DOMAIN", "MAILPROOF_AUTH0_CLIENT_ID", "MAILPROOF_AUTH0_CLIENT_SECRET"}},
 		{name: "everything missing", env: map[string]string{}, args: nil,
@@ -298,7 +300,7 @@ func TestActionUsage(t *testing.T) {
 		{name: "unknown subcommand", args: []string{"undeploy"}, wantErr: errUsage, wantStderr: `unknown action command "undeploy"`},
 		{name: "help", args: []string{"help"}, wantStdout: "mailproof action deploy"},
 		{name: "stray argument", args: []string{"deploy", "https://mailproof.example.com"}, wantErr: errUsage, wantStderr: "unexpected argument"},
-		{name: "unknown flag", args: []string{"deploy", "--force"}, wantErr: errUsage, wantStderr: "-force"},
+		{name: "unknown flag", args: []string{"deploy", "--frobnicate"}, wantErr: errUsage, wantStderr: "-frobnicate"},
 		{name: "deploy -h", args: []string{"deploy", "-h"}, wantStdout: "-secret-file"},
 	}
 	for _, tc := range cases {

@@ -33,7 +33,9 @@ export lines that point the CLI in another shell at it. Ctrl-C stops everything.
 
 A variable below that is set wins over local's own value: MAILPROOF_REDIS_URL for a
 Redis of your own, MAILPROOF_AUTH0_DOMAIN (with the client id and secret) for a real
-tenant, MAILPROOF_LISTEN and MAILPROOF_OPS_LISTEN for other addresses.`
+tenant, MAILPROOF_LISTEN and MAILPROOF_OPS_LISTEN for other addresses. Pasted exports of an
+earlier local run that point at its emulator or embedded Redis, gone with it, are
+ignored, with a note on stderr.`
 
 // localPlan is the bundled emulator's Auth0 plan: Free's rate limits, the ones a
 // newcomer's own tenant most likely has, so local behaves as mailproof would there.
@@ -52,6 +54,10 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if f.NArg() != 0 {
 		return f.fail("takes no arguments, got %q", f.Arg(0))
+	}
+	if ignore, why := staleLocalEnv(getenv); len(ignore) > 0 {
+		fmt.Fprintln(stderr, staleNotice(ignore, why))
+		getenv = withoutEnv(getenv, ignore)
 	}
 	env := map[string]string{
 		"MAILPROOF_LISTEN":     "127.0.0.1:8080",

@@ -219,12 +219,18 @@ func TestAuth0Label(t *testing.T) {
 // ready; done yields run's error after cancel.
 func startLocal(t *testing.T, env map[string]string) (stdout *syncBuffer, cancel func(), done <-chan error) {
 	t.Helper()
+	stdout, _, cancel, done = startLocalStderr(t, env)
+	return stdout, cancel, done
+}
+
+// startLocalStderr is startLocal that also gives what local wrote on stderr.
+func startLocalStderr(t *testing.T, env map[string]string) (stdout, stderr *syncBuffer, cancel func(), done <-chan error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout = new(syncBuffer)
-	var stderr syncBuffer
+	stdout, stderr = new(syncBuffer), new(syncBuffer)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- run(ctx, []string{"local"}, func(k string) string { return env[k] }, stdout, &stderr)
+		errc <- run(ctx, []string{"local"}, func(k string) string { return env[k] }, stdout, stderr)
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(stdout.String(), "Ctrl-C stops everything") {
@@ -239,5 +245,5 @@ func startLocal(t *testing.T, env map[string]string) (stdout *syncBuffer, cancel
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return stdout, cancel, errc
+	return stdout, stderr, cancel, errc
 }

@@ -8,6 +8,7 @@ import (
 )
 
 func main() {
+	warnUnknownEnv(os.Environ(), os.Stderr)
 	err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	os.Exit(exitStatus(err, os.Stderr))
 }

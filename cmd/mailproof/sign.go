@@ -41,18 +41,25 @@ func sign(_ context.Context, args []string, getenv func(string) string, stdout, 
 	if fs.NArg() != 1 {
 		return fs.fail("give one FILE holding the JSON body, or - for standard input")
 	}
+	// A FILE is read first: a missing one is the mistake to hear about before the
+	// secret. Standard input waits until the secret is known, not to block on a pipe
+	// only to fail.
+	var body []byte
+	var err error
+	name := fs.Arg(0)
+	if name != "-" {
+		if body, err = os.ReadFile(name); err != nil {
+			return fmt.Errorf("read body: %w", err)
+		}
+	}
 	key, err := signingSecret(*secret, *secretFile, getenv)
 	if err != nil {
 		return err
 	}
-	var body []byte
-	if name := fs.Arg(0); name == "-" {
-		body, err = io.ReadAll(os.Stdin)
-	} else {
-		body, err = os.ReadFile(name)
-	}
-	if err != nil {
-		return fmt.Errorf("read body: %w", err)
+	if name == "-" {
+		if body, err = io.ReadAll(os.Stdin); err != nil {
+			return fmt.Errorf("read body: %w", err)
+		}
 	}
 	at := time.Now()
 	if *ts != "" {

@@ -144,6 +144,32 @@ func TestSignReadsTheSecretsFile(t *testing.T) {
 	}
 }
 
+// TestSignReportsAMissingFileFirst: a mistyped FILE is named before a missing secret,
+// which a new user meets second, not instead.
+func TestSignReportsAMissingFileFirst(t *testing.T) {
+	v := signVectors(t)[0]
+	missing := filepath.Join(t.TempDir(), "no-such-event.json")
+	present := signTempFile(t, "body.json", []byte(v.Payload))
+	tests := []struct {
+		name    string
+		file    string
+		env     string // MAILPROOF_WEBHOOK_SECRETS
+		wantErr string
+	}{
+		{name: "no file and no secret", file: missing, wantErr: "read body: open " + missing + ": no such file or directory"},
+		{name: "no file, a secret", file: missing, env: v.Secret, wantErr: "read body: open " + missing},
+		{name: "a file and no secret", file: present, wantErr: "no signing secret"},
+	}
+	for _, tc := range tests {
+		env := map[string]string{"MAILPROOF_WEBHOOK_SECRETS": tc.env}
+		var stdout, stderr bytes.Buffer
+		err := run(t.Context(), []string{"sign", tc.file}, func(k string) string { return env[k] }, &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error(), tc.wantErr) || stdout.Len() > 0 {
+			t.Errorf("%s: error %v, printed %q; want an error saying %q and nothing printed", tc.name, err, stdout.String(), tc.wantErr)
+		}
+	}
+}
+
 // TestSignStdin reads the body from standard input. sign reads os.Stdin itself, so this
 // test swaps it and must not run in parallel with anything that reads it.
 func TestSignStdin(t *testing.T) {
