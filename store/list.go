@@ -144,3 +144,43 @@ func decodeCursor(c string) (listPos, error) {
 	}
 	return listPos{set: true, score: score, member: member}, nil
 }
+
+// longestWaitingScan bounds how many index entries LongestWaiting reads to find its
+// records, so stale entries at the old end cannot make one call expensive.
+const longestWaitingScan = 500
+
+// LongestWaiting returns up to n records still waiting for proof, the earliest
+// provisioned first. Index entries of records that expired, ended or vanished are
+// skipped (ListPending drops them); it reads at most a few hundred entries, so a
+// call stays cheap however stale the index is, and writes nothing.
+func (r *Redis) LongestWaiting(ctx context.Context, n int) ([]Record, error) {
+	n = min(max(n, 0), MaxListLimit)
+	var out []Record
+	for start := int64(0); len(out) < n && start < longestWaitingScan; {
+		batch := int64(n-len(out)) + 8
+		members, err := r.c.ZRange(ctx, keyPendingIndex, start, start+batch-1).Result()
+		if err != nil {
+			return nil, wrap("longest waiting", err)
+		}
+		start += int64(len(members))
+		cmds := make([]*redis.MapStringStringCmd, len(members))
+		if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, m := range members {
+				cmds[i] = p.HGetAll(ctx, prefix+"pending:"+m)
+			}
+			return nil
+		}); err != nil {
+			return nil, wrap("longest waiting", err)
+		}
+		for _, c := range cmds {
+			rec := r.recordFromHash(c.Val())
+			if len(c.Val()) > 0 && (rec.Status == StatusPending || rec.Status == StatusVerifying) && len(out) < n {
+				out = append(out, rec)
+			}
+		}
+		if int64(len(members)) < batch {
+			break
+		}
+	}
+	return out, nil
+}

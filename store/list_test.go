@@ -100,3 +100,39 @@ func TestListPendingIncludesVerifying(t *testing.T) {
 		t.Errorf("status %q claimed by %q, want verifying by m", recs[0].Status, recs[0].Holder)
 	}
 }
+
+// TestLongestWaiting: the records provisioned earliest come first, and entries of
+// records that no longer wait (expired, verified) are passed over, not counted.
+func TestLongestWaiting(t *testing.T) {
+	r := openStore(t)
+	base := time.Now().Add(-24 * time.Hour).Truncate(time.Millisecond)
+	for i := range 12 {
+		putPending(t, r, "auth0|"+itoa(i), base.Add(time.Duration(i)*time.Hour))
+	}
+	// The oldest has expired; the second oldest was verified.
+	if err := r.PutPending(timeout(t), store.Record{UserID: "auth0|0", Email: "a@example.com", ProvisionedAt: base, ExpiresAt: base.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	finishUser(t, r, "auth0|1", store.Outcome{Code: store.OutcomeVerified, Close: true})
+
+	tests := []struct {
+		name  string
+		n     int
+		wantN int
+	}{
+		{"a few", 3, 3},
+		{"more than wait", 50, 10},
+		{"none", 0, 0},
+	}
+	for _, tc := range tests {
+		recs, err := r.LongestWaiting(timeout(t), tc.n)
+		if err != nil || len(recs) != tc.wantN {
+			t.Fatalf("%s: %d records, %v; want %d", tc.name, len(recs), err, tc.wantN)
+		}
+		for i, rec := range recs {
+			if want := "auth0|" + itoa(i+2); rec.UserID != want || !rec.ProvisionedAt.Equal(base.Add(time.Duration(i+2)*time.Hour)) {
+				t.Errorf("%s: record %d is %s provisioned %v, want %s", tc.name, i, rec.UserID, rec.ProvisionedAt, want)
+			}
+		}
+	}
+}

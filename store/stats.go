@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -21,6 +24,11 @@ type Stats struct {
 	// Undos counts flips waiting to be taken back (see Undo): anything
 	// but 0 needs a person to look.
 	Undos int64 `json:"undos"`
+	// OldestQueuedSeconds is how long the oldest job on the stream, waiting
+	// or in flight, has been there by Redis's own clock (an entry id is the
+	// millisecond it was added; a retried job's is when it came back); 0
+	// when nothing is queued.
+	OldestQueuedSeconds float64 `json:"oldest_queued_seconds"`
 }
 
 // QueueStats reads all counters in one round trip.
@@ -32,13 +40,15 @@ func (r *Redis) QueueStats(ctx context.Context) (Stats, error) {
 	delayed := pipe.ZCard(ctx, keyDelayed)
 	dead := pipe.XLen(ctx, keyDLQ)
 	undos := pipe.HLen(ctx, keyUndo)
+	first := pipe.XRangeN(ctx, keyJobs, "-", "+", 1)
+	now := pipe.Time(ctx)
 	_, err := pipe.Exec(ctx)
 	// No group yet (no worker has started since Redis came up) means
 	// nothing is in flight.
 	if err != nil && !redis.HasErrorPrefix(inFlight.Err(), "NOGROUP") {
 		return Stats{}, wrap("queue stats", err)
 	}
-	for _, c := range []redis.Cmder{pending, queued, delayed, dead, undos} {
+	for _, c := range []redis.Cmder{pending, queued, delayed, dead, undos, first, now} {
 		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
 			return Stats{}, wrap("queue stats", err)
 		}
@@ -47,5 +57,19 @@ func (r *Redis) QueueStats(ctx context.Context) (Stats, error) {
 	if inFlight.Err() == nil {
 		s.InFlight = inFlight.Val().Count
 	}
+	if msgs := first.Val(); len(msgs) > 0 {
+		s.OldestQueuedSeconds = entryAge(msgs[0].ID, now.Val())
+	}
 	return s, nil
+}
+
+// entryAge is how long before now the stream entry id was added, in seconds at
+// millisecond precision; never negative.
+func entryAge(id string, now time.Time) float64 {
+	msPart, _, _ := strings.Cut(id, "-")
+	added, err := strconv.ParseInt(msPart, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return float64(max(now.UnixMilli()-added, 0)) / 1000
 }
