@@ -41,6 +41,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("redis: %w", err)
 	}
 	defer rdb.Close()
+	reg.MustRegister(newBacklogCollector(rdb, cfg.RedisTimeout))
 	a0, err := auth0client.New(ctx, cfg.Auth0Client())
 	if err != nil {
 		return fmt.Errorf("auth0 client: %w", err)
