@@ -65,7 +65,7 @@ func TestPrometheusRules(t *testing.T) {
 			t.Errorf("%s: runbook has %d lines, want steps someone can follow at 3 a.m.", name, strings.Count(runbook, "\n"))
 		}
 	}
-	for _, m := range []string{"mailproof_jobs_total", "mailproof_signature_failures_total", "mailproof_events_total", "up", "mailproof_job_retries_total", "mailproof_ingest_duration_seconds_bucket", "mailproof_flip_undos_total"} {
+	for _, m := range []string{"mailproof_jobs_total", "mailproof_signature_failures_total", "mailproof_events_total", "up", "mailproof_job_retries_total", "mailproof_ingest_duration_seconds_bucket", "mailproof_flip_undos_total", "mailproof_queue_oldest_job_age_seconds"} {
 		if !used[m] {
 			t.Errorf("no rule uses %s", m)
 		}
@@ -254,6 +254,12 @@ func TestDashboard(t *testing.T) {
 		"mailproof_signature_failures_total":       {"reason"},
 		"mailproof_signature_key_matches_total":    {"key_id"},
 		"mailproof_http_requests_total":            {"route", "code"},
+		"mailproof_queue_jobs":                     nil,
+		"mailproof_queue_oldest_job_age_seconds":   nil,
+		"mailproof_queue_delayed_jobs":             nil,
+		"mailproof_dead_letters":                   nil,
+		"mailproof_pending_records":                nil,
+		"mailproof_backlog_scrape_errors_total":    nil,
 		"go_goroutines":                            nil,
 		"go_memstats_heap_inuse_bytes":             nil,
 	} {
