@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"html/template"
 	"net/http"
 	"time"
@@ -13,13 +14,46 @@ import (
 	"github.com/mailproof/mailproof/store"
 )
 
-// statusRecent is how many decisions the status page lists.
-const statusRecent = 20
+// statusRecent is how many decisions the status page lists, statusWaiting how many of
+// the records waiting longest.
+const (
+	statusRecent  = 20
+	statusWaiting = 10
+)
 
 // StatusSource is what the status page reads from Redis.
 type StatusSource interface {
 	QueueStats(ctx context.Context) (store.Stats, error)
 	Audit(ctx context.Context, userID string, limit int) ([]store.AuditEntry, error)
+	LongestWaiting(ctx context.Context, n int) ([]store.Record, error)
+	ReadSweep(ctx context.Context) (store.SweepState, error)
+}
+
+// WaitingRecord is one record on the status page: no address, only the user id and
+// how long it has waited.
+type WaitingRecord struct {
+	UserID        string    `json:"user_id"`
+	Status        string    `json:"status"`
+	ProvisionedAt time.Time `json:"provisioned_at"`
+	// WaitingSeconds is the time from ProvisionedAt to the report's Time.
+	WaitingSeconds float64   `json:"waiting_seconds"`
+	Deliveries     int       `json:"deliveries"`
+	ExpiresAt      time.Time `json:"expires_at,omitzero"`
+}
+
+// SweepStatus is the reconcile sweep as the status page shows it.
+type SweepStatus struct {
+	// LastRun, LastPath and LastSuccess name the last run that completed ("" and zero
+	// before the first).
+	LastRun     string    `json:"last_run"`
+	LastPath    string    `json:"last_path"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	// Running is true while a run is open (in progress, or cut short and waiting to be
+	// resumed): Run, Path and StartedAt are that run's.
+	Running   bool      `json:"running"`
+	Run       string    `json:"run,omitempty"`
+	Path      string    `json:"path,omitempty"`
+	StartedAt time.Time `json:"started_at,omitzero"`
 }
 
 // StatusReport is what the status page shows; ?format=json answers it as is.
@@ -30,6 +64,10 @@ type StatusReport struct {
 	Redis  string             `json:"redis"`
 	Stats  *store.Stats       `json:"stats"`
 	Recent []store.AuditEntry `json:"recent"` // newest first
+	// Waiting are the records waiting longest for proof, the earliest provisioned first.
+	Waiting []WaitingRecord `json:"waiting"`
+	// Sweep is the reconcile sweep's latest run, on any replica.
+	Sweep *SweepStatus `json:"sweep"`
 	// Ready is true when every readiness check passed; Checks holds each, with the
 	// warnings of those that passed with one.
 	Ready  bool                   `json:"ready"`
@@ -37,8 +75,10 @@ type StatusReport struct {
 }
 
 // Status serves the ops listener's status page: the checks' warnings first, then queue
-// counts, the latest decisions (with a job's run of deferrals beside the decision that
-// ended it: "deferred ×37 (user_busy)") and readiness, as HTML that refreshes itself
+// counts and the oldest queued job's age, the latest decisions (with a job's run of
+// deferrals beside the decision that ended it: "deferred ×37 (user_busy)"), the records
+// waiting longest (user ids, never addresses), the reconcile sweep's latest run and
+// readiness, as HTML that refreshes itself
 // every 5 seconds, or as JSON with ?format=json. It answers 200 even when Redis is down,
 // saying so instead of showing numbers: the page is where the person on call looks
 // first. The page has no script and loads nothing else, and every value in it is escaped
@@ -48,6 +88,9 @@ func Status(src StatusSource, timeout time.Duration, checks ...Check) echo.Handl
 	page := template.Must(template.New("status").Funcs(template.FuncMap{
 		"outcomeClass": outcomeClass,
 		"clock":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+		"age":          age,
+		"since":        func(now, t time.Time) string { return age(now.Sub(t).Seconds()) },
+		"stale":        func(seconds float64) bool { return seconds > staleQueueSeconds },
 	}).Parse(statusTemplate))
 	return func(c echo.Context) error {
 		format := c.QueryParam("format")
@@ -82,9 +125,19 @@ func readStatus(ctx context.Context, src StatusSource, checks []Check) StatusRep
 
 	report := StatusReport{Time: time.Now().UTC(), Redis: "ok"}
 	stats, err := src.QueueStats(ctx)
-	var recent []store.AuditEntry
+	var (
+		recent  []store.AuditEntry
+		waiting []store.Record
+		sweep   store.SweepState
+	)
 	if err == nil {
 		recent, err = src.Audit(ctx, "", statusRecent)
+	}
+	if err == nil {
+		waiting, err = src.LongestWaiting(ctx, statusWaiting)
+	}
+	if err == nil {
+		sweep, err = src.ReadSweep(ctx)
 	}
 	if err != nil {
 		report.Redis = "unavailable"
@@ -93,6 +146,18 @@ func readStatus(ctx context.Context, src StatusSource, checks []Check) StatusRep
 		report.Recent = recent
 		if report.Recent == nil {
 			report.Recent = []store.AuditEntry{}
+		}
+		report.Waiting = make([]WaitingRecord, 0, len(waiting))
+		for _, r := range waiting {
+			report.Waiting = append(report.Waiting, WaitingRecord{
+				UserID: r.UserID, Status: r.Status, ProvisionedAt: r.ProvisionedAt,
+				WaitingSeconds: max(report.Time.Sub(r.ProvisionedAt).Seconds(), 0),
+				Deliveries:     r.Deliveries, ExpiresAt: r.ExpiresAt,
+			})
+		}
+		report.Sweep = &SweepStatus{
+			LastRun: sweep.LastRun, LastPath: sweep.LastPath, LastSuccess: sweep.LastSuccess,
+			Running: sweep.Run != "", Run: sweep.Run, Path: sweep.Path, StartedAt: sweep.StartedAt,
 		}
 	}
 
@@ -125,6 +190,24 @@ func runChecks(ctx context.Context, checks []Check) map[string]CheckResult {
 	return out
 }
 
+// staleQueueSeconds is when the page shows the oldest queued job's age in red: the
+// threshold of the MailproofQueueStale alert.
+const staleQueueSeconds = 15 * 60
+
+// age writes seconds for people: "42s", "12m 05s", "5h 03m", "3d 4h".
+func age(seconds float64) string {
+	d := time.Duration(max(seconds, 0) * float64(time.Second))
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm %02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
 // outcomeClass colours an outcome code on the page: green for a flip, amber for a retry,
 // red for a dead letter, grey for every other decision.
 func outcomeClass(code string) string {
@@ -138,78 +221,3 @@ func outcomeClass(code string) string {
 	}
 	return ""
 }
-
-// statusTemplate is the whole page: one file, inline CSS, no script.
-const statusTemplate = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="refresh" content="5">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>mailproof status</title>
-<style>
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
-main{max-width:960px;margin:0 auto;padding:24px 16px}
-header{display:flex;justify-content:space-between;align-items:baseline;flex-wrap:wrap;gap:8px}
-h1{font-size:20px;margin:0}
-h2{font-size:15px;margin:28px 0 8px}
-.muted{color:#6b7280}
-.banner{margin:16px 0;padding:12px 14px;border-radius:6px;background:#fdecec;border:1px solid #f3b4b4;color:#8a1c1c}
-.banner.warn{background:#fff4dc;border-color:#f0d08a;color:#6b4600}
-.stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(130px,1fr));gap:10px;margin-top:16px}
-.stat{background:#fff;border:1px solid #e3e6eb;border-radius:6px;padding:12px 14px}
-.num{display:block;font-size:26px;font-weight:600;font-variant-numeric:tabular-nums}
-.stat.alert .num{color:#b42318}
-table{width:100%;border-collapse:collapse;background:#fff;border:1px solid #e3e6eb;border-radius:6px}
-th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #eef0f3;vertical-align:top}
-th{font-weight:600;color:#4b5563;background:#fafbfc}
-td.id{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;word-break:break-all}
-td.err{color:#8a1c1c;word-break:break-word}
-.tag{display:inline-block;padding:1px 8px;border-radius:10px;background:#eef0f3;font-size:12px}
-.tag.ok{background:#e3f5e8;color:#1e6b34}
-.tag.warn{background:#fff4dc;color:#8a5a00}
-.tag.bad{background:#fdecec;color:#8a1c1c}
-ul.checks{list-style:none;padding:0;margin:0}
-ul.checks li{padding:2px 0}
-</style>
-</head>
-<body>
-<main>
-<header>
-<h1>mailproof</h1>
-<span class="muted">updated {{clock .Time}} &middot; refreshes every 5 s &middot; <a href="?format=json">JSON</a></span>
-</header>
-{{range $name, $r := .Checks}}{{if $r.Warning}}<div class="banner warn" role="status" id="warning-{{$name}}"><strong>Warning:</strong> {{$r.Warning}}</div>
-{{end}}{{end}}{{if .Stats}}
-<section class="stats" aria-label="queue">
-<div class="stat"><span class="num" id="stat-pending">{{.Stats.Pending}}</span>pending users</div>
-<div class="stat"><span class="num" id="stat-queued">{{.Stats.Queued}}</span>queued jobs</div>
-<div class="stat"><span class="num" id="stat-in-flight">{{.Stats.InFlight}}</span>in flight</div>
-<div class="stat"><span class="num" id="stat-delayed">{{.Stats.Delayed}}</span>delayed retries</div>
-<div class="stat{{if .Stats.Dead}} alert{{end}}"><span class="num" id="stat-dead">{{.Stats.Dead}}</span>dead letters</div>
-{{if .Stats.Undos}}<div class="stat alert"><span class="num" id="stat-undos">{{.Stats.Undos}}</span>flips to take back (an unproven address is verified: see the logs)</div>{{end}}
-</section>
-<h2>Recent decisions</h2>
-{{if .Recent}}
-<table>
-<thead><tr><th>time (UTC)</th><th>user id</th><th>outcome</th><th>attempt</th><th>error</th></tr></thead>
-<tbody>
-{{range .Recent}}<tr><td>{{clock .Time}}</td><td class="id">{{.UserID}}</td><td><span class="tag {{outcomeClass .Outcome}}">{{.Outcome}}</span>{{with .Deferral}} <span class="muted">{{.}}</span>{{end}}</td><td>{{.Attempt}}</td><td class="err">{{.Error}}</td></tr>
-{{end}}</tbody>
-</table>
-{{else}}
-<p class="muted">No decisions yet.</p>
-{{end}}
-{{else}}
-<div class="banner" role="alert"><strong>Redis unavailable.</strong> Queue counts and recent decisions cannot be read right now. Check MAILPROOF_REDIS_URL and the Redis server; this page keeps retrying.</div>
-{{end}}
-{{if .Checks}}
-<h2>Readiness: {{if .Ready}}ready{{else}}not ready{{end}}</h2>
-<ul class="checks">
-{{range $name, $r := .Checks}}<li><span class="tag {{if $r.Warning}}warn{{else if $r.OK}}ok{{else}}bad{{end}}">{{if $r.Warning}}warning{{else if $r.OK}}ok{{else}}failing{{end}}</span> {{$name}}{{if $r.Error}} <span class="muted">&mdash; {{$r.Error}}</span>{{end}}{{if $r.Warning}} <span class="muted">&mdash; see the warning above</span>{{end}}</li>
-{{end}}</ul>
-{{end}}
-</main>
-</body>
-</html>
-`

@@ -142,7 +142,10 @@ func TestStatus(t *testing.T) {
 			name:       "empty redis shows zeros",
 			redis:      func(t *testing.T) *store.Redis { return statusStore(t, redistest.URL(t)) },
 			wantStatus: http.StatusOK,
-			wantHTML:   []string{`id="stat-pending">0<`, `id="stat-dead">0<`, "No decisions yet."},
+			wantHTML: []string{
+				`id="stat-pending">0<`, `id="stat-dead">0<`, `id="stat-oldest-queued" data-seconds="0">&ndash;<`, "No decisions yet.",
+				"No users waiting.", `<li id="sweep-last">no run has completed yet</li>`, `<li id="sweep-open">no run open</li>`,
+			},
 		},
 		{
 			name:       "empty redis in json",
@@ -239,8 +242,8 @@ func checkStatusJSON(t *testing.T, body string, wantStats *store.Stats, wantRece
 		t.Fatalf("decode %s: %v", body, err)
 	}
 	if noRedis {
-		if got.Redis != "unavailable" || got.Stats != nil || got.Recent != nil {
-			t.Errorf("redis %q, stats %v, recent %v; want unavailable, null, null", got.Redis, got.Stats, got.Recent)
+		if got.Redis != "unavailable" || got.Stats != nil || got.Recent != nil || got.Waiting != nil || got.Sweep != nil {
+			t.Errorf("redis %q, stats %v, recent %v, waiting %v, sweep %v; want unavailable and all null", got.Redis, got.Stats, got.Recent, got.Waiting, got.Sweep)
 		}
 	} else {
 		if got.Stats != nil {
@@ -252,6 +255,9 @@ func checkStatusJSON(t *testing.T, body string, wantStats *store.Stats, wantRece
 		}
 		if got.Redis != "ok" || got.Stats == nil || *got.Stats != *wantStats {
 			t.Errorf("redis %q, stats %+v; want ok, %+v", got.Redis, got.Stats, *wantStats)
+		}
+		if got.Waiting == nil || got.Sweep == nil {
+			t.Errorf("waiting %v, sweep %v; want a list and the sweep", got.Waiting, got.Sweep)
 		}
 		var outcomes []string
 		for _, e := range got.Recent {
@@ -299,7 +305,8 @@ func TestStatusListsTheTwentyNewest(t *testing.T) {
 		}
 	}
 	rec := getStatus(t, r, 2*time.Second, "")
-	body := rec.Body.String()
+	// The decisions only: the users are still pending, so they are listed as waiting too.
+	body, _, _ := strings.Cut(rec.Body.String(), "<h2>Waiting longest")
 	if got := strings.Count(body, "<tr><td>"); got != statusRecent {
 		t.Errorf("%d decision rows, want %d", got, statusRecent)
 	}
