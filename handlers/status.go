@@ -35,7 +35,8 @@ type WaitingRecord struct {
 	UserID        string    `json:"user_id"`
 	Status        string    `json:"status"`
 	ProvisionedAt time.Time `json:"provisioned_at"`
-	// WaitingSeconds is the time from ProvisionedAt to the report's Time.
+	// WaitingSeconds is the time from ProvisionedAt to the report's Time, to the
+	// millisecond.
 	WaitingSeconds float64   `json:"waiting_seconds"`
 	Deliveries     int       `json:"deliveries"`
 	ExpiresAt      time.Time `json:"expires_at,omitzero"`
@@ -151,7 +152,7 @@ func readStatus(ctx context.Context, src StatusSource, checks []Check) StatusRep
 		for _, r := range waiting {
 			report.Waiting = append(report.Waiting, WaitingRecord{
 				UserID: r.UserID, Status: r.Status, ProvisionedAt: r.ProvisionedAt,
-				WaitingSeconds: max(report.Time.Sub(r.ProvisionedAt).Seconds(), 0),
+				WaitingSeconds: max(report.Time.Sub(r.ProvisionedAt).Round(time.Millisecond).Seconds(), 0),
 				Deliveries:     r.Deliveries, ExpiresAt: r.ExpiresAt,
 			})
 		}
