@@ -1,7 +1,9 @@
 // Package redistest gives tests a real Redis: one redis-server per test
 // binary, started on first use on a free loopback port, with each test
-// borrowing one of its 16 databases; and dedicated servers a test can stop,
-// restart and freeze to simulate Redis failures.
+// borrowing one of its 16 databases; dedicated servers a test can stop,
+// restart and freeze to simulate Redis failures; and, for the deployments
+// mailproof supports besides a single node, one Sentinel set (Sentinel) and
+// one Cluster (Cluster) per test binary, also started on first use.
 //
 // A test package opts in with
 //
@@ -11,12 +13,15 @@
 // "yes") (servers run without persistence unless told otherwise).
 //
 // and then calls URL(t) for an isolated, empty database or Dedicated(t) for a
-// server of its own. Never FLUSHALL the shared server: other tests of the
+// server of its own, Sentinel(t) for an empty database behind sentinels, or
+// Cluster(t) for the whole Cluster, emptied (tests take turns on it). Never FLUSHALL the shared server: other tests of the
 // same package may be using its other databases.
 //
 // When no redis-server is on the PATH the helper falls back to the embedded
 // miniredis and says so in the test log, unless MAILPROOF_TEST_REQUIRE_REDIS=1
-// (set it in CI), in which case the test fails.
+// (set it in CI), in which case the test fails. Sentinel and Cluster have no
+// fallback: without redis-server (and, for Cluster, redis-cli) they skip the
+// test naming what is missing, or fail it under that variable.
 package redistest
 
 import (
@@ -78,7 +83,17 @@ func Main(m *testing.M, args ...string) {
 		shared.srv.shutdown()
 	}
 	shared.mu.Unlock()
+	sentinels.stop()
+	clusters.stop()
 	os.Exit(code)
+}
+
+// mainRuns reports whether Main is running the tests, so what a test starts
+// will be stopped.
+func (s *sharedServer) mainRuns() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inMain
 }
 
 // URL returns redis://127.0.0.1:PORT/N for a database N of the shared server
