@@ -37,10 +37,15 @@ func backends() []backend {
 	}
 }
 
-// conform runs test once per backend, as subtests named after it.
+// conform runs test once per backend, as parallel subtests named after it:
+// the deployments are separate processes, so a test costs the time of its
+// slowest deployment, not the sum (the limiter's tests wait out real rates).
 func conform(t *testing.T, test func(t *testing.T, b backend)) {
 	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) { test(t, b) })
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, b)
+		})
 	}
 }
 
