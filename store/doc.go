@@ -91,14 +91,14 @@
 //     sentinels (give their port: the default is 6379, not 26379); the
 //     userinfo authenticates to the sentinels, the username and password
 //     parameters to the master and replicas; rediss:// uses TLS for both.
-//     go-redis asks the sentinels for the master and follows failovers.
+//     go-redis asks the sentinels for the master and follows failovers:
 //     redis://:sentinelpw@s1:26379/0?master_name=mymaster&addr=s2:26379&addr=s3:26379&password=masterpw
 //   - redis://… or rediss://… with addr: Cluster, as redis.ParseClusterURL
 //     reads it; the host and every addr are seed nodes (give at least two, so
 //     one being down does not stop a start), the userinfo authenticates to
-//     every node, and the path may only be empty or /0.
+//     every node, and the path may only be empty or /0:
 //     redis://:pw@n1:6379?addr=n2:6379&addr=n3:6379
-//   - redis://… or rediss://… otherwise: a single node (redis.ParseURL).
+//   - redis://… or rediss://… otherwise: a single node (redis.ParseURL):
 //     redis://:pw@host:6379/0
 //
 // Any other go-redis option goes in the query (dial_timeout=3s,
@@ -108,9 +108,11 @@
 // Cluster. mailproof's short timeouts (dial 2s, read and write 1s, one retry)
 // apply to all three unless the URL sets them. Every key shares one slot, so
 // on a Cluster the Lua scripts, pipelines and streams all run on the shard
-// that owns {mp}; ReadSettings reads that shard's configuration.
+// that owns {mp}; ReadSettings reads that shard's configuration. The store's
+// tests run on all three, each started for real by redistest (the backends
+// of conformance_test.go).
 //
-// Either way Redis must not evict keys: Settings.CheckEviction refuses any
+// Whatever the deployment, Redis must not evict keys: Settings.CheckEviction refuses any
 // maxmemory-policy but noeviction. Redis must also persist with AOF for an
 // acknowledged event to survive a restart; ReadSettings and Settings.Loss
 // tell what a given configuration keeps, and serve refuses a Redis without
