@@ -184,3 +184,19 @@ func flushDB(ctx context.Context, admin *redis.Client, db int) error {
 	}
 	return conn.FlushDB(ctx).Err()
 }
+
+// need returns the path of bin, or skips the test naming what is missing
+// (failing it under MAILPROOF_TEST_REQUIRE_REDIS=1). pkg is the Debian
+// package that holds bin.
+func need(t testing.TB, what, bin, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(bin)
+	if err == nil {
+		return path
+	}
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf("redistest: %s needs %s on PATH and %s=1: install it (apt-get install %s)", what, bin, RequireEnv, pkg)
+	}
+	t.Skipf("redistest: %s needs %s on PATH (Debian: apt-get install %s); skipped", what, bin, pkg)
+	return ""
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -106,7 +105,8 @@ func (s *sentinelSet) start(bin string) error {
 			return err
 		}
 		// A sentinel rewrites its file, so each has its own. A short
-		// down-after keeps a failover test quick.
+		// down-after lets a test that stops the master see a failover
+		// within seconds.
 		conf := filepath.Join(dir, "sentinel.conf")
 		body := fmt.Sprintf("sentinel monitor %s %s %s 2\nsentinel down-after-milliseconds %[1]s 2000\nsentinel failover-timeout %[1]s 10000\n",
 			MasterName, host, port)
@@ -165,22 +165,6 @@ func (s *sentinelSet) stopLocked() {
 		srv.shutdown()
 	}
 	s.servers = nil
-}
-
-// need returns the path of bin, or skips the test naming what is missing
-// (failing it under MAILPROOF_TEST_REQUIRE_REDIS=1). pkg is the Debian
-// package that holds bin.
-func need(t testing.TB, what, bin, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(bin)
-	if err == nil {
-		return path
-	}
-	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf("redistest: %s needs %s on PATH and %s=1: install it (apt-get install %s)", what, bin, RequireEnv, pkg)
-	}
-	t.Skipf("redistest: %s needs %s on PATH (Debian: apt-get install %s); skipped", what, bin, pkg)
-	return ""
 }
 
 func splitAddr(addr string) (host, port string) {
