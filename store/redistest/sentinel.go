@@ -79,6 +79,11 @@ func Sentinel(t testing.TB) string {
 		}
 		s.dbs <- db
 	})
+	return s.url(db)
+}
+
+// url is the go-redis failover URL of database db.
+func (s *sentinelSet) url(db int) string {
 	sn := s.servers[2:]
 	return fmt.Sprintf("redis://%s/%d?master_name=%s&addr=%s&addr=%s", sn[0].Addr(), db, MasterName, sn[1].Addr(), sn[2].Addr())
 }
@@ -171,3 +176,32 @@ func splitAddr(addr string) (host, port string) {
 	i := strings.LastIndexByte(addr, ':')
 	return addr[:i], addr[i+1:]
 }
+
+// SentinelSet is a Sentinel set of one test's own (DedicatedSentinel), for
+// tests that fail its master over.
+type SentinelSet struct {
+	set *sentinelSet
+}
+
+// DedicatedSentinel starts a master, a replica and three sentinels for this
+// test alone and stops them when it ends. Skipped, or failed under
+// MAILPROOF_TEST_REQUIRE_REDIS=1, without redis-server.
+func DedicatedSentinel(t testing.TB) *SentinelSet {
+	t.Helper()
+	bin := need(t, "Sentinel", "redis-server", "redis-server")
+	s := &sentinelSet{}
+	t.Cleanup(s.stop)
+	if err := s.start(bin); err != nil {
+		t.Fatalf("redistest: Sentinel set: %v", err)
+	}
+	return &SentinelSet{set: s}
+}
+
+// URL returns the go-redis failover URL of database 0, as Sentinel does.
+func (s *SentinelSet) URL() string { return s.set.url(0) }
+
+// Master is the server that was master when the set started.
+func (s *SentinelSet) Master() *Server { return s.set.servers[0] }
+
+// Replica is the server that was its replica.
+func (s *SentinelSet) Replica() *Server { return s.set.servers[1] }
