@@ -26,10 +26,10 @@ func TestParseRedisURL(t *testing.T) {
 					t.Errorf("no TLS config")
 				}
 			}},
-		{name: "unix socket", url: "unix:///run/redis.sock?db=2", wantKind: kindSingle, wantAt: "/run/redis.sock",
+		{name: "unix socket", url: "unix://:pw@/run/redis.sock?db=2", wantKind: kindSingle, wantAt: "/run/redis.sock",
 			check: func(t *testing.T, d deployment) {
-				if d.single.Dialer == nil || d.single.DB != 2 {
-					t.Errorf("dialer set %t, db %d; want a unix dialer, db 2", d.single.Dialer != nil, d.single.DB)
+				if d.single.Dialer == nil || d.single.DB != 2 || d.single.Password != "pw" {
+					t.Errorf("dialer set %t, db %d, password %q; want a unix dialer, db 2, pw", d.single.Dialer != nil, d.single.DB, d.single.Password)
 				}
 			}},
 		{name: "sentinel, go-redis form", url: "redis://sentinel-user:spw@s1:26379/1?master_name=mymaster&addr=s2:26379&addr=s3:26379&password=mpw",
