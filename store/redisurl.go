@@ -179,7 +179,9 @@ func (d deployment) client() redis.UniversalClient {
 	case kindSentinel:
 		return redis.NewFailoverClient(d.failover)
 	case kindCluster:
-		return redis.NewClusterClient(d.cluster)
+		c := redis.NewClusterClient(d.cluster)
+		c.AddHook(reloadOnFailure{c: c})
+		return c
 	}
 	return redis.NewClient(d.single)
 }

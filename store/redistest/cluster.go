@@ -58,7 +58,7 @@ func Cluster(t testing.TB) string {
 			c.stopLocked()
 		}
 	}
-	err, admin, servers := c.err, c.admin, c.servers
+	err, admin := c.err, c.admin
 	c.mu.Unlock()
 	if err != nil {
 		t.Fatalf("redistest: Cluster: %v", err)
@@ -79,7 +79,12 @@ func Cluster(t testing.TB) string {
 		}
 		c.turn <- struct{}{}
 	})
-	return fmt.Sprintf("redis://%s?addr=%s&addr=%s", servers[0].Addr(), servers[1].Addr(), servers[2].Addr())
+	return c.url()
+}
+
+// url is the go-redis cluster URL with the first three nodes as seeds.
+func (c *cluster) url() string {
+	return fmt.Sprintf("redis://%s?addr=%s&addr=%s", c.servers[0].Addr(), c.servers[1].Addr(), c.servers[2].Addr())
 }
 
 // start runs six cluster-enabled nodes, joins them with redis-cli (the
@@ -170,4 +175,52 @@ func (c *cluster) stopLocked() {
 		n.shutdown()
 	}
 	c.servers = nil
+}
+
+// ClusterSet is a Cluster of one test's own (DedicatedCluster), for tests
+// that fail a master over.
+type ClusterSet struct {
+	t testing.TB
+	c *cluster
+}
+
+// DedicatedCluster starts three masters with a replica each for this test
+// alone and stops them when it ends. Skipped, or failed under
+// MAILPROOF_TEST_REQUIRE_REDIS=1, without redis-server or redis-cli.
+func DedicatedCluster(t testing.TB) *ClusterSet {
+	t.Helper()
+	bin := need(t, "Cluster", "redis-server", "redis-server")
+	cli := need(t, "Cluster", "redis-cli", "redis-tools")
+	c := &cluster{}
+	t.Cleanup(c.stop)
+	if err := c.start(bin, cli); err != nil {
+		t.Fatalf("redistest: Cluster: %v", err)
+	}
+	return &ClusterSet{t: t, c: c}
+}
+
+// URL returns the go-redis cluster URL, as Cluster does.
+func (s *ClusterSet) URL() string { return s.c.url() }
+
+// MasterFor returns the server that is master of key's slot now, as a fresh
+// read of the slot map says.
+func (s *ClusterSet) MasterFor(key string) *Server {
+	s.t.Helper()
+	addrs := make([]string, len(s.c.servers))
+	for i, n := range s.c.servers {
+		addrs[i] = n.Addr()
+	}
+	fresh := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, Protocol: 2})
+	defer fresh.Close()
+	m, err := fresh.MasterForKey(s.t.Context(), key)
+	if err != nil {
+		s.t.Fatalf("redistest: master of %s: %v", key, err)
+	}
+	for _, n := range s.c.servers {
+		if n.Addr() == m.Options().Addr {
+			return n
+		}
+	}
+	s.t.Fatalf("redistest: master of %s is %s, not one of the Cluster's servers", key, m.Options().Addr)
+	return nil
 }
