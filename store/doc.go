@@ -108,7 +108,9 @@
 // Cluster. mailproof's short timeouts (dial 2s, read and write 1s, one retry)
 // apply to all three unless the URL sets them. Every key shares one slot, so
 // on a Cluster the Lua scripts, pipelines and streams all run on the shard
-// that owns {mp}; ReadSettings reads that shard's configuration. The store's
+// that owns {mp}; ReadSettings reads that shard's configuration. When a node
+// stops answering, the Cluster client re-reads the slot map at once
+// (reloadOnFailure), so a failover of that shard is followed in seconds. The store's
 // tests run on all three, each started for real by redistest (the backends
 // of conformance_test.go).
 //

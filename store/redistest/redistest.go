@@ -15,7 +15,7 @@
 // and then calls URL(t) for an isolated, empty database or Dedicated(t) for a
 // server of its own, Sentinel(t) for an empty database behind sentinels, or
 // Cluster(t) for the whole Cluster, emptied (tests take turns on it), or
-// DedicatedSentinel(t) for a Sentinel set a test may fail over. Never FLUSHALL the shared server: other tests of the
+// DedicatedSentinel(t) and DedicatedCluster(t) for a set a test may fail over. Never FLUSHALL the shared server: other tests of the
 // same package may be using its other databases.
 //
 // When no redis-server is on the PATH the helper falls back to the embedded
