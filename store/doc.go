@@ -105,24 +105,24 @@
 // max_retries=2, ...); an unknown one is an error. A URL that fits none of
 // these is an error naming the wrong part: the scheme, an addr that is not
 // host:port, a missing or empty master_name, a database other than 0 on a
-// Cluster. mailproof's short timeouts (dial 2s, read and write 1s, one retry)
-// apply to all three unless the URL sets them. Every key shares one slot, so
-// on a Cluster the Lua scripts, pipelines and streams all run on the shard
-// that owns {mp}; ReadSettings reads that shard's configuration. When a node
-// stops answering, the Cluster client re-reads the slot map at once
-// (reloadOnFailure), so a failover of that shard is followed in seconds. The store's
-// tests run on all three, each started for real by redistest (the backends
-// of conformance_test.go).
+// Cluster. mailproof's short timeouts (dial 2s, read and write 1s, one
+// retry) apply to all three unless the URL sets them. Every key shares one
+// slot, so on a Cluster the Lua scripts, pipelines and streams all run on
+// the shard that owns {mp}; ReadSettings reads that shard's configuration.
+// When a node stops answering, the Cluster client re-reads the slot map at
+// once (reloadOnFailure), so a failover of that shard is followed in
+// seconds. The store's tests run on all three, each started for real by
+// redistest (the backends of conformance_test.go).
 //
-// Whatever the deployment, Redis must not evict keys: Settings.CheckEviction refuses any
-// maxmemory-policy but noeviction. Redis must also persist with AOF for an
-// acknowledged event to survive a restart; ReadSettings and Settings.Loss
-// tell what a given configuration keeps, and serve refuses a Redis without
-// AOF unless the operator accepted the loss. After an empty restart the
-// worker recreates its consumer group, and the replay guard and pending
-// records are lost with the rest (a lost record means a user is not verified
-// automatically, never a wrong verification); a lost undo, though, leaves a
-// flip on an address nobody proved standing.
+// Whatever the deployment, Redis must not evict keys: Settings.CheckEviction
+// refuses any maxmemory-policy but noeviction. Redis must also persist with
+// AOF for an acknowledged event to survive a restart; ReadSettings and
+// Settings.Loss tell what a given configuration keeps, and serve refuses a
+// Redis without AOF unless the operator accepted the loss. After an empty
+// restart the worker recreates its consumer group, and the replay guard and
+// pending records are lost with the rest (a lost record means a user is not
+// verified automatically, never a wrong verification); a lost undo, though,
+// leaves a flip on an address nobody proved standing.
 //
 // # Records
 //
