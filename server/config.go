@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/mailproof/mailproof/auth0client"
 	"github.com/mailproof/mailproof/proof"
+	"github.com/mailproof/mailproof/store"
 	"github.com/mailproof/mailproof/webhook"
 )
 
@@ -70,10 +70,9 @@ type Setting struct {
 
 // settings lists every variable mailproof reads, in the order the README shows them.
 var settings = [...]Setting{
-	{Name: "MAILPROOF_REDIS_URL", Required: true, Secret: true, Help: "Redis URL, e.g. redis://:password@host:6379/0 (rediss:// for TLS)", set: func(c *Config, v string) error {
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-			return errors.New("must be a redis:// or rediss:// URL with a host")
+	{Name: "MAILPROOF_REDIS_URL", Required: true, Secret: true, Help: "Redis URL, e.g. redis://:password@host:6379/0 (rediss:// for TLS); Sentinel adds ?master_name=NAME&addr=…, Cluster ?addr=…&addr=… (see the README)", set: func(c *Config, v string) error {
+		if err := store.CheckURL(v); err != nil {
+			return err
 		}
 		c.RedisURL = v
 		return nil

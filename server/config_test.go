@@ -73,7 +73,10 @@ func TestLoadConfigBadValues(t *testing.T) {
 		wantErr []string // substrings; empty means the config is valid
 		check   func(Config) bool
 	}{
-		{name: "bad redis url", set: map[string]string{"MAILPROOF_REDIS_URL": "http://x"}, wantErr: []string{"MAILPROOF_REDIS_URL"}},
+		{name: "bad redis url", set: map[string]string{"MAILPROOF_REDIS_URL": "http://x"}, wantErr: []string{"MAILPROOF_REDIS_URL", `scheme "http"`}},
+		{name: "bad cluster seed", set: map[string]string{"MAILPROOF_REDIS_URL": "redis://c1:7000?addr=c2"}, wantErr: []string{"MAILPROOF_REDIS_URL", `addr="c2"`}},
+		{name: "sentinel url", set: map[string]string{"MAILPROOF_REDIS_URL": "redis://s1:26379?master_name=mp&addr=s2:26379"}, check: func(c Config) bool { return strings.Contains(c.RedisURL, "master_name=mp") }},
+		{name: "cluster url", set: map[string]string{"MAILPROOF_REDIS_URL": "redis://c1:7000?addr=c2:7000&addr=c3:7000"}, check: func(c Config) bool { return strings.Contains(c.RedisURL, "addr=c3") }},
 		{name: "bad duration", set: map[string]string{"MAILPROOF_SHUTDOWN_GRACE": "ten seconds"}, wantErr: []string{"MAILPROOF_SHUTDOWN_GRACE"}},
 		{name: "negative duration", set: map[string]string{"MAILPROOF_REDIS_TIMEOUT": "-1s"}, wantErr: []string{"MAILPROOF_REDIS_TIMEOUT"}},
 		{name: "malformed whsec", set: map[string]string{"MAILPROOF_WEBHOOK_SECRETS": "whsec_!!!"}, wantErr: []string{"MAILPROOF_WEBHOOK_SECRETS"}},

@@ -11,8 +11,10 @@ import (
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-func TestAuditNewestFirstPerUserAndAll(t *testing.T) {
-	r := openStore(t)
+func TestAuditNewestFirstPerUserAndAll(t *testing.T) { conform(t, testAuditNewestFirstPerUserAndAll) }
+
+func testAuditNewestFirstPerUserAndAll(t *testing.T, b backend) {
+	r := b.open(t)
 	for _, u := range []string{"auth0|a", "auth0|b"} {
 		putPending(t, r, u, time.Now())
 	}
@@ -53,8 +55,10 @@ func TestAuditNewestFirstPerUserAndAll(t *testing.T) {
 	}
 }
 
-func TestAuditCapped(t *testing.T) {
-	r := openStore(t, store.WithAuditMaxLen(10))
+func TestAuditCapped(t *testing.T) { conform(t, testAuditCapped) }
+
+func testAuditCapped(t *testing.T, b backend) {
+	r := b.open(t, store.WithAuditMaxLen(10))
 	putPending(t, r, "auth0|1", time.Now())
 	if err := r.EnsureGroup(timeout(t)); err != nil {
 		t.Fatalf("ensure group: %v", err)

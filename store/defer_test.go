@@ -9,7 +9,9 @@ import (
 
 // TestDeferKeepsAttempt: a deferred job comes back with the attempt it had,
 // where a retried one comes back with the next.
-func TestDeferKeepsAttempt(t *testing.T) {
+func TestDeferKeepsAttempt(t *testing.T) { conform(t, testDeferKeepsAttempt) }
+
+func testDeferKeepsAttempt(t *testing.T, b backend) {
 	tests := []struct {
 		name          string
 		park          func(r *store.Redis, j store.Job, due time.Time) error
@@ -27,7 +29,7 @@ func TestDeferKeepsAttempt(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := openStore(t)
+			r := b.open(t)
 			putPending(t, r, "auth0|1", time.Now())
 			enqueue(t, r, "auth0|1", "w1")
 			j := readOne(t, r, "c1")
@@ -85,7 +87,9 @@ func deferN(t *testing.T, r *store.Redis, j store.Job, n int, reasons ...string)
 // TestDeferralEpisodeIsOneAuditEntry: however often a job is deferred, the
 // user's trail holds one deferred entry for the episode, and the entry that
 // ends it (finish, counted retry, dead letter) says how many and why.
-func TestDeferralEpisodeIsOneAuditEntry(t *testing.T) {
+func TestDeferralEpisodeIsOneAuditEntry(t *testing.T) { conform(t, testDeferralEpisodeIsOneAuditEntry) }
+
+func testDeferralEpisodeIsOneAuditEntry(t *testing.T, b backend) {
 	const user, n = "auth0|1", 7
 	tests := []struct {
 		name string
@@ -104,7 +108,7 @@ func TestDeferralEpisodeIsOneAuditEntry(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := openStore(t)
+			r := b.open(t)
 			putPending(t, r, user, time.Now())
 			enqueue(t, r, user, "w1")
 			j := deferN(t, r, readOne(t, r, "c1"), n, "rate_limited", "user_busy", "budget_wait")
@@ -137,9 +141,11 @@ func TestDeferralEpisodeIsOneAuditEntry(t *testing.T) {
 
 // TestRetryEndsDeferralEpisode: after a counted retry the job starts afresh,
 // so its next wait is a new episode with its own deferred entry.
-func TestRetryEndsDeferralEpisode(t *testing.T) {
+func TestRetryEndsDeferralEpisode(t *testing.T) { conform(t, testRetryEndsDeferralEpisode) }
+
+func testRetryEndsDeferralEpisode(t *testing.T, b backend) {
 	const user = "auth0|1"
-	r := openStore(t)
+	r := b.open(t)
 	putPending(t, r, user, time.Now())
 	enqueue(t, r, user, "w1")
 	j := deferN(t, r, readOne(t, r, "c1"), 3, "user_busy")
@@ -197,8 +203,12 @@ func TestRetryEndsDeferralEpisode(t *testing.T) {
 // episode fields (before they existed) read as outside any episode: their
 // next deferral starts one.
 func TestDeferralOfJobsQueuedBeforeEpisodes(t *testing.T) {
+	conform(t, testDeferralOfJobsQueuedBeforeEpisodes)
+}
+
+func testDeferralOfJobsQueuedBeforeEpisodes(t *testing.T, b backend) {
 	const user = "auth0|1"
-	r := openStore(t)
+	r := b.open(t)
 	putPending(t, r, user, time.Now())
 	if err := r.EnsureGroup(timeout(t)); err != nil {
 		t.Fatalf("ensure group: %v", err)

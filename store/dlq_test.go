@@ -8,8 +8,10 @@ import (
 	"github.com/mailproof/mailproof/store"
 )
 
-func TestDeadLetterAndReplay(t *testing.T) {
-	r := openStore(t)
+func TestDeadLetterAndReplay(t *testing.T) { conform(t, testDeadLetterAndReplay) }
+
+func testDeadLetterAndReplay(t *testing.T, b backend) {
+	r := b.open(t)
 	putPending(t, r, "auth0|1", time.Now())
 	enqueue(t, r, "auth0|1", "w1")
 	j := readOne(t, r, "c1")
@@ -77,8 +79,10 @@ func TestDeadLetterAndReplay(t *testing.T) {
 	}
 }
 
-func TestDLQCapped(t *testing.T) {
-	r := openStore(t, store.WithDLQMaxLen(5))
+func TestDLQCapped(t *testing.T) { conform(t, testDLQCapped) }
+
+func testDLQCapped(t *testing.T, b backend) {
+	r := b.open(t, store.WithDLQMaxLen(5))
 	putPending(t, r, "auth0|1", time.Now())
 	if err := r.EnsureGroup(timeout(t)); err != nil {
 		t.Fatalf("ensure group: %v", err)
@@ -107,7 +111,11 @@ func TestDLQCapped(t *testing.T) {
 // TestReplayDLQRefusesEntryWithoutUser: the dead letter of an undecodable
 // delayed job has no user id; replayed, it could never be acknowledged.
 func TestReplayDLQRefusesEntryWithoutUser(t *testing.T) {
-	r := openStore(t)
+	conform(t, testReplayDLQRefusesEntryWithoutUser)
+}
+
+func testReplayDLQRefusesEntryWithoutUser(t *testing.T, b backend) {
+	r := b.open(t)
 	if err := r.Client().ZAdd(timeout(t), "mp:{mp}:delayed", zmember(1, "not json")).Err(); err != nil {
 		t.Fatalf("zadd: %v", err)
 	}

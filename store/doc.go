@@ -81,26 +81,48 @@
 //
 // # Connecting
 //
-// Open takes a redis:// (or rediss://, unix://) URL and builds a go-redis
-// UniversalClient for a single node. The same client type covers the other
-// deployments, so moving there is a configuration change only:
+// Open reads one URL and picks the deployment from it, in this order:
 //
-//   - Sentinel: UniversalOptions{MasterName: "mymaster", Addrs: sentinel
-//     addresses, SentinelPassword, Password} (a "redis-sentinel://" URL
-//     scheme could carry these); go-redis then follows failovers.
-//   - Cluster: UniversalOptions{Addrs: several seed nodes} or
-//     redis.ParseClusterURL ("redis://h1:6379?addr=h2:6379"); every key
-//     already shares one slot.
+//   - unix:///path/redis.sock?db=N: a single node on a Unix socket.
+//   - redis-sentinel://… or rediss-sentinel://…: Sentinel; master_name is
+//     required, and the rest reads as the redis:// (rediss://) form below.
+//   - redis://… or rediss://… with master_name: Sentinel, as
+//     redis.ParseFailoverURL reads it. The host and every addr parameter are
+//     sentinels (give their port: the default is 6379, not 26379); the
+//     userinfo authenticates to the sentinels, the username and password
+//     parameters to the master and replicas; rediss:// uses TLS for both.
+//     go-redis asks the sentinels for the master and follows failovers:
+//     redis://:sentinelpw@s1:26379/0?master_name=mymaster&addr=s2:26379&addr=s3:26379&password=masterpw
+//   - redis://… or rediss://… with addr: Cluster, as redis.ParseClusterURL
+//     reads it; the host and every addr are seed nodes (give at least two, so
+//     one being down does not stop a start), the userinfo authenticates to
+//     every node, and the path may only be empty or /0:
+//     redis://:pw@n1:6379?addr=n2:6379&addr=n3:6379
+//   - redis://… or rediss://… otherwise: a single node (redis.ParseURL):
+//     redis://:pw@host:6379/0
 //
-// Either way Redis must not evict keys: Settings.CheckEviction refuses any
-// maxmemory-policy but noeviction. Redis must also persist with AOF for an
-// acknowledged event to survive a restart; ReadSettings and Settings.Loss
-// tell what a given configuration keeps, and serve refuses a Redis without
-// AOF unless the operator accepted the loss. After an empty restart the
-// worker recreates its consumer group, and the replay guard and pending
-// records are lost with the rest (a lost record means a user is not verified
-// automatically, never a wrong verification); a lost undo, though, leaves a
-// flip on an address nobody proved standing.
+// Any other go-redis option goes in the query (dial_timeout=3s,
+// max_retries=2, ...); an unknown one is an error. A URL that fits none of
+// these is an error naming the wrong part: the scheme, an addr that is not
+// host:port, a missing or empty master_name, a database other than 0 on a
+// Cluster. mailproof's short timeouts (dial 2s, read and write 1s, one
+// retry) apply to all three unless the URL sets them. Every key shares one
+// slot, so on a Cluster the Lua scripts, pipelines and streams all run on
+// the shard that owns {mp}; ReadSettings reads that shard's configuration.
+// When a node stops answering, the Cluster client re-reads the slot map at
+// once (reloadOnFailure), so a failover of that shard is followed in
+// seconds. The store's tests run on all three, each started for real by
+// redistest (the backends of conformance_test.go).
+//
+// Whatever the deployment, Redis must not evict keys: Settings.CheckEviction
+// refuses any maxmemory-policy but noeviction. Redis must also persist with
+// AOF for an acknowledged event to survive a restart; ReadSettings and
+// Settings.Loss tell what a given configuration keeps, and serve refuses a
+// Redis without AOF unless the operator accepted the loss. After an empty
+// restart the worker recreates its consumer group, and the replay guard and
+// pending records are lost with the rest (a lost record means a user is not
+// verified automatically, never a wrong verification); a lost undo, though,
+// leaves a flip on an address nobody proved standing.
 //
 // # Records
 //

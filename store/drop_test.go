@@ -10,8 +10,10 @@ import (
 
 // TestDropMalformed: a job without a user id is acknowledged, deleted and
 // audited once, instead of being reclaimed forever.
-func TestDropMalformed(t *testing.T) {
-	r := openStore(t)
+func TestDropMalformed(t *testing.T) { conform(t, testDropMalformed) }
+
+func testDropMalformed(t *testing.T, b backend) {
+	r := b.open(t)
 	if err := r.EnsureGroup(timeout(t)); err != nil {
 		t.Fatalf("ensure group: %v", err)
 	}

@@ -11,7 +11,9 @@ import (
 	"github.com/mailproof/mailproof/store"
 )
 
-func TestFinishTransitions(t *testing.T) {
+func TestFinishTransitions(t *testing.T) { conform(t, testFinishTransitions) }
+
+func testFinishTransitions(t *testing.T, b backend) {
 	const user = "auth0|1"
 	tests := []struct {
 		name        string
@@ -36,7 +38,7 @@ func TestFinishTransitions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := openStore(t, store.WithRetention(time.Hour))
+			r := b.open(t, store.WithRetention(time.Hour))
 			putPending(t, r, user, time.Now())
 			enqueue(t, r, user, "w1")
 			j := readOne(t, r, "c1")
@@ -105,8 +107,10 @@ func mustClaim(t *testing.T, r *store.Redis, user, owner string, want bool) {
 	}
 }
 
-func TestDoubleFinishIsNoop(t *testing.T) {
-	r := openStore(t)
+func TestDoubleFinishIsNoop(t *testing.T) { conform(t, testDoubleFinishIsNoop) }
+
+func testDoubleFinishIsNoop(t *testing.T, b backend) {
+	r := b.open(t)
 	putPending(t, r, "auth0|1", time.Now())
 	enqueue(t, r, "auth0|1", "w1")
 	j := readOne(t, r, "c1")
@@ -129,8 +133,10 @@ func TestDoubleFinishIsNoop(t *testing.T) {
 	}
 }
 
-func TestFinishValidates(t *testing.T) {
-	r := openStore(t)
+func TestFinishValidates(t *testing.T) { conform(t, testFinishValidates) }
+
+func testFinishValidates(t *testing.T, b backend) {
+	r := b.open(t)
 	good := store.Job{ID: "1-1", UserID: "u", WebhookID: "w"}
 	tests := []struct {
 		name    string
@@ -148,8 +154,10 @@ func TestFinishValidates(t *testing.T) {
 	}
 }
 
-func TestClaim(t *testing.T) {
-	r := openStore(t)
+func TestClaim(t *testing.T) { conform(t, testClaim) }
+
+func testClaim(t *testing.T, b backend) {
+	r := b.open(t)
 	putPending(t, r, "auth0|1", time.Now())
 	mustClaim(t, r, "auth0|1", "w1", true)
 	mustClaim(t, r, "auth0|1", "w1", true) // the same job again, e.g. after a reclaim
@@ -165,8 +173,10 @@ func TestClaim(t *testing.T) {
 
 // TestConcurrentClaims races many jobs for one user, over and over: exactly
 // one wins each round.
-func TestConcurrentClaims(t *testing.T) {
-	r := openStore(t)
+func TestConcurrentClaims(t *testing.T) { conform(t, testConcurrentClaims) }
+
+func testConcurrentClaims(t *testing.T, b backend) {
+	r := b.open(t)
 	for round := range 20 {
 		user := fmt.Sprintf("auth0|%d", round)
 		putPending(t, r, user, time.Now())

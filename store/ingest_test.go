@@ -18,15 +18,17 @@ type ingestFunc func(context.Context, store.IngestRequest) (store.IngestResult, 
 
 // ingestPaths runs a test once per ingest path.
 func ingestPaths(t *testing.T, test func(t *testing.T, r *store.Redis, ingest ingestFunc)) {
-	t.Run("direct", func(t *testing.T) {
-		r := openStore(t)
-		test(t, r, r.Ingest)
-	})
-	t.Run("batched", func(t *testing.T) {
-		r := openStore(t)
-		in := store.NewIngester(r, 16)
-		t.Cleanup(in.Close)
-		test(t, r, in.Ingest)
+	conform(t, func(t *testing.T, b backend) {
+		t.Run("direct", func(t *testing.T) {
+			r := b.open(t)
+			test(t, r, r.Ingest)
+		})
+		t.Run("batched", func(t *testing.T) {
+			r := b.open(t)
+			in := store.NewIngester(r, 16)
+			t.Cleanup(in.Close)
+			test(t, r, in.Ingest)
+		})
 	})
 }
 
@@ -142,8 +144,8 @@ func TestIngestValidates(t *testing.T) {
 				t.Errorf("%s: nil error, want one", tc.name)
 			}
 		}
-		if n, _ := r.Client().DBSize(timeout(t)).Result(); n != 0 {
-			t.Errorf("invalid requests wrote %d keys, want 0", n)
+		if keys := allKeys(t, r); len(keys) != 0 {
+			t.Errorf("invalid requests wrote %d keys, want 0", len(keys))
 		}
 	})
 }
@@ -203,8 +205,10 @@ func TestIngesterAfterScriptFlush(t *testing.T) {
 	})
 }
 
-func TestIngesterHonoursCallerContext(t *testing.T) {
-	r := openStore(t)
+func TestIngesterHonoursCallerContext(t *testing.T) { conform(t, testIngesterHonoursCallerContext) }
+
+func testIngesterHonoursCallerContext(t *testing.T, b backend) {
+	r := b.open(t)
 	in := store.NewIngester(r, 4)
 	t.Cleanup(in.Close)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -219,8 +223,10 @@ func TestIngesterHonoursCallerContext(t *testing.T) {
 	}
 }
 
-func TestIngesterClose(t *testing.T) {
-	r := openStore(t)
+func TestIngesterClose(t *testing.T) { conform(t, testIngesterClose) }
+
+func testIngesterClose(t *testing.T, b backend) {
+	r := b.open(t)
 	in := store.NewIngester(r, 4)
 	in.Close()
 	in.Close() // twice is fine
@@ -233,8 +239,10 @@ func TestIngesterClose(t *testing.T) {
 // TestIngestBatchIsolatesEvents puts events of every outcome in one script call: a
 // record key of the wrong type fails its own event alone, and leaves no replay mark, so
 // a redelivery after the key is repaired is taken in.
-func TestIngestBatchIsolatesEvents(t *testing.T) {
-	r := openStore(t)
+func TestIngestBatchIsolatesEvents(t *testing.T) { conform(t, testIngestBatchIsolatesEvents) }
+
+func testIngestBatchIsolatesEvents(t *testing.T, b backend) {
+	r := b.open(t)
 	putPending(t, r, "auth0|a", time.Now().Add(-time.Hour))
 	putPending(t, r, "auth0|c", time.Now().Add(-time.Hour))
 	if err := r.Client().Set(timeout(t), store.PendingKey("auth0|broken"), "not a hash", 0).Err(); err != nil {
@@ -277,7 +285,11 @@ func TestIngestBatchIsolatesEvents(t *testing.T) {
 // TestIngestEnqueueFailureLeavesNoMark: when the XADD itself fails, the replay mark set
 // just before it is taken back, so the event is neither queued nor remembered.
 func TestIngestEnqueueFailureLeavesNoMark(t *testing.T) {
-	r := openStore(t)
+	conform(t, testIngestEnqueueFailureLeavesNoMark)
+}
+
+func testIngestEnqueueFailureLeavesNoMark(t *testing.T, b backend) {
+	r := b.open(t)
 	putPending(t, r, "auth0|a", time.Now().Add(-time.Hour))
 	if err := r.Client().Set(timeout(t), "mp:{mp}:jobs", "not a stream", 0).Err(); err != nil {
 		t.Fatal(err)

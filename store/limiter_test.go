@@ -11,14 +11,15 @@ import (
 	"time"
 
 	"github.com/mailproof/mailproof/store"
-	"github.com/mailproof/mailproof/store/redistest"
 )
 
 // TestLimiterNeverExceedsTheRate has several "replicas" (limiters on their
 // own connections) call Wait concurrently and counts grants per window.
-func TestLimiterNeverExceedsTheRate(t *testing.T) {
+func TestLimiterNeverExceedsTheRate(t *testing.T) { conform(t, testLimiterNeverExceedsTheRate) }
+
+func testLimiterNeverExceedsTheRate(t *testing.T, b backend) {
 	const rate, calls, replicas = 20.0, 36, 3
-	url := redistest.URL(t)
+	url := b.url(t)
 	var (
 		mu     sync.Mutex
 		grants []time.Time
@@ -60,8 +61,10 @@ func TestLimiterNeverExceedsTheRate(t *testing.T) {
 	}
 }
 
-func TestLimiterPauseHoldsEveryWaiter(t *testing.T) {
-	r := openStore(t)
+func TestLimiterPauseHoldsEveryWaiter(t *testing.T) { conform(t, testLimiterPauseHoldsEveryWaiter) }
+
+func testLimiterPauseHoldsEveryWaiter(t *testing.T, b backend) {
+	r := b.open(t)
 	lim := store.NewLimiter(r, 1000)
 	until := time.Now().Add(300 * time.Millisecond)
 	if err := lim.Pause(timeout(t), until); err != nil {
@@ -95,8 +98,10 @@ func TestLimiterPauseHoldsEveryWaiter(t *testing.T) {
 	}
 }
 
-func TestNewLimiterPanicsOnBadRate(t *testing.T) {
-	r := openStore(t)
+func TestNewLimiterPanicsOnBadRate(t *testing.T) { conform(t, testNewLimiterPanicsOnBadRate) }
+
+func testNewLimiterPanicsOnBadRate(t *testing.T, b backend) {
+	r := b.open(t)
 	for _, rate := range []float64{0, -1, 2e6, math.NaN()} {
 		func() {
 			defer func() {
@@ -112,8 +117,10 @@ func TestNewLimiterPanicsOnBadRate(t *testing.T) {
 
 // TestLimiterWaitNTakesSlotsTogether: two slots taken at once leave none for a third
 // caller until the budget refills, and more than the burst is refused, not waited for.
-func TestLimiterWaitNTakesSlotsTogether(t *testing.T) {
-	lim := store.NewLimiter(openStore(t), 1) // one call a second, burst 2
+func TestLimiterWaitNTakesSlotsTogether(t *testing.T) { conform(t, testLimiterWaitNTakesSlotsTogether) }
+
+func testLimiterWaitNTakesSlotsTogether(t *testing.T, b backend) {
+	lim := store.NewLimiter(b.open(t), 1) // one call a second, burst 2
 	ctx := timeout(t)
 	if err := lim.WaitN(ctx, 2); err != nil {
 		t.Fatalf("first pair: %v", err)
@@ -130,8 +137,10 @@ func TestLimiterWaitNTakesSlotsTogether(t *testing.T) {
 
 // TestLimiterWaitLowYields: bulk work saturating the budget with WaitLow lets a flip's
 // Wait through at the next slot or the one after, however many bulk calls wait.
-func TestLimiterWaitLowYields(t *testing.T) {
-	url := redistest.URL(t)
+func TestLimiterWaitLowYields(t *testing.T) { conform(t, testLimiterWaitLowYields) }
+
+func testLimiterWaitLowYields(t *testing.T, b backend) {
+	url := b.url(t)
 	bulk := store.NewLimiter(openURL(t, url), 20)
 	flip := store.NewLimiter(openURL(t, url), 20)
 	ctx, cancel := context.WithCancel(timeout(t))
@@ -181,7 +190,11 @@ func TestLimiterWaitLowYields(t *testing.T) {
 // TestLimiterWaitLowestYieldsToProvisioning: while provisioning (WaitLow) wants slots,
 // the sweep (WaitLowest) gets almost none of them; alone, it gets them all.
 func TestLimiterWaitLowestYieldsToProvisioning(t *testing.T) {
-	url := redistest.URL(t)
+	conform(t, testLimiterWaitLowestYieldsToProvisioning)
+}
+
+func testLimiterWaitLowestYieldsToProvisioning(t *testing.T, b backend) {
+	url := b.url(t)
 	sweep := store.NewLimiter(openURL(t, url), 20)
 	prov := store.NewLimiter(openURL(t, url), 20)
 	count := func(run func(ctx context.Context) error, d time.Duration) *atomic.Int64 {

@@ -9,8 +9,10 @@ import (
 	"github.com/mailproof/mailproof/store"
 )
 
-func TestListPendingPagesNewestFirst(t *testing.T) {
-	r := openStore(t)
+func TestListPendingPagesNewestFirst(t *testing.T) { conform(t, testListPendingPagesNewestFirst) }
+
+func testListPendingPagesNewestFirst(t *testing.T, b backend) {
+	r := b.open(t)
 	base := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 	// 25 users; groups of five share a provisioning time, so pages must
 	// split ties correctly.
@@ -78,7 +80,11 @@ func TestListPendingPagesNewestFirst(t *testing.T) {
 }
 
 func TestListPendingRejectsForeignCursor(t *testing.T) {
-	r := openStore(t)
+	conform(t, testListPendingRejectsForeignCursor)
+}
+
+func testListPendingRejectsForeignCursor(t *testing.T, b backend) {
+	r := b.open(t)
 	for _, c := range []string{"!!!", "bm90LWEtY3Vyc29y" /* "not-a-cursor" */} {
 		if _, _, err := r.ListPending(timeout(t), c, 10); !errors.Is(err, store.ErrBadCursor) {
 			t.Errorf("cursor %q: %v, want ErrBadCursor", c, err)
@@ -86,8 +92,10 @@ func TestListPendingRejectsForeignCursor(t *testing.T) {
 	}
 }
 
-func TestListPendingIncludesVerifying(t *testing.T) {
-	r := openStore(t)
+func TestListPendingIncludesVerifying(t *testing.T) { conform(t, testListPendingIncludesVerifying) }
+
+func testListPendingIncludesVerifying(t *testing.T, b backend) {
+	r := b.open(t)
 	putPending(t, r, "auth0|1", time.Now())
 	if _, ok, err := r.Claim(timeout(t), "auth0|1", "m"); !ok || err != nil {
 		t.Fatalf("claim: %v %v", ok, err)

@@ -8,8 +8,10 @@ import (
 	"github.com/mailproof/mailproof/store"
 )
 
-func TestFindByEmailAndDelivery(t *testing.T) {
-	r := openStore(t)
+func TestFindByEmailAndDelivery(t *testing.T) { conform(t, testFindByEmailAndDelivery) }
+
+func testFindByEmailAndDelivery(t *testing.T, b backend) {
+	r := b.open(t)
 	ctx := timeout(t)
 	if err := r.PutPending(ctx, store.Record{UserID: "auth0|a", Email: " Ada@Example.com", Connection: "db"}); err != nil {
 		t.Fatal(err)
@@ -61,8 +63,10 @@ func TestFindByEmailAndDelivery(t *testing.T) {
 	}
 }
 
-func TestNote(t *testing.T) {
-	r := openStore(t, store.WithRetention(time.Hour))
+func TestNote(t *testing.T) { conform(t, testNote) }
+
+func testNote(t *testing.T, b backend) {
+	r := b.open(t, store.WithRetention(time.Hour))
 	ctx := timeout(t)
 	if err := r.Note(ctx, "auth0|a", store.AuditRegistered, store.AuditByAdminAPI, "connection db"); err != nil {
 		t.Fatal(err)
@@ -76,8 +80,10 @@ func TestNote(t *testing.T) {
 	}
 }
 
-func TestEmailIndexFollowsTheRecords(t *testing.T) {
-	r := openStore(t)
+func TestEmailIndexFollowsTheRecords(t *testing.T) { conform(t, testEmailIndexFollowsTheRecords) }
+
+func testEmailIndexFollowsTheRecords(t *testing.T, b backend) {
+	r := b.open(t)
 	ctx := timeout(t)
 	put := func(id, email string) {
 		t.Helper()
@@ -101,8 +107,10 @@ func TestEmailIndexFollowsTheRecords(t *testing.T) {
 	}
 }
 
-func TestCreatePendingNeverWritesOver(t *testing.T) {
-	r := openStore(t)
+func TestCreatePendingNeverWritesOver(t *testing.T) { conform(t, testCreatePendingNeverWritesOver) }
+
+func testCreatePendingNeverWritesOver(t *testing.T, b backend) {
+	r := b.open(t)
 	ctx := timeout(t)
 	if ok, err := r.CreatePending(ctx, store.Record{UserID: "auth0|1", Email: "a@example.com"}); !ok || err != nil {
 		t.Fatalf("create: %v %v", ok, err)

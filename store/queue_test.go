@@ -95,7 +95,11 @@ func TestReadRecoversFromLostGroup(t *testing.T) {
 }
 
 func TestReadEmptyWaitsThenReturnsNothing(t *testing.T) {
-	r := openStore(t)
+	conform(t, testReadEmptyWaitsThenReturnsNothing)
+}
+
+func testReadEmptyWaitsThenReturnsNothing(t *testing.T, b backend) {
+	r := b.open(t)
 	if err := r.EnsureGroup(timeout(t)); err != nil {
 		t.Fatalf("ensure group: %v", err)
 	}
@@ -110,8 +114,10 @@ func TestReadEmptyWaitsThenReturnsNothing(t *testing.T) {
 	}
 }
 
-func TestReclaim(t *testing.T) {
-	r := openStore(t)
+func TestReclaim(t *testing.T) { conform(t, testReclaim) }
+
+func testReclaim(t *testing.T, b backend) {
+	r := b.open(t)
 	putPending(t, r, "auth0|1", time.Now())
 	id := enqueue(t, r, "auth0|1", "w1")
 	first := readOne(t, r, "dead-worker")
@@ -144,8 +150,10 @@ func TestReclaim(t *testing.T) {
 	}
 }
 
-func TestReclaimWithoutGroup(t *testing.T) {
-	r := openStore(t)
+func TestReclaimWithoutGroup(t *testing.T) { conform(t, testReclaimWithoutGroup) }
+
+func testReclaimWithoutGroup(t *testing.T, b backend) {
+	r := b.open(t)
 	if jobs, err := r.Reclaim(timeout(t), "c1", 0, 10); err != nil || len(jobs) != 0 {
 		t.Fatalf("reclaim on an empty Redis: %d jobs, %v; want none, nil", len(jobs), err)
 	}
@@ -155,7 +163,11 @@ func TestReclaimWithoutGroup(t *testing.T) {
 // entries per call; stuck jobs behind many live ones must still be taken
 // over, by carrying its cursor on.
 func TestReclaimReachesDeepPendingEntries(t *testing.T) {
-	r := openStore(t)
+	conform(t, testReclaimReachesDeepPendingEntries)
+}
+
+func testReclaimReachesDeepPendingEntries(t *testing.T, b backend) {
+	r := b.open(t)
 	putPending(t, r, "auth0|1", time.Now())
 	const n = 200
 	ids := make([]string, n)

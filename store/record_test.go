@@ -10,8 +10,10 @@ import (
 	"github.com/mailproof/mailproof/store"
 )
 
-func TestPutGetDeleteOddUserIDs(t *testing.T) {
-	r := openStore(t)
+func TestPutGetDeleteOddUserIDs(t *testing.T) { conform(t, testPutGetDeleteOddUserIDs) }
+
+func testPutGetDeleteOddUserIDs(t *testing.T, b backend) {
+	r := b.open(t)
 	at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 	for _, tc := range oddIDs {
 		putPending(t, r, tc.id, at)
@@ -35,10 +37,7 @@ func TestPutGetDeleteOddUserIDs(t *testing.T) {
 	}
 
 	// No id escaped its encoding: every key is one of the documented shapes.
-	keys, err := r.Client().Keys(timeout(t), "*").Result()
-	if err != nil {
-		t.Fatalf("keys: %v", err)
-	}
+	keys := allKeys(t, r)
 	shape := regexp.MustCompile(`^mp:\{mp\}:(pending:[A-Za-z0-9_-]+|email:[A-Za-z0-9_-]+|pending-index)$`)
 	for _, k := range keys {
 		if !shape.MatchString(k) {
@@ -63,13 +62,17 @@ func TestPutGetDeleteOddUserIDs(t *testing.T) {
 			t.Errorf("%s: second delete: %v, %v; want false, nil", tc.name, existed, err)
 		}
 	}
-	if n, _ := r.Client().DBSize(timeout(t)).Result(); n != 0 {
-		t.Errorf("%d keys left after deleting every record, want 0", n)
+	if keys := allKeys(t, r); len(keys) != 0 {
+		t.Errorf("%d keys left after deleting every record, want 0", len(keys))
 	}
 }
 
 func TestPutPendingReplacesButKeepsCreatedAt(t *testing.T) {
-	r := openStore(t)
+	conform(t, testPutPendingReplacesButKeepsCreatedAt)
+}
+
+func testPutPendingReplacesButKeepsCreatedAt(t *testing.T, b backend) {
+	r := b.open(t)
 	putPending(t, r, "auth0|1", time.Now().Add(-time.Hour))
 	// Backdate the creation so a replacement in the same millisecond
 	// cannot pass by accident.
@@ -99,14 +102,18 @@ func TestPutPendingReplacesButKeepsCreatedAt(t *testing.T) {
 	}
 }
 
-func TestPutPendingValidates(t *testing.T) {
-	r := openStore(t)
+func TestPutPendingValidates(t *testing.T) { conform(t, testPutPendingValidates) }
+
+func testPutPendingValidates(t *testing.T, b backend) {
+	r := b.open(t)
 	if err := r.PutPending(timeout(t), store.Record{Email: "a@example.com"}); err == nil {
 		t.Fatalf("put with empty user id: nil error, want one")
 	}
 }
 
-func TestPendingExpiry(t *testing.T) {
+func TestPendingExpiry(t *testing.T) { conform(t, testPendingExpiry) }
+
+func testPendingExpiry(t *testing.T, b backend) {
 	tests := []struct {
 		name       string
 		opts       []store.Option
@@ -121,7 +128,7 @@ func TestPendingExpiry(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := openStore(t, tc.opts...)
+			r := b.open(t, tc.opts...)
 			rec := store.Record{UserID: "auth0|1", Email: "a@example.com", ExpiresAt: tc.expiresAt}
 			if err := r.PutPending(timeout(t), rec); err != nil {
 				t.Fatalf("put: %v", err)
@@ -160,8 +167,10 @@ func TestPendingExpiry(t *testing.T) {
 
 // TestPutPendingEmailForm checks that a record keeps its email in the one comparison
 // form: ASCII case and ASCII whitespace go, every other byte stays.
-func TestPutPendingEmailForm(t *testing.T) {
-	r := openStore(t)
+func TestPutPendingEmailForm(t *testing.T) { conform(t, testPutPendingEmailForm) }
+
+func testPutPendingEmailForm(t *testing.T, b backend) {
+	r := b.open(t)
 	tests := []struct{ name, in, want string }{
 		{"already normal", "kate@example.com", "kate@example.com"},
 		{"ASCII case and spaces", "  Kate@Example.COM\t", "kate@example.com"},

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"sync"
 	"time"
 
@@ -41,7 +39,7 @@ const (
 // It is safe for concurrent use.
 type Redis struct {
 	c       redis.UniversalClient
-	addr    string // host:port for error messages; never the URL (it may hold a password)
+	addr    string // where Redis is, for error messages; never the URL (it may hold a password)
 	cfg     config
 	scripts scripts
 	now     func() time.Time
@@ -90,9 +88,10 @@ func WithDLQMaxLen(n int64) Option {
 	return func(c *config) { c.dlqMaxLen = n }
 }
 
-// Open connects to the Redis at rawURL (redis://, rediss:// or unix://, as
-// understood by redis.ParseURL), checks that it answers, and returns the
-// store. Errors never contain the URL's password.
+// Open connects to the Redis deployment rawURL describes (a single node,
+// Sentinel or Cluster; see "Connecting" in the package documentation),
+// checks that it answers, and returns the store. Errors never contain the
+// URL's passwords.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Redis, error) {
 	cfg := config{
 		retention:     defaultRetention,
@@ -107,13 +106,13 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Redis, error) {
 		return nil, errors.New("redis: negative TTL or non-positive stream cap")
 	}
 
-	uo, err := universalOptions(rawURL)
+	d, err := parseRedisURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
 	r := &Redis{
-		c:       redis.NewUniversalClient(uo),
-		addr:    uo.Addrs[0],
+		c:       d.client(),
+		addr:    d.String(),
 		cfg:     cfg,
 		scripts: newScripts(),
 		now:     time.Now,
@@ -128,52 +127,6 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Redis, error) {
 		return nil, err
 	}
 	return r, nil
-}
-
-// universalOptions turns a URL into client options with mailproof's
-// timeouts. url.Parse errors quote the whole URL, password included, so they
-// are replaced rather than wrapped.
-func universalOptions(rawURL string) (*redis.UniversalOptions, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, errors.New("redis: invalid URL (not shown: it may contain a password)")
-	}
-	o, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("redis URL %s: %w", u.Redacted(), err)
-	}
-	uo := &redis.UniversalOptions{
-		Addrs:        []string{o.Addr},
-		Username:     o.Username,
-		Password:     o.Password,
-		DB:           o.DB,
-		TLSConfig:    o.TLSConfig,
-		ClientName:   o.ClientName,
-		Protocol:     o.Protocol,
-		DialTimeout:  orDefault(o.DialTimeout, dialTimeout),
-		ReadTimeout:  orDefault(o.ReadTimeout, readTimeout),
-		WriteTimeout: orDefault(o.WriteTimeout, writeTimeout),
-		PoolSize:     o.PoolSize,
-		// go-redis dials 5 times by default; with MaxRetries that makes a
-		// dead Redis cost each caller seconds. One dial per attempt.
-		DialerRetries: 1,
-		MaxRetries:    o.MaxRetries,
-		// Callers' deadlines bound socket reads and writes, so a frozen
-		// Redis costs a caller its own deadline, not ReadTimeout per retry.
-		ContextTimeoutEnabled: true,
-	}
-	if uo.MaxRetries == 0 {
-		// One retry rides over connections broken by a Redis restart;
-		// more would only multiply the wait when Redis is really down.
-		uo.MaxRetries = 1
-	}
-	if o.Network == "unix" {
-		uo.Dialer = func(ctx context.Context, _, addr string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", addr)
-		}
-	}
-	return uo, nil
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/mailproof/mailproof/store"
 	"github.com/mailproof/mailproof/store/redistest"
 )
@@ -160,5 +162,28 @@ func TestRedisDown(t *testing.T) {
 	}
 	if _, err := r.Get(timeout(t), "auth0|nobody"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("get missing after restart: %v, want ErrNotFound", err)
+	}
+}
+
+func TestOpenSentinelScheme(t *testing.T) {
+	url := redistest.Sentinel(t)
+	r := openURL(t, strings.Replace(url, "redis://", "redis-sentinel://", 1))
+	if err := r.Ping(timeout(t)); err != nil {
+		t.Fatalf("ping through redis-sentinel://: %v", err)
+	}
+	if _, ok := r.Client().(*redis.Client); !ok {
+		t.Fatalf("client %T, want the failover *redis.Client", r.Client())
+	}
+}
+
+func TestOpenUnknownSentinelMaster(t *testing.T) {
+	url := strings.Replace(redistest.Sentinel(t), "master_name="+redistest.MasterName, "master_name=nosuch", 1)
+	r, err := store.Open(timeout(t), url)
+	if err == nil {
+		_ = r.Close()
+		t.Fatalf("open with an unknown master: nil error, want one")
+	}
+	if !strings.Contains(err.Error(), `master "nosuch"`) {
+		t.Errorf("error %q, want it to name the master", err)
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"github.com/mailproof/mailproof/store"
 )
 
-func TestRetryThenMoveDue(t *testing.T) {
-	r := openStore(t)
+func TestRetryThenMoveDue(t *testing.T) { conform(t, testRetryThenMoveDue) }
+
+func testRetryThenMoveDue(t *testing.T, b backend) {
+	r := b.open(t)
 	putPending(t, r, "auth0|1", time.Now())
 	enqueue(t, r, "auth0|1", "w1")
 	j := readOne(t, r, "c1")
@@ -51,8 +53,10 @@ func TestRetryThenMoveDue(t *testing.T) {
 	}
 }
 
-func TestMoveDueMovesOnlyDueJobs(t *testing.T) {
-	r := openStore(t)
+func TestMoveDueMovesOnlyDueJobs(t *testing.T) { conform(t, testMoveDueMovesOnlyDueJobs) }
+
+func testMoveDueMovesOnlyDueJobs(t *testing.T, b backend) {
+	r := b.open(t)
 	putPending(t, r, "auth0|1", time.Now())
 	base := time.Now().Truncate(time.Millisecond)
 	for i := range 5 {
@@ -91,7 +95,11 @@ func TestMoveDueMovesOnlyDueJobs(t *testing.T) {
 
 // TestConcurrentMoversMoveEachJobOnce runs several movers at once.
 func TestConcurrentMoversMoveEachJobOnce(t *testing.T) {
-	r := openStore(t)
+	conform(t, testConcurrentMoversMoveEachJobOnce)
+}
+
+func testConcurrentMoversMoveEachJobOnce(t *testing.T, b backend) {
+	r := b.open(t)
 	putPending(t, r, "auth0|1", time.Now())
 	const jobs = 60
 	for i := range jobs {
@@ -137,7 +145,11 @@ func TestConcurrentMoversMoveEachJobOnce(t *testing.T) {
 }
 
 func TestMoveDueDeadLettersUndecodableMembers(t *testing.T) {
-	r := openStore(t)
+	conform(t, testMoveDueDeadLettersUndecodableMembers)
+}
+
+func testMoveDueDeadLettersUndecodableMembers(t *testing.T, b backend) {
+	r := b.open(t)
 	if err := r.Client().ZAdd(timeout(t), "mp:{mp}:delayed", zmember(1, "not json")).Err(); err != nil {
 		t.Fatalf("zadd: %v", err)
 	}

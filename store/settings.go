@@ -46,10 +46,29 @@ func (r *Redis) ReadSettings(ctx context.Context) (Settings, error) {
 	return s, nil
 }
 
+// shard returns the client of the node holding mailproof's keys: on a Cluster
+// a command without a key goes to any node, and only the one that owns the
+// {mp} slot has settings that matter; elsewhere it is the client itself.
+func (r *Redis) shard(ctx context.Context) (redis.Cmdable, error) {
+	c, ok := r.c.(*redis.ClusterClient)
+	if !ok {
+		return r.c, nil
+	}
+	m, err := c.MasterForKey(ctx, keyJobs)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: the master of %s: %w", keyJobs, err)
+	}
+	return m, nil
+}
+
 func (r *Redis) configSettings(ctx context.Context) (Settings, error) {
+	c, err := r.shard(ctx)
+	if err != nil {
+		return Settings{}, err
+	}
 	names := []string{"maxmemory-policy", "appendonly", "appendfsync", "save"}
 	cmds := make([]*redis.MapStringStringCmd, len(names))
-	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, n := range names {
 			cmds[i] = p.ConfigGet(ctx, n)
 		}
@@ -69,8 +88,12 @@ func (r *Redis) configSettings(ctx context.Context) (Settings, error) {
 }
 
 func (r *Redis) infoSettings(ctx context.Context) (Settings, error) {
+	c, err := r.shard(ctx)
+	if err != nil {
+		return Settings{}, err
+	}
 	var memory, persistence *redis.StringCmd
-	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		memory = p.Info(ctx, "memory")
 		persistence = p.Info(ctx, "persistence")
 		return nil

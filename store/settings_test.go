@@ -1,8 +1,13 @@
 package store_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/mailproof/mailproof/store"
 	"github.com/mailproof/mailproof/store/redistest"
@@ -67,5 +72,62 @@ func TestReadSettingsFailsWhenRedisIsDown(t *testing.T) {
 	srv.Stop()
 	if s, err := r.ReadSettings(timeout(t)); err == nil {
 		t.Fatalf("ReadSettings with Redis stopped: %+v, want an error", s)
+	}
+}
+
+func TestReadSettingsOnEveryDeployment(t *testing.T) { conform(t, testReadSettingsOnEveryDeployment) }
+
+// The test servers run with noeviction and without AOF or snapshots; on a
+// Cluster the settings are the shard's that holds {mp}.
+func testReadSettingsOnEveryDeployment(t *testing.T, b backend) {
+	r := b.open(t)
+	s, err := r.ReadSettings(timeout(t))
+	if err != nil {
+		t.Fatalf("read settings: %v", err)
+	}
+	if s.MaxmemoryPolicy != "noeviction" || s.AppendOnly != "no" || s.Save != "" || s.ConfigErr != nil {
+		t.Errorf("settings %+v, want noeviction, appendonly no, no save, CONFIG readable", s)
+	}
+	if err := r.CheckEvictionPolicy(timeout(t)); err != nil {
+		t.Errorf("check eviction: %v", err)
+	}
+}
+
+// On a Cluster only the shard holding {mp} matters: a risky policy on the
+// others is not mailproof's concern, and one on that shard is.
+func TestReadSettingsReadsTheClusterShardOfMailproofsKeys(t *testing.T) {
+	r := openURL(t, redistest.Cluster(t))
+	c := r.Client().(*redis.ClusterClient)
+	ours, err := c.MasterForKey(timeout(t), "mp:{mp}:jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	setPolicy := func(only func(m *redis.Client) bool, policy string) {
+		t.Helper()
+		// Not the test's context: the cleanup runs after it is cancelled.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			if !only(m) {
+				return nil
+			}
+			return m.ConfigSet(ctx, "maxmemory-policy", policy).Err()
+		})
+		if err != nil {
+			t.Fatalf("config set %s: %v", policy, err)
+		}
+	}
+	all := func(*redis.Client) bool { return true }
+	t.Cleanup(func() { setPolicy(all, "noeviction") }) // the Cluster is shared by the package's tests
+	isOurs := func(m *redis.Client) bool { return m.Options().Addr == ours.Options().Addr }
+
+	setPolicy(func(m *redis.Client) bool { return !isOurs(m) }, "allkeys-lru")
+	if err := r.CheckEvictionPolicy(timeout(t)); err != nil {
+		t.Errorf("other shards evict: %v, want nil", err)
+	}
+	setPolicy(isOurs, "allkeys-lru")
+	setPolicy(func(m *redis.Client) bool { return !isOurs(m) }, "noeviction")
+	if err := r.CheckEvictionPolicy(timeout(t)); !errors.Is(err, store.ErrEvictionPolicy) {
+		t.Errorf("the {mp} shard evicts: %v, want ErrEvictionPolicy", err)
 	}
 }

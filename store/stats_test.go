@@ -10,8 +10,10 @@ import (
 	"github.com/mailproof/mailproof/store"
 )
 
-func TestQueueStats(t *testing.T) {
-	r := openStore(t)
+func TestQueueStats(t *testing.T) { conform(t, testQueueStats) }
+
+func testQueueStats(t *testing.T, b backend) {
+	r := b.open(t)
 	if s, err := r.QueueStats(timeout(t)); err != nil || s != (store.Stats{}) {
 		t.Fatalf("stats of an empty Redis: %+v, %v; want zeros, nil", s, err)
 	}

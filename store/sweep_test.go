@@ -8,8 +8,10 @@ import (
 	"github.com/mailproof/mailproof/store"
 )
 
-func TestSweepLockAndCursor(t *testing.T) {
-	r := openStore(t)
+func TestSweepLockAndCursor(t *testing.T) { conform(t, testSweepLockAndCursor) }
+
+func testSweepLockAndCursor(t *testing.T, be backend) {
+	r := be.open(t)
 	ctx := timeout(t)
 	const a, b = "replica-a", "replica-b"
 
@@ -67,8 +69,10 @@ func TestSweepLockAndCursor(t *testing.T) {
 	}
 }
 
-func TestSweepHelpers(t *testing.T) {
-	r := openStore(t)
+func TestSweepHelpers(t *testing.T) { conform(t, testSweepHelpers) }
+
+func testSweepHelpers(t *testing.T, b backend) {
+	r := b.open(t)
 	ctx := timeout(t)
 	if _, ok, err := r.OldestPending(ctx); ok || err != nil {
 		t.Fatalf("oldest of none: %v, %v", ok, err)

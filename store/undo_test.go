@@ -7,8 +7,10 @@ import (
 	"github.com/mailproof/mailproof/store"
 )
 
-func TestUndoLifecycle(t *testing.T) {
-	r := openStore(t, store.WithRetention(time.Hour))
+func TestUndoLifecycle(t *testing.T) { conform(t, testUndoLifecycle) }
+
+func testUndoLifecycle(t *testing.T, b backend) {
+	r := b.open(t, store.WithRetention(time.Hour))
 	ctx := timeout(t)
 	const user = "auth0|x}:{mp}:jobs" // an id that must not forge a key or a field
 	u := store.Undo{UserID: user, JobID: "1-0", WebhookID: "msg_a"}
@@ -67,8 +69,10 @@ func TestUndoLifecycle(t *testing.T) {
 	}
 }
 
-func TestTakeDueUndosLimit(t *testing.T) {
-	r := openStore(t)
+func TestTakeDueUndosLimit(t *testing.T) { conform(t, testTakeDueUndosLimit) }
+
+func testTakeDueUndosLimit(t *testing.T, b backend) {
+	r := b.open(t)
 	ctx := timeout(t)
 	for _, id := range []string{"auth0|1", "auth0|2", "auth0|3"} {
 		if _, err := r.ScheduleUndo(ctx, store.Undo{UserID: id}, 0); err != nil {
@@ -87,8 +91,10 @@ func TestTakeDueUndosLimit(t *testing.T) {
 
 // TestUndoListedAgainWhileTaken: a replica working on a check must not delete a plain
 // undo another replica listed for the same user meanwhile.
-func TestUndoListedAgainWhileTaken(t *testing.T) {
-	r := openStore(t)
+func TestUndoListedAgainWhileTaken(t *testing.T) { conform(t, testUndoListedAgainWhileTaken) }
+
+func testUndoListedAgainWhileTaken(t *testing.T, b backend) {
+	r := b.open(t)
 	ctx := timeout(t)
 	const user = "auth0|a"
 	if _, err := r.ScheduleUndo(ctx, store.Undo{UserID: user, Check: true}, 0); err != nil {

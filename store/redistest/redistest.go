@@ -1,7 +1,9 @@
 // Package redistest gives tests a real Redis: one redis-server per test
 // binary, started on first use on a free loopback port, with each test
-// borrowing one of its 16 databases; and dedicated servers a test can stop,
-// restart and freeze to simulate Redis failures.
+// borrowing one of its 16 databases; dedicated servers a test can stop,
+// restart and freeze to simulate Redis failures; and, for the deployments
+// mailproof supports besides a single node, one Sentinel set (Sentinel) and
+// one Cluster (Cluster) per test binary, also started on first use.
 //
 // A test package opts in with
 //
@@ -11,12 +13,16 @@
 // "yes") (servers run without persistence unless told otherwise).
 //
 // and then calls URL(t) for an isolated, empty database or Dedicated(t) for a
-// server of its own. Never FLUSHALL the shared server: other tests of the
+// server of its own, Sentinel(t) for an empty database behind sentinels, or
+// Cluster(t) for the whole Cluster, emptied (tests take turns on it), or
+// DedicatedSentinel(t) and DedicatedCluster(t) for a set a test may fail over. Never FLUSHALL the shared server: other tests of the
 // same package may be using its other databases.
 //
 // When no redis-server is on the PATH the helper falls back to the embedded
 // miniredis and says so in the test log, unless MAILPROOF_TEST_REQUIRE_REDIS=1
-// (set it in CI), in which case the test fails.
+// (set it in CI), in which case the test fails. Sentinel and Cluster have no
+// fallback: without redis-server (and, for Cluster, redis-cli) they skip the
+// test naming what is missing, or fail it under that variable.
 package redistest
 
 import (
@@ -78,7 +84,17 @@ func Main(m *testing.M, args ...string) {
 		shared.srv.shutdown()
 	}
 	shared.mu.Unlock()
+	sentinels.stop()
+	clusters.stop()
 	os.Exit(code)
+}
+
+// mainRuns reports whether Main is running the tests, so what a test starts
+// will be stopped.
+func (s *sharedServer) mainRuns() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inMain
 }
 
 // URL returns redis://127.0.0.1:PORT/N for a database N of the shared server
@@ -168,4 +184,20 @@ func flushDB(ctx context.Context, admin *redis.Client, db int) error {
 		return err
 	}
 	return conn.FlushDB(ctx).Err()
+}
+
+// need returns the path of bin, or skips the test naming what is missing
+// (failing it under MAILPROOF_TEST_REQUIRE_REDIS=1). pkg is the Debian
+// package that holds bin.
+func need(t testing.TB, what, bin, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(bin)
+	if err == nil {
+		return path
+	}
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf("redistest: %s needs %s on PATH and %s=1: install it (apt-get install %s)", what, bin, RequireEnv, pkg)
+	}
+	t.Skipf("redistest: %s needs %s on PATH (Debian: apt-get install %s); skipped", what, bin, pkg)
+	return ""
 }

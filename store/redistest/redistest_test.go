@@ -2,6 +2,7 @@ package redistest_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,5 +106,58 @@ func TestDedicatedPassesArguments(t *testing.T) {
 	}
 	if got["maxmemory-policy"] != "allkeys-lru" {
 		t.Fatalf("maxmemory-policy %q, want allkeys-lru", got["maxmemory-policy"])
+	}
+}
+
+func TestSentinelGivesAnEmptyDatabaseBehindTheSentinels(t *testing.T) {
+	for _, name := range []string{"first", "second"} {
+		t.Run(name, func(t *testing.T) {
+			url := redistest.Sentinel(t)
+			o, err := redis.ParseFailoverURL(url)
+			if err != nil {
+				t.Fatalf("parse %s: %v", url, err)
+			}
+			if o.MasterName != redistest.MasterName || len(o.SentinelAddrs) != 3 {
+				t.Fatalf("%s: master %q, %d sentinels; want %q, 3", url, o.MasterName, len(o.SentinelAddrs), redistest.MasterName)
+			}
+			c := redis.NewFailoverClient(o)
+			defer c.Close()
+			if n, err := c.DBSize(t.Context()).Result(); err != nil || n != 0 {
+				t.Fatalf("%s: dbsize %d (err %v), want 0", url, n, err)
+			}
+			if err := c.Set(t.Context(), "leftover", name, 0).Err(); err != nil {
+				t.Fatalf("set: %v", err)
+			}
+		})
+	}
+}
+
+func TestClusterGivesAnEmptyClusterOfThreeShards(t *testing.T) {
+	for _, name := range []string{"first", "second"} {
+		t.Run(name, func(t *testing.T) {
+			url := redistest.Cluster(t)
+			o, err := redis.ParseClusterURL(url)
+			if err != nil {
+				t.Fatalf("parse %s: %v", url, err)
+			}
+			c := redis.NewClusterClient(o)
+			defer c.Close()
+			var masters atomic.Int32 // ForEachMaster runs the masters at once
+			err = c.ForEachMaster(t.Context(), func(ctx context.Context, m *redis.Client) error {
+				masters.Add(1)
+				if n, err := m.DBSize(ctx).Result(); err != nil || n != 0 {
+					t.Errorf("%s: master %s: dbsize %d (err %v), want 0", name, m, n, err)
+				}
+				return nil
+			})
+			if err != nil || masters.Load() != 3 {
+				t.Fatalf("%s: %d masters (err %v), want 3", name, masters.Load(), err)
+			}
+			for _, k := range []string{"a", "b", "c", "{mp}x"} { // spread over the shards
+				if err := c.Set(t.Context(), k, name, time.Minute).Err(); err != nil {
+					t.Fatalf("set %s: %v", k, err)
+				}
+			}
+		})
 	}
 }

@@ -24,10 +24,14 @@ const readyTimeout = 10 * time.Second
 type Server struct {
 	t    testing.TB // nil for the shared server
 	bin  string
+	conf string // a configuration file to pass first, "" for none
 	args []string
-	addr string
-	dir  string
-	mini *miniredis.Miniredis
+	// clusterPort makes startFresh pick a port whose cluster bus port
+	// (port+10000) is free too.
+	clusterPort bool
+	addr        string
+	dir         string
+	mini        *miniredis.Miniredis
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -137,14 +141,20 @@ func (s *Server) signal(sig syscall.Signal) {
 // startFresh picks a free port and starts the server, trying a few ports
 // because another process may take the port between probe and start.
 func (s *Server) startFresh() error {
-	dir, err := os.MkdirTemp("", "redistest-")
-	if err != nil {
-		return err
+	if s.dir == "" {
+		dir, err := os.MkdirTemp("", "redistest-")
+		if err != nil {
+			return err
+		}
+		s.dir = dir
 	}
-	s.dir = dir
 	var errs []error
 	for range 5 {
-		port, err := freePort()
+		pick := freePort
+		if s.clusterPort {
+			pick = freeClusterPort
+		}
+		port, err := pick()
 		if err != nil {
 			return err
 		}
@@ -155,14 +165,18 @@ func (s *Server) startFresh() error {
 		}
 		errs = append(errs, err)
 	}
-	_ = os.RemoveAll(dir)
+	_ = os.RemoveAll(s.dir)
 	return errors.Join(errs...)
 }
 
 // start runs redis-server on s.addr and waits until it answers PING.
 func (s *Server) start() error {
 	_, port, _ := net.SplitHostPort(s.addr)
-	args := append([]string{
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf) // redis-server takes its file first
+	}
+	args = append(args,
 		"--port", port,
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -170,7 +184,8 @@ func (s *Server) start() error {
 		"--dir", s.dir,
 		"--daemonize", "no",
 		"--loglevel", "warning",
-	}, s.args...)
+	)
+	args = append(args, s.args...)
 	cmd := exec.Command(s.bin, args...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
