@@ -221,3 +221,66 @@ func testLimiterWaitLowestYieldsToProvisioning(t *testing.T, b backend) {
 		t.Fatalf("beside provisioning the sweep got %d slots and provisioning %d; want the sweep at most 3", swept.Load(), provisioned.Load())
 	}
 }
+
+// TestLimiterLowPrioritiesYieldToAFlipPair: bulk work on several replicas saturating the
+// budget at either low priority (provisioning's WaitLow, the sweep's WaitLowest) lets a
+// flip's pair of calls (WaitN 2, its fresh read and its PATCH) through at the next slot
+// or the one after. The pair needs the same instant as a low-priority slot (a full
+// bucket), so without the high-waiting flag every bulk poller races the flip for it.
+func TestLimiterLowPrioritiesYieldToAFlipPair(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wait func(*store.Limiter) func(context.Context) error
+	}{
+		{name: "WaitLow", wait: func(l *store.Limiter) func(context.Context) error { return l.WaitLow }},
+		{name: "WaitLowest", wait: func(l *store.Limiter) func(context.Context) error { return l.WaitLowest }},
+	} {
+		url := redistest.URL(t)
+		flip := store.NewLimiter(openURL(t, url), 20)
+		ctx, cancel := context.WithCancel(timeout(t))
+		var mu sync.Mutex
+		var order []string
+		note := func(s string) {
+			mu.Lock()
+			order = append(order, s)
+			mu.Unlock()
+		}
+		var wg sync.WaitGroup
+		for range 6 { // six replicas, each with bulk work always wanting a slot
+			wait := tc.wait(store.NewLimiter(openURL(t, url), 20))
+			wg.Go(func() {
+				for wait(ctx) == nil {
+					note("bulk")
+				}
+			})
+		}
+		time.Sleep(300 * time.Millisecond) // the budget is saturated by bulk work
+		for range 8 {
+			note("flip-waits")
+			if err := flip.WaitN(timeout(t), 2); err != nil {
+				t.Fatal(err)
+			}
+			note("flip")
+			time.Sleep(100 * time.Millisecond)
+		}
+		cancel()
+		wg.Wait()
+		worst := 0
+		for i, o := range order {
+			if o != "flip-waits" {
+				continue
+			}
+			n := 0
+			for _, p := range order[i+1:] {
+				if p == "flip" {
+					break
+				}
+				n++
+			}
+			worst = max(worst, n)
+		}
+		if worst > 1 {
+			t.Errorf("%s: a flip's pair waited behind %d bulk calls, want at most 1: %v", tc.name, worst, order)
+		}
+	}
+}
