@@ -82,6 +82,10 @@ func TestSweepFlipsALoginWhoseWebhookWasLost(t *testing.T) {
 	if last := tr[len(tr)-1]; last.Outcome != OutcomeVerified || last.Source() != store.SourceSweep {
 		t.Fatalf("last audit entry %+v (source %s); want verified from the sweep", last, last.Source())
 	}
+	// The job's read and PATCH are added to its run's tally, for the summary.
+	if n, err := h.rdb.SweepCalls(t.Context(), rep.Run); n != 2 || err != nil {
+		t.Fatalf("run %s's jobs made %d calls (%v); want 2, the read and the PATCH", rep.Run, n, err)
+	}
 }
 
 // sweep runs one sweep that must complete.
@@ -226,22 +230,30 @@ func TestSweepDryRunChangesNothing(t *testing.T) {
 	}
 }
 
-// --limit stops a run early; the next run resumes it and queues the rest.
+// --limit stops a run early, on either path; the next run resumes it and queues the
+// rest: the cursor never passes a find the limit left unqueued.
 func TestSweepLimitLeavesTheRunOpen(t *testing.T) {
-	h := newHarness(t, nil, auth0test.Config{})
-	for _, n := range []string{"one", "two", "three"} {
-		h.resetAndLogIn(h.provisionMarked(n).ID)
-	}
-	rep, err := h.sweeper(func(c *SweepConfig) { c.Limit = 2 }).Sweep(t.Context())
-	if err != nil || rep.Complete || len(rep.Queued) != 2 {
-		t.Fatalf("limited sweep %+v, %v; want 2 queued and the run left open", rep, err)
-	}
-	rest := h.sweep(h.sweeper(nil))
-	if !rest.Resumed || rest.Run != rep.Run || len(rest.Queued) != 1 || rest.Results[SweepAlreadyQueued] != 2 {
-		t.Fatalf("next sweep %+v; want run %s resumed, the third queued, two already queued", rest, rep.Run)
-	}
-	if st, _ := h.rdb.ReadSweep(t.Context()); st.Run != "" || st.LastRun != rep.Run || !st.LastTo.Equal(rep.To) {
-		t.Fatalf("state after the run %+v; want it closed as the last run", st)
+	for _, path := range []string{PathSearch, PathExport} {
+		h := newHarness(t, nil, auth0test.Config{})
+		for _, n := range []string{"one", "two", "three"} {
+			h.resetAndLogIn(h.provisionMarked(n).ID)
+		}
+		cfg := func(c *SweepConfig) {
+			if path == PathExport {
+				c.ExportAbove = 1
+			}
+		}
+		rep, err := h.sweeper(func(c *SweepConfig) { cfg(c); c.Limit = 2 }).Sweep(t.Context())
+		if err != nil || rep.Path != path || rep.Complete || len(rep.Queued) != 2 {
+			t.Fatalf("%s: limited sweep %+v, %v; want 2 queued and the run left open", path, rep, err)
+		}
+		rest := h.sweep(h.sweeper(cfg))
+		if !rest.Resumed || rest.Run != rep.Run || len(rest.Queued) != 1 || rest.Results[SweepAlreadyQueued] != 2 {
+			t.Fatalf("%s: next sweep %+v; want run %s resumed, the third queued, two already queued", path, rest, rep.Run)
+		}
+		if st, _ := h.rdb.ReadSweep(t.Context()); st.Run != "" || st.LastRun != rep.Run || !st.LastTo.Equal(rep.To) {
+			t.Fatalf("%s: state after the run %+v; want it closed as the last run", path, st)
+		}
 	}
 }
 
@@ -361,7 +373,10 @@ var errKilled = errors.New("replica killed")
 func (d *dyingStore) GetMany(ctx context.Context, users []string) ([]store.Record, []error) {
 	if d.batches.Add(1) == 2 {
 		d.dead.Store(true)
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-time.After(waitCeiling): // the lease was never lost: fail, do not hang
+		}
 	}
 	if d.dead.Load() {
 		errs := make([]error, len(users))
