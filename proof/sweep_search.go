@@ -3,6 +3,7 @@ package proof
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -75,38 +76,43 @@ func (r *sweepRun) search(ctx context.Context) (bool, error) {
 }
 
 // narrow picks the span of the next try at a window from pos to end that held total
-// (more than searchCap) results. The page in hand is the window's first, sorted by
-// updated_at: where its users start and how far they reach say where the results lie,
-// so the next try aims at searchFill of them in one step, however they cluster (a
-// bulk provisioning, a Monday morning). Without that (an empty page) it assumes they
-// spread evenly.
+// (more than searchCap) results. The page in hand is a sample of the window's users:
+// the time each entered it (its earliest last_login or updated_at inside) says where
+// the results lie, so the next try aims at searchFill of them, however they cluster (a
+// bulk provisioning, a Monday morning). Without a sample it assumes an even spread. A
+// guess too short costs a smaller window; too long, another try.
 func (r *sweepRun) narrow(users []auth0client.User, end time.Time, total int) time.Duration {
 	pos, w := r.st.Pos, end.Sub(r.st.Pos)
 	span := time.Duration(float64(w) * searchFill / float64(total))
-	var first, reach time.Time
+	var keys []time.Time
 	for _, u := range users {
+		var entered time.Time
 		for _, t := range []time.Time{u.UpdatedAt, u.LastLogin} {
-			if t.Before(pos) || !t.Before(end) {
-				continue
-			}
-			if first.IsZero() || t.Before(first) {
-				first = t
-			}
-			if t.After(reach) {
-				reach = t
+			if !t.Before(pos) && t.Before(end) && (entered.IsZero() || t.Before(entered)) {
+				entered = t
 			}
 		}
+		if !entered.IsZero() {
+			keys = append(keys, entered)
+		}
 	}
-	if !first.IsZero() {
-		span = first.Sub(pos) + time.Duration(float64(reach.Sub(first)+time.Millisecond)*searchFill/float64(len(users)))
+	if len(keys) > 0 {
+		slices.SortFunc(keys, time.Time.Compare)
+		span = keys[len(keys)*searchFill/total].Sub(pos) + time.Millisecond
 	}
 	return min(max(span, time.Millisecond), w*9/10)
 }
 
-// window judges every page of one window; first is its page 0, already read.
+// window judges every page of one window; first is its page 0, already read, of a
+// window that held total results then. Pages are read by offset in created_at order,
+// which no change moves a user in; a user leaving the window while it is paged (a new
+// login moves both of its times past the window's end) would still move every later
+// one up a place, and the one moved onto a page already read would never be judged.
+// So a page that shows another total reads the window again from the start: what was
+// judged already is queued once (its job id is the same), nothing is skipped.
 func (r *sweepRun) window(ctx context.Context, from, to time.Time, first []auth0client.User, total int) error {
 	users := first
-	for page := 0; ; {
+	for page, rereads := 0, 0; ; {
 		if err := r.consider(ctx, users); err != nil {
 			return err
 		}
@@ -114,12 +120,20 @@ func (r *sweepRun) window(ctx context.Context, from, to time.Time, first []auth0
 			return nil
 		}
 		page++
-		if page*auth0client.MaxPerPage >= total || len(users) < auth0client.MaxPerPage {
+		if page*auth0client.MaxPerPage >= total || (page > 0 && len(users) < auth0client.MaxPerPage) {
 			return nil
 		}
+		var now int
 		var err error
-		if users, _, err = r.page(ctx, from, to, page); err != nil {
+		if users, now, err = r.page(ctx, from, to, page); err != nil {
 			return err
+		}
+		if now != total && rereads < 3 {
+			rereads++
+			r.s.Log.Info("the window changed while it was paged; reading it again from the start",
+				zap.Time("from", from), zap.Int("total_before", total), zap.Int("total_now", now))
+			page, total = -1, min(now, searchCap)
+			users = nil
 		}
 	}
 }
@@ -131,7 +145,7 @@ func (r *sweepRun) page(ctx context.Context, from, to time.Time, page int) ([]au
 	var total int
 	err := r.call(ctx, PathSearch, func() error {
 		var err error
-		users, total, err = r.s.Users.SearchUsers(ctx, sweepQuery(from, to.Add(-time.Millisecond)), "updated_at:1", page, auth0client.MaxPerPage)
+		users, total, err = r.s.Users.SearchUsers(ctx, sweepQuery(from, to.Add(-time.Millisecond)), "created_at:1", page, auth0client.MaxPerPage)
 		return err
 	})
 	return users, total, err

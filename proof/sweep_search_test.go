@@ -102,3 +102,49 @@ func TestSweepFindsALoginLongAfterTheReset(t *testing.T) {
 		t.Fatalf("second sweep %+v; want the login queued", rep)
 	}
 }
+
+// flippingUsers is the Management API as the sweep sees it while serve's worker runs
+// beside it: before the search's second page of a window, the job the first page
+// queued has been flipped (the worker's calls go before the sweep's, at a higher
+// priority on the shared budget).
+type flippingUsers struct {
+	SweepUsers
+	h       *harness
+	flipped string
+}
+
+func (f *flippingUsers) SearchUsers(ctx context.Context, q, sort string, page, perPage int) ([]auth0client.User, int, error) {
+	if page == 1 {
+		f.h.waitStatus(f.flipped, store.StatusVerified)
+	}
+	return f.SweepUsers.SearchUsers(ctx, q, sort, page, perPage)
+}
+
+// The sweep's own flips move the users it found: a PATCH sets updated_at, the sort key
+// of the window's pages, so a user flipped from page 0 goes to the end and every later
+// user moves one place up. The one that moves from page 1 to page 0 must still be
+// found, though the login it shows is older than the next run's overlap.
+func TestSweepPagesHoldWhileItsOwnFlipsMoveUsers(t *testing.T) {
+	h := newHarness(t, nil, auth0test.Config{})
+	base := time.Now().Add(-50 * time.Minute).Truncate(time.Millisecond)
+	first := h.addMarked("first", base.Add(-time.Minute)) // sorts first (updated_at: its reset)
+	h.tenant.ResetPassword(first.ID, base)
+	h.tenant.Login(first.ID, base.Add(30*time.Second))
+	for i := range 120 {
+		h.addMarked(fmt.Sprintf("quiet%03d", i), base.Add(time.Minute+time.Duration(i)*time.Second))
+	}
+	hundredth := h.addMarked("hundredth", base.Add(-2*time.Minute)) // sorts 101st: first of page 1
+	h.tenant.ResetPassword(hundredth.ID, base.Add(time.Minute+98500*time.Millisecond))
+	h.tenant.Login(hundredth.ID, base.Add(5*time.Minute))
+
+	h.start(h.worker())
+	s := h.sweeper(nil)
+	s.Users = &flippingUsers{SweepUsers: s.Users, h: h, flipped: first.ID}
+	rep := h.sweep(s)
+	next := h.sweep(h.sweeper(nil)) // reaches back only the overlap: not to that login
+	if got := append(queuedUsers(rep), queuedUsers(next)...); !slices.Contains(got, hundredth.ID) {
+		t.Fatalf("the runs queued %v, the first found %d of 122 users; want %s, whose login was on page 1 when the run began",
+			got, rep.Found, hundredth.ID)
+	}
+	h.waitStatus(hundredth.ID, store.StatusVerified)
+}

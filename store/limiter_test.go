@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mailproof/mailproof/store"
+	"github.com/mailproof/mailproof/store/redistest"
 )
 
 // TestLimiterNeverExceedsTheRate has several "replicas" (limiters on their

@@ -187,7 +187,7 @@
 // 1000 records. See …" and errorCode invalid_paging.
 //
 // The q parameter understands this subset of Auth0's Lucene syntax. mailproof's
-// reconcile sweep sends one form, sorted by updated_at:1, 100 a page:
+// reconcile sweep sends one form, sorted by created_at:1 (a key no change moves a user in), 100 a page:
 //
 //	_exists_:app_metadata.mailproof AND (last_login:[2026-12-05T01:00:00.000Z TO
 //	2026-12-05T01:59:59.999Z] OR updated_at:[… TO …])
