@@ -125,3 +125,20 @@ func TestRunSweepsResumesAnOpenRun(t *testing.T) {
 		return err == nil && st.Run == "" && st.LastRun == open.Run, fmt.Sprintf("%+v %v", st, err)
 	})
 }
+
+// A dry run takes no lock: it runs while another replica sweeps, and leaves that
+// replica's lock alone.
+func TestSweepDryRunBesideASweepingReplica(t *testing.T) {
+	h := newHarness(t, nil, auth0test.Config{})
+	h.resetAndLogIn(h.provisionMarked("dry").ID)
+	if ok, err := h.rdb.AcquireSweep(t.Context(), "another-replica", time.Minute); !ok || err != nil {
+		t.Fatalf("take the lock: %v, %v", ok, err)
+	}
+	rep := h.sweep(h.sweeper(func(c *SweepConfig) { c.DryRun = true }))
+	if rep.Results[SweepWouldCheck] != 1 {
+		t.Fatalf("dry run %+v; want one would_check", rep)
+	}
+	if err := h.rdb.RenewSweep(t.Context(), "another-replica", time.Minute); err != nil {
+		t.Fatalf("the sweeping replica after the dry run: %v; want it still holding the lock", err)
+	}
+}
