@@ -229,12 +229,18 @@ func (s *Sweeper) Sweep(ctx context.Context) (SweepReport, error) {
 }
 
 // holdLease renews the lock until stop; losing it cancels ctx with store.ErrSweepLost,
-// so a replica whose lease ran out stops working before another could start.
+// so a replica whose lease ran out stops working. A renewal that fails for another
+// reason (Redis slow or down) is retried at the next tick, and the run is cancelled as
+// soon as the lease could run out before the tick after: each renewal call gets a third
+// of the lease, so the cancel comes before another replica could take the lock.
 func (s *Sweeper) holdLease(ctx context.Context, owner string, lease time.Duration) (context.Context, func() error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
+	exited := make(chan struct{})
+	tick := lease / 3
 	go func() {
-		t := time.NewTicker(lease / 3)
+		defer close(exited)
+		t := time.NewTicker(tick)
 		defer t.Stop()
 		last := time.Now()
 		for {
@@ -245,11 +251,18 @@ func (s *Sweeper) holdLease(ctx context.Context, owner string, lease time.Durati
 				return
 			case <-t.C:
 			}
-			err := s.Store.RenewSweep(ctx, owner, lease)
+			rctx, rcancel := context.WithTimeout(ctx, tick)
+			err := s.Store.RenewSweep(rctx, owner, lease)
+			rcancel()
 			switch {
 			case err == nil:
 				last = time.Now()
-			case errors.Is(err, store.ErrSweepLost) || time.Since(last) > lease*2/3:
+			case errors.Is(err, store.ErrSweepLost) || time.Since(last)+tick >= lease:
+				select {
+				case <-done: // the run ended meanwhile: nothing to stop
+					return
+				default:
+				}
 				s.Log.Error("lost the sweep lock; stopping this sweep, another replica resumes it from the cursor", zap.Error(err))
 				cancel(store.ErrSweepLost)
 				return
@@ -260,7 +273,8 @@ func (s *Sweeper) holdLease(ctx context.Context, owner string, lease time.Durati
 	}()
 	return ctx, func() error {
 		close(done)
-		lost := context.Cause(ctx) != nil
+		<-exited
+		lost := errors.Is(context.Cause(ctx), store.ErrSweepLost)
 		cancel(nil)
 		if lost {
 			return nil
