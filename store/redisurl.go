@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -91,12 +92,7 @@ func parseRedisURL(rawURL string) (deployment, error) {
 		return fail("scheme %q is not one of %s", u.Scheme, schemes)
 	}
 	o := d.single
-	o.DialTimeout = orDefault(o.DialTimeout, dialTimeout)
-	o.ReadTimeout = orDefault(o.ReadTimeout, readTimeout)
-	o.WriteTimeout = orDefault(o.WriteTimeout, writeTimeout)
-	o.DialerRetries = 1
-	o.MaxRetries = retries(o.MaxRetries)
-	o.ContextTimeoutEnabled = true
+	withTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.DialerRetries, &o.MaxRetries, &o.ContextTimeoutEnabled)
 	if o.Network == "unix" {
 		o.Dialer = func(ctx context.Context, _, addr string) (net.Conn, error) {
 			var d net.Dialer
@@ -114,12 +110,7 @@ func parseFailover(u *url.URL, fail func(string, ...any) (deployment, error)) (d
 	if err != nil {
 		return fail("sentinel: %w", err)
 	}
-	o.DialTimeout = orDefault(o.DialTimeout, dialTimeout)
-	o.ReadTimeout = orDefault(o.ReadTimeout, readTimeout)
-	o.WriteTimeout = orDefault(o.WriteTimeout, writeTimeout)
-	o.DialerRetries = 1
-	o.MaxRetries = retries(o.MaxRetries)
-	o.ContextTimeoutEnabled = true
+	withTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.DialerRetries, &o.MaxRetries, &o.ContextTimeoutEnabled)
 	return deployment{kind: kindSentinel, failover: o}, nil
 }
 
@@ -138,12 +129,7 @@ func parseCluster(u *url.URL, fail func(string, ...any) (deployment, error)) (de
 	if err != nil {
 		return fail("cluster: %w", err)
 	}
-	o.DialTimeout = orDefault(o.DialTimeout, dialTimeout)
-	o.ReadTimeout = orDefault(o.ReadTimeout, readTimeout)
-	o.WriteTimeout = orDefault(o.WriteTimeout, writeTimeout)
-	o.DialerRetries = 1
-	o.MaxRetries = retries(o.MaxRetries)
-	o.ContextTimeoutEnabled = true
+	withTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.DialerRetries, &o.MaxRetries, &o.ContextTimeoutEnabled)
 	return deployment{kind: kindCluster, cluster: o}, nil
 }
 
@@ -220,4 +206,15 @@ func redact(u *url.URL) string {
 func CheckURL(rawURL string) error {
 	_, err := parseRedisURL(rawURL)
 	return err
+}
+
+// withTimeouts gives every kind of client the same timeouts and retries: go-redis has a
+// different options type for each, with the same fields.
+func withTimeouts(dial, read, write *time.Duration, dialerRetries, maxRetries *int, ctxTimeout *bool) {
+	*dial = orDefault(*dial, dialTimeout)
+	*read = orDefault(*read, readTimeout)
+	*write = orDefault(*write, writeTimeout)
+	*dialerRetries = 1
+	*maxRetries = retries(*maxRetries)
+	*ctxTimeout = true
 }
