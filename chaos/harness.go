@@ -44,6 +44,7 @@ const (
 	faultAuth0Limited  = "auth0 429"
 	faultAuth0Latency  = "auth0 latency past timeout"
 	faultAuth0Dropped  = "auth0 dropped connection"
+	faultAuth0Lost     = "auth0 answer lost after the write"
 	auth0TimeoutConfig = 2 * time.Second // MAILPROOF_AUTH0_TIMEOUT of the replicas
 )
 
@@ -220,21 +221,14 @@ func (r *run) runPhase(p *phase, salt uint64) {
 	// The faults, one at a time, on the test goroutine (redistest's helpers fail
 	// the test from here only).
 	r.logf("phase %s: load at %.1f logins/s for %s, faults from seed", p.name, r.cfg.Rate, p.duration)
-	lastFailover := time.Time{}
-	for {
-		gap := time.Duration(1500+p.rng.IntN(3000)) * time.Millisecond
-		dur := time.Duration(2000+p.rng.IntN(4000)) * time.Millisecond
-		kinds := r.faultKinds(p, lastFailover)
-		kind := kinds[p.rng.IntN(len(kinds))]
-		if time.Until(deadlineOf(loadCtx)) < gap+dur+time.Second {
-			break
+	phaseStart := time.Now()
+	for _, f := range planFaults(p) {
+		time.Sleep(time.Until(phaseStart.Add(f.at)))
+		if time.Until(deadlineOf(loadCtx)) < f.dur {
+			break // a fault that ran late must not reach into the drain
 		}
-		time.Sleep(gap)
-		if kind == faultFailover {
-			lastFailover = time.Now()
-		}
-		r.fault(p, kind, dur)
-		p.faults[kind]++
+		r.fault(p, f.kind, f.dur)
+		p.faults[f.kind]++
 	}
 	<-loadCtx.Done()
 	<-loaderDone // no user starts after this: played is settled
@@ -262,18 +256,64 @@ func enableAOF(t testing.TB, addr string) {
 	}
 }
 
-func (r *run) faultKinds(p *phase, lastFailover time.Time) []string {
-	kinds := []string{faultReplicaKill, faultAuth0Status, faultAuth0Limited, faultAuth0Latency, faultAuth0Dropped}
-	switch p.name {
-	case "single":
+// plannedFault is one fault of the schedule: when it starts, from the phase's
+// start, and for how long.
+type plannedFault struct {
+	at, dur time.Duration
+	kind    string
+}
+
+// failoverCost is about how long a failover takes, promotion and rejoin; the next
+// one waits at least failoverGap, so the old master is a replica again first.
+const (
+	failoverCost = 6 * time.Second
+	failoverGap  = 20 * time.Second
+)
+
+// planFaults draws the phase's whole fault schedule from the seed before it
+// starts, so it does not depend on how the run goes: every kind of the phase
+// once, in a seeded order (in the Sentinel phase the failover first), then
+// kinds drawn at random; a 1–3.5 s gap before each, each lasting 2–5 s.
+func planFaults(p *phase) []plannedFault {
+	kinds := []string{faultReplicaKill, faultAuth0Status, faultAuth0Limited, faultAuth0Latency, faultAuth0Dropped, faultAuth0Lost}
+	if p.name == "single" {
 		kinds = append(kinds, faultRedisKill, faultRedisFreeze, faultBlackhole, faultReset)
-	case "sentinel":
-		// The old master must rejoin as a replica before the next failover.
-		if time.Since(lastFailover) > 20*time.Second {
-			kinds = append(kinds, faultFailover, faultFailover)
+	}
+	order := slices.Clone(kinds)
+	p.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	if p.name == "sentinel" {
+		order = append([]string{faultFailover}, order...)
+	}
+	var plan []plannedFault
+	var at time.Duration
+	lastFailover := -failoverGap
+	for i := 0; ; i++ {
+		gap := time.Duration(1000+p.rng.IntN(2500)) * time.Millisecond
+		dur := time.Duration(2000+p.rng.IntN(3000)) * time.Millisecond
+		var kind string
+		if i < len(order) {
+			kind = order[i]
+		} else {
+			choices := kinds
+			if p.name == "sentinel" && at+gap-lastFailover > failoverGap {
+				choices = append(slices.Clone(kinds), faultFailover, faultFailover)
+			}
+			kind = choices[p.rng.IntN(len(choices))]
+		}
+		cost := dur
+		if kind == faultFailover {
+			cost = failoverCost
+		}
+		if at+gap+cost+time.Second > p.duration {
+			return plan
+		}
+		at += gap
+		plan = append(plan, plannedFault{at: at, dur: dur, kind: kind})
+		at += cost
+		if kind == faultFailover {
+			lastFailover = at
 		}
 	}
-	return kinds
 }
 
 // makeUsers seeds the phase's users in the tenant and registers them, as
@@ -388,6 +428,18 @@ func (r *run) fault(p *phase, kind string, dur time.Duration) {
 	case faultAuth0Dropped:
 		r.logf("fault: %s for %s", kind, dur)
 		auth0(auth0test.Fault{Drop: true})
+	case faultAuth0Lost:
+		// The write lands and its answer is dropped or outlasts the client's
+		// timeout: the flip happened and the worker cannot know it. Its retry must
+		// read the user again and not PATCH a second time.
+		f := auth0test.Fault{AfterWrite: true, Drop: true}
+		how := "dropped"
+		if p.rng.IntN(2) == 0 {
+			f = auth0test.Fault{AfterWrite: true, Latency: auth0TimeoutConfig + time.Second}
+			how = "late"
+		}
+		r.logf("fault: %s (%s) for %s", kind, how, dur)
+		auth0(f)
 	}
 }
 
@@ -483,7 +535,8 @@ func (r *run) drain(p *phase) {
 // result is one phase's column of the table.
 type result struct {
 	users, eligible, ineligible             int
-	sent, accepted, refused, replays        int
+	sent, accepted, replays                 int
+	unavailable, lost                       int // answered 503; timed out or a network error
 	eligibleOnce, eligibleTwice, eligibleNo int // flipped exactly once, more than once, never
 	ineligibleFlipped, takenBack            int
 	withoutOutcome                          int
@@ -534,9 +587,10 @@ func (r *run) count(p *phase) result {
 			switch {
 			case d.result == "202":
 				res.accepted++
-			case strings.HasPrefix(d.result, "200"):
-			default:
-				res.refused++
+			case d.result == "503":
+				res.unavailable++
+			case d.result == "timeout" || d.result == "network":
+				res.lost++
 			}
 		}
 		u.mu.Unlock()

@@ -1,6 +1,7 @@
 package auth0test
 
 import (
+	"cmp"
 	"net/http"
 	"strings"
 	"time"
@@ -29,6 +30,11 @@ type Fault struct {
 	// Times limits how many requests the fault applies to; 0 means until
 	// ClearFaults.
 	Times int
+	// AfterWrite handles the request first, so whatever it changes lands,
+	// and applies Latency and Drop to its answer only: the client that gives
+	// up, or loses the connection, cannot tell whether its write happened.
+	// The call record keeps the status the tenant answered with.
+	AfterWrite bool
 }
 
 type activeFault struct {
@@ -136,4 +142,28 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// serveAfterWrite handles the request through handle, then holds back or drops
+// its answer as f says (an AfterWrite fault).
+func (t *Tenant) serveAfterWrite(sw *statusWriter, r *http.Request, f Fault, handle func(http.ResponseWriter)) {
+	held := &heldResponse{header: http.Header{}}
+	handle(held)
+	// The record shows what the tenant did, even if the answer never leaves.
+	sw.status = cmp.Or(held.status, http.StatusOK)
+	if f.Latency > 0 {
+		timer := time.NewTimer(f.Latency)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			return
+		case <-t.closed:
+			panic(http.ErrAbortHandler)
+		}
+	}
+	if f.Drop {
+		panic(http.ErrAbortHandler)
+	}
+	held.sendTo(sw.ResponseWriter)
 }

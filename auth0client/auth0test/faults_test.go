@@ -152,3 +152,39 @@ func TestCloseReleasesHangs(t *testing.T) {
 		t.Fatalf("Close did not release the hung request")
 	}
 }
+
+func TestFaultAfterWrite(t *testing.T) {
+	tests := []struct {
+		name    string
+		fault   Fault
+		timeout time.Duration
+	}{
+		{name: "the answer is dropped", fault: Fault{Method: "PATCH", Drop: true, AfterWrite: true}, timeout: 5 * time.Second},
+		{name: "the answer comes after the client gave up", fault: Fault{Method: "PATCH", Latency: time.Minute, AfterWrite: true}, timeout: 100 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tn := NewT(t, Config{})
+			tok := token(t, tn, httpClient(tn, 5*time.Second))
+			u := tn.AddUser(UserSeed{Email: "ada@example.com"})
+			tn.Inject(tc.fault)
+			resp, err := send(httpClient(tn, tc.timeout), http.MethodPatch, userURL(tn, u.ID), tok, map[string]any{"email_verified": true})
+			if err == nil {
+				t.Fatalf("%s: answer %d %s, want a client error", tc.name, resp.status, resp.body)
+			}
+			if got, _ := tn.User(u.ID); !got.EmailVerified {
+				t.Errorf("%s: email_verified false: the write must land before the answer is lost", tc.name)
+			}
+			// The server records the call once it notices the client left.
+			var calls []Call
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if calls = tn.Calls(); calls[len(calls)-1].Method == http.MethodPatch {
+					break
+				}
+			}
+			if last := calls[len(calls)-1]; last.Method != http.MethodPatch || last.Status != http.StatusOK {
+				t.Errorf("%s: last call %s %d, want the PATCH recorded with the 200 the tenant answered", tc.name, last.Method, last.Status)
+			}
+		})
+	}
+}

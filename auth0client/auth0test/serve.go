@@ -86,9 +86,20 @@ func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 		})
 	}()
 
-	if f, ok := t.takeFault(r.Method, r.URL.Path); ok && t.applyFault(sw, r, f) {
+	f, faulted := t.takeFault(r.Method, r.URL.Path)
+	if faulted && f.AfterWrite {
+		t.serveAfterWrite(sw, r, f, func(w http.ResponseWriter) { t.handle(w, r, body) })
 		return
 	}
+	if faulted && t.applyFault(sw, r, f) {
+		return
+	}
+	t.handle(sw, r, body)
+}
+
+// handle answers a request no fault stopped: the rate limits, the token and its
+// scopes, then the route (with any email change armed for the call).
+func (t *Tenant) handle(sw http.ResponseWriter, r *http.Request, body []byte) {
 	if !strings.HasPrefix(r.URL.Path, apiPrefix) && !t.spendAuthentication(sw, r) {
 		return
 	}
