@@ -477,10 +477,7 @@ func (r *run) failover(p *phase) {
 
 // sentinelMaster is the master the sentinels name now ("" when none answers).
 func (r *run) sentinelMaster(p *phase) string {
-	c := p.store.Client()
-	_ = c
-	u := p.set.URL()
-	opt, err := redis.ParseFailoverURL(u)
+	opt, err := redis.ParseFailoverURL(p.set.URL())
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -665,7 +662,7 @@ func (r *run) explain(p *phase) {
 			r.logf("    audit %s %s webhook %s attempt %d %s %s", e.Time.Format("15:04:05.000"), e.Outcome, e.WebhookID, e.Attempt, e.Error, e.DeferReason)
 		}
 		rec, err := p.store.Get(ctx, u.id)
-		r.logf("    record %+v %v", rec, err)
+		r.logf("    record status %s, outcome %q, holder %q (%v)", rec.Status, rec.Outcome, rec.Holder, err)
 		for _, c := range r.tenant.Calls() {
 			if strings.HasSuffix(c.Path, u.id) {
 				r.logf("    call %s %s %s %d %s", c.At.Format("15:04:05.000"), c.Method, c.Path, c.Status, c.Body)

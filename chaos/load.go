@@ -192,11 +192,11 @@ func (l *load) play(ctx context.Context, u *user, logf func(string, ...any)) {
 		replay, replayAfter := u.rng.Float64() < 0.15, time.Duration(2+u.rng.IntN(15))*time.Second
 		againAfter := time.Duration(1+u.rng.IntN(10)) * time.Second
 		if replay {
-			sleep(replayAfter)
+			time.Sleep(replayAfter)
 			l.deliver(ctx, u, id, body, true)
 		}
 		if u.kind == kindEligibleTwice {
-			sleep(againAfter)
+			time.Sleep(againAfter)
 			ev, err := l.login(u)
 			if err != nil {
 				logf("%v", err)
@@ -208,8 +208,6 @@ func (l *load) play(ctx context.Context, u *user, logf func(string, ...any)) {
 		}
 	}()
 }
-
-func sleep(d time.Duration) { time.Sleep(d) }
 
 // actionBody is what the Action sends for ev, under a new webhook id; ok is false
 // where the Action sends nothing (a verified user, not a database connection).

@@ -3,7 +3,6 @@
 package chaos
 
 import (
-	"io"
 	"net"
 	"sync"
 )
@@ -133,10 +132,7 @@ func (p *proxy) pipe(dst, src net.Conn) {
 			}
 		}
 		if err != nil {
-			if err != io.EOF {
-				return
-			}
-			return
+			return // EOF or a closed connection: close the other side too
 		}
 	}
 }
