@@ -37,9 +37,10 @@ fmt:
 # It fails when a must-be-0 row is not 0. CI runs the two-minute version.
 CHAOS_DURATION ?= 10m
 CHAOS_SEED ?=
+CHAOS_RATE ?= 3
 
 chaos:
-	CHAOS_DURATION=$(CHAOS_DURATION) CHAOS_SEED=$(CHAOS_SEED) $(GO) test -count=1 -timeout 60m -run '^TestChaos$$' -v ./chaos/
+	CHAOS_DURATION=$(CHAOS_DURATION) CHAOS_SEED=$(CHAOS_SEED) CHAOS_RATE=$(CHAOS_RATE) $(GO) test -count=1 -timeout 60m -run '^TestChaos$$' -v ./chaos/
 
 chaos-ci:
 	$(MAKE) chaos CHAOS_DURATION=2m

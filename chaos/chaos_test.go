@@ -12,7 +12,8 @@ import (
 )
 
 // TestChaos is `make chaos`. It runs only when CHAOS_DURATION is set (the
-// Makefile sets it), so `make test` stays quick; CHAOS_SEED replays a run.
+// Makefile sets it), so `make test` stays quick; CHAOS_SEED replays a run and
+// CHAOS_RATE sets the logins per second (3 unless told).
 func TestChaos(t *testing.T) {
 	durText := os.Getenv("CHAOS_DURATION")
 	if durText == "" {
@@ -32,11 +33,17 @@ func TestChaos(t *testing.T) {
 		_, _ = rand.Read(b[:])
 		seed = binary.LittleEndian.Uint64(b[:]) % 1_000_000
 	}
+	rate := 3.0
+	if s := os.Getenv("CHAOS_RATE"); s != "" {
+		if rate, err = strconv.ParseFloat(s, 64); err != nil || rate <= 0 || rate > 50 {
+			t.Fatalf("CHAOS_RATE=%q: want logins per second, more than 0 and at most 50", s)
+		}
+	}
 	dir, err := os.MkdirTemp("", "mailproof-chaos-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Seed: seed, Duration: dur, Replicas: 3, Rate: 3, Out: os.Stdout, Dir: dir}
+	cfg := Config{Seed: seed, Duration: dur, Replicas: 3, Rate: rate, Out: os.Stdout, Dir: dir}
 	start := time.Now()
 	phases := Run(t, cfg)
 	failed := report(os.Stdout, cfg, phases, time.Since(start))
