@@ -50,8 +50,8 @@ func report(w io.Writer, cfg Config, phases []*phase, took time.Duration) []stri
 	for _, p := range phases {
 		header += p.name + "\t"
 	}
-	fmt.Fprintf(w, "\nchaos: seed %d, duration %s, took %s (replay: make chaos CHAOS_SEED=%d CHAOS_DURATION=%s)\n\n",
-		cfg.Seed, cfg.Duration, took.Round(time.Second), cfg.Seed, cfg.Duration)
+	fmt.Fprintf(w, "\nchaos: seed %d, duration %s, %g logins/s, took %s (replay: make chaos CHAOS_SEED=%d CHAOS_DURATION=%s CHAOS_RATE=%g)\n\n",
+		cfg.Seed, cfg.Duration, cfg.Rate, took.Round(time.Second), cfg.Seed, cfg.Duration, cfg.Rate)
 	fmt.Fprintln(tw, header+"total\tmust be\t")
 	for _, rw := range rows {
 		line := rw.label + "\t"

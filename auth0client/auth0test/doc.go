@@ -27,7 +27,8 @@
 //   - change a user's email at a chosen moment of a client's calls:
 //     ScheduleEmailChange, ChangeEmailAfter, ChangeEmail;
 //   - shape the traffic: SetRate, Inject and ClearFaults (latency, 5xx,
-//     429, hangs, dropped connections), RevokeTokens;
+//     429, hangs, dropped connections, answers lost after the write
+//     landed), RevokeTokens;
 //   - change what the client is granted: SetScopes (see Tokens and scopes);
 //   - inspect the traffic: Calls, CountCalls, ResetCalls; Action and
 //     Bindings for deployed Actions;
