@@ -194,9 +194,8 @@ func DedicatedSentinel(t testing.TB) *SentinelSet {
 	if err := s.start(bin); err != nil {
 		t.Fatalf("redistest: Sentinel set: %v", err)
 	}
-	// The test's own, so Stop, Start, Pause and Resume on them report to it.
 	for _, sv := range s.servers {
-		sv.t = t
+		sv.t = t // Start, Pause and Resume report to the test
 	}
 	return &SentinelSet{set: s}
 }
