@@ -45,7 +45,7 @@ func TestChaos(t *testing.T) {
 	}
 	cfg := Config{Seed: seed, Duration: dur, Replicas: 3, Rate: rate, Out: os.Stdout, Dir: dir}
 	start := time.Now()
-	phases := Run(t, cfg)
+	phases := runSuite(t, cfg)
 	failed := report(os.Stdout, cfg, phases, time.Since(start))
 	for _, f := range failed {
 		t.Error(f)

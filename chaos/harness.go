@@ -17,6 +17,7 @@ import (
 	"github.com/mailproof/mailproof/auth0client/auth0test"
 	"github.com/mailproof/mailproof/event"
 	"github.com/mailproof/mailproof/handlers"
+	"github.com/mailproof/mailproof/proof"
 	"github.com/mailproof/mailproof/store"
 	"github.com/mailproof/mailproof/store/redistest"
 	"github.com/redis/go-redis/v9"
@@ -93,9 +94,9 @@ type phase struct {
 	drainErr error
 }
 
-// Run runs the suite and returns the table's numbers; the test fails it when
+// runSuite runs the suite and returns the table's numbers; the test fails it when
 // a must-be-0 row is not 0.
-func Run(t testing.TB, cfg Config) []*phase {
+func runSuite(t testing.TB, cfg Config) []*phase {
 	r := &run{t: t, cfg: cfg, out: cfg.Out, start: time.Now()}
 	r.dir = cfg.Dir
 	bin, err := buildMailproof(t.Context(), r.dir)
@@ -169,8 +170,6 @@ func (r *run) runPhase(p *phase, salt uint64) {
 		"MAILPROOF_WEBHOOK_SECRETS":     webhookSecret,
 		"MAILPROOF_SHUTDOWN_GRACE":      "5s",
 		"MAILPROOF_VISIBILITY_TIMEOUT":  "10s",
-		"MAILPROOF_RETRY_BASE":          "200ms",
-		"MAILPROOF_RETRY_MAX":           "10s",
 		"MAILPROOF_RECONCILE_INTERVAL":  "10s",
 		"MAILPROOF_LOG_LEVEL":           "info",
 	}
@@ -542,14 +541,19 @@ type result struct {
 	statsErr                                error
 }
 
-// terminal says whether an audit outcome ends a job (a retry, a deferral or a
-// dead letter does not: a dead letter waits for a person).
+// terminal says whether an audit outcome ends a job: the policy's outcomes do. A
+// retry, a deferral or a dead letter does not (a dead letter waits for a person),
+// nor does the check of a flip that a dead letter may have made (flip_checked),
+// which carries the same webhook id.
 func terminal(outcome string) bool {
 	switch outcome {
-	case store.AuditRetry, store.AuditDeferred, store.AuditDeadLetter, store.AuditReplayed, "":
-		return false
+	case proof.OutcomeVerified, proof.OutcomeNotPending, proof.OutcomeAlreadyVerified, proof.OutcomeEmailChanged,
+		proof.OutcomeWrongConnection, proof.OutcomeWrongMethod, proof.OutcomeNoPasswordReset,
+		proof.OutcomeChangedSinceEvent, proof.OutcomeChangedDuringFlip, proof.OutcomeUserNotFound,
+		proof.OutcomeNoLoginSinceReset, proof.OutcomeNoEmail:
+		return true
 	}
-	return true
+	return false
 }
 
 // count reads the ground truth: the emulator's users and its log of calls, and
