@@ -46,7 +46,14 @@ var rows = []row{
 func report(w io.Writer, cfg Config, phases []*phase, took time.Duration) []string {
 	var failed []string
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	header := "\t"
+	// Labels read left-aligned: each is padded to the longest, so the right
+	// alignment of the numbers leaves them alone.
+	width := 0
+	for _, rw := range rows {
+		width = max(width, len(rw.label))
+	}
+	pad := func(label string) string { return fmt.Sprintf("%-*s", width, label) }
+	header := pad("") + "\t"
 	for _, p := range phases {
 		header += p.name + "\t"
 	}
@@ -54,7 +61,7 @@ func report(w io.Writer, cfg Config, phases []*phase, took time.Duration) []stri
 		cfg.Seed, cfg.Duration, cfg.Rate, took.Round(time.Second), cfg.Seed, cfg.Duration, cfg.Rate)
 	fmt.Fprintln(tw, header+"total\tmust be\t")
 	for _, rw := range rows {
-		line := rw.label + "\t"
+		line := pad(rw.label) + "\t"
 		var total, eligible int64
 		for _, p := range phases {
 			v := rw.value(p.result)
@@ -89,9 +96,9 @@ func report(w io.Writer, cfg Config, phases []*phase, took time.Duration) []stri
 		sorted = append(sorted, k)
 	}
 	slices.Sort(sorted)
-	fmt.Fprintln(tw, "faults injected\t\t\t\t\t")
+	fmt.Fprintln(tw, pad("faults injected")+"\t\t\t\t\t")
 	for _, k := range sorted {
-		line := "  " + k + "\t"
+		line := pad("  "+k) + "\t"
 		total := 0
 		for _, p := range phases {
 			line += fmt.Sprint(p.faults[k]) + "\t"
@@ -99,7 +106,7 @@ func report(w io.Writer, cfg Config, phases []*phase, took time.Duration) []stri
 		}
 		fmt.Fprintln(tw, line+fmt.Sprint(total)+"\t\t")
 	}
-	line := "drain after the last fault\t"
+	line := pad("drain after the last fault") + "\t"
 	for _, p := range phases {
 		line += p.drained.Round(time.Second).String() + "\t"
 	}
