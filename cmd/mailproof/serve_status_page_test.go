@@ -106,8 +106,8 @@ const snapshotJS = `(() => {
 // chromium and checks every number it renders against what Redis holds, while the
 // instance is in the state the person on call opens the page for: Auth0 stopped
 // answering the worker's reads, jobs pile up behind the one it waits on, a job is held by
-// a replica that died 20 minutes ago (the oldest queued job, in red), a retry waits out
-// its backoff, a job was dead-lettered, users have waited minutes to days, and a reconcile
+// a replica that died 20 minutes ago (the oldest queued job, in red), three retries wait
+// out their backoff, a job was dead-lettered, users have waited minutes to days, and a reconcile
 // sweep run is open. Screenshots of the page, wide and narrow, are kept
 // (MAILPROOF_TEST_ARTIFACTS).
 func TestServeStatusPageInBrowser(t *testing.T) {
@@ -115,8 +115,7 @@ func TestServeStatusPageInBrowser(t *testing.T) {
 	env, tenant := serveEnvTenant(t)
 	// One worker, so the jobs behind the one it waits on stay queued; a lease and an Auth0
 	// timeout longer than the test, so nothing is reclaimed or given up while the page is
-	// read; no sweep of its own, so
-	// the seeded sweep state stays as written.
+	// read; no sweep of its own, so the seeded sweep state stays as written.
 	env["MAILPROOF_WORKERS"] = "1"
 	env["MAILPROOF_VISIBILITY_TIMEOUT"] = "10m"
 	env["MAILPROOF_AUTH0_TIMEOUT"] = "2m"
@@ -168,8 +167,10 @@ func TestServeStatusPageInBrowser(t *testing.T) {
 	for _, u := range seed.arriving {
 		postLogin(t, env, u)
 	}
-	// The worker takes the first and waits on Auth0: it holds the user's lock, so the
-	// state stays as it is until Auth0 answers (never, here).
+	// The worker takes the first and waits on Auth0: it holds the user's lock, and the
+	// state stays as it is until Auth0 answers (never, here) or the lease ends (after the
+	// test). The dead replica's job is never delivered again before its lease ends either,
+	// and the retries are due in an hour.
 	waitFor(t, "the worker waiting on Auth0", func() (bool, string) {
 		rec, err := r.Get(ctx, seed.arriving[0].id)
 		pending, perr := rdb.XPending(ctx, keyJobs, "workers").Result()
