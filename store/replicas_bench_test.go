@@ -20,9 +20,10 @@ func BenchmarkIngestMinReplicas(b *testing.B) {
 		b.Run("min_replicas="+strconv.Itoa(n), func(b *testing.B) {
 			r := openURL(b, url, store.WithMinReplicas(n, time.Second))
 			putPending(b, r, "auth0|bench", time.Now())
+			run := strconv.FormatInt(time.Now().UnixNano(), 36) // b.N grows over runs on one database
 			b.ResetTimer()
 			for i := range b.N {
-				res, err := r.Ingest(b.Context(), ingestReq("auth0|bench", "msg_"+strconv.Itoa(n)+"_"+strconv.Itoa(i)))
+				res, err := r.Ingest(b.Context(), ingestReq("auth0|bench", "msg_"+run+"_"+strconv.Itoa(i)))
 				if err != nil || res.Status != store.IngestQueued {
 					b.Fatalf("ingest: %+v, %v", res, err)
 				}
