@@ -133,6 +133,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Redis, error) {
 		_ = r.c.Close()
 		return nil, err
 	}
+	if cfg.minReplicas > 0 {
+		r.loadScripts(ctx)
+	}
 	return r, nil
 }
 

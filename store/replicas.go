@@ -59,9 +59,10 @@ const keyFence = prefix + "wait-fence"
 const fenceTTL = time.Minute
 
 // waitMargin is the part of the caller's time WAIT leaves for its own answer to
-// travel back, so that a short count arrives as ErrReplicas before the caller's
-// deadline rather than as a timeout.
-func waitMargin(left time.Duration) time.Duration { return min(50*time.Millisecond, left/10) }
+// travel back and be handed to the caller, so that a short count arrives as
+// ErrReplicas before the caller's deadline rather than as a timeout. A fifth, at most
+// 200 ms: 50 ms was too little on a loaded 2-core machine under -race.
+func waitMargin(left time.Duration) time.Duration { return min(200*time.Millisecond, left/5) }
 
 // waitByKey carries, in a batch's context, the earliest deadline of the callers in the
 // batch: the Ingester sends a batch on a context of its own (flushTimeout), but WAIT
@@ -146,6 +147,10 @@ func waitAcks(wait *redis.Cmd) int64 {
 // scriptAndWait sends EVALSHA, the fence and WAIT in one pipeline to the master of
 // {mp}, and again with EVAL when the script cache was empty (a restarted or promoted
 // Redis): a NOSCRIPT error ran nothing. err is the script's error or the pipeline's.
+//
+// A NOSCRIPT costs a WAIT too (the fence still went out), which blocks for its whole
+// timeout when replicas are missing; so the EVAL gets only what is left of the
+// caller's time, and loadScripts loads every script when the store opens.
 func (r *Redis) scriptAndWait(ctx context.Context, s *redis.Script, timeout time.Duration, keys []string, args []any) (*redis.Cmd, *redis.Cmd, error) {
 	node, err := r.shard(ctx)
 	if err != nil {
@@ -176,6 +181,7 @@ func (r *Redis) scriptAndWait(ctx context.Context, s *redis.Script, timeout time
 	}
 	cmd, wait, err := send(false)
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		timeout = r.waitTimeout(ctx)
 		cmd, wait, err = send(true)
 	}
 	if err != nil || wait.Err() != nil {
@@ -199,6 +205,22 @@ func (r *Redis) reloadSlots(ctx context.Context, err error) {
 		return
 	}
 	c.ReloadState(ctx)
+}
+
+// loadScripts loads every script on the master of {mp}, so that the first writes
+// after Open do not pay a NOSCRIPT and a second WAIT (see scriptAndWait). Best
+// effort: a failure here only costs that.
+func (r *Redis) loadScripts(ctx context.Context) {
+	node, err := r.shard(ctx)
+	if err != nil {
+		return
+	}
+	_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, s := range r.scripts.all() {
+			s.Load(ctx, p)
+		}
+		return nil
+	})
 }
 
 // ConnectedReplicas reads INFO replication on the master of {mp}: how many replicas

@@ -407,3 +407,56 @@ func failoverUsers() int {
 	}
 	return 1500
 }
+
+// Without the replicas MAILPROOF_REDIS_MIN_REPLICAS asks for, serve still starts and is
+// ready, /readyz warns naming both numbers, and an event is answered 503 with the JSON
+// error within MAILPROOF_REDIS_TIMEOUT, not 202.
+func TestServeWithFewerReplicasThanAsked(t *testing.T) {
+	env, tenant := serveEnvTenant(t)
+	env["MAILPROOF_REDIS_URL"] = redistest.Dedicated(t, "--appendonly", "yes").URL()
+	env["MAILPROOF_REDIS_MIN_REPLICAS"] = "1"
+	r := openCLIStore(t, env["MAILPROOF_REDIS_URL"])
+	u := provisionedUser(t, r, tenant, "lone@example.com")
+	var body []byte
+	tenant.OnLogin(func(ev auth0test.PostLoginEvent) {
+		body, _ = json.Marshal(map[string]any{"type": "auth0.post_login", "timestamp": time.Now().UTC().Format(time.RFC3339Nano), "data": ev})
+	})
+	tenant.ResetPassword(u.ID, time.Now().Add(-10*time.Minute))
+	tenant.Login(u.ID, time.Now())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, &stderr)
+	}()
+	waitReady(t, env["MAILPROOF_OPS_LISTEN"], done, &stderr)
+
+	var ready struct {
+		Checks map[string]struct {
+			OK      bool   `json:"ok"`
+			Warning string `json:"warning"`
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal(opsGet(t, "http://"+env["MAILPROOF_OPS_LISTEN"]+"/readyz"), &ready); err != nil {
+		t.Fatal(err)
+	}
+	if c := ready.Checks["redis_replicas"]; !c.OK || !strings.Contains(c.Warning, "0 replicas connected and MAILPROOF_REDIS_MIN_REPLICAS is 1") {
+		t.Errorf("redis_replicas check %+v, want a warning naming 0 and 1", c)
+	}
+	a := post(t, &http.Client{Timeout: 10 * time.Second}, "http://"+env["MAILPROOF_LISTEN"]+handlers.PostLoginPath, u.ID, webhook.NewMessageID(), body)
+	if a.status != http.StatusServiceUnavailable || !strings.Contains(a.reply, `"code":"unavailable"`) || !strings.Contains(a.reply, "replicas") {
+		t.Errorf("event answered %d %s, want 503 unavailable about replicas", a.status, a.reply)
+	}
+	if a.took > redisTimeout+answerMargin {
+		t.Errorf("answered after %s, over MAILPROOF_REDIS_TIMEOUT + %s", a.took, answerMargin)
+	}
+	if !strings.Contains(stderr.String(), "INFO replication") {
+		t.Errorf("the log does not say what to check:\n%s", tail(stderr.String()))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve after cancel: %v", err)
+	}
+}
