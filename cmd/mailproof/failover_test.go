@@ -460,3 +460,121 @@ func TestServeWithFewerReplicasThanAsked(t *testing.T) {
 		t.Errorf("serve after cancel: %v", err)
 	}
 }
+
+// The path MAILPROOF_REDIS_MIN_REPLICAS's worker side relies on: a job whose outcome the
+// master recorded but no replica confirmed, lost when the master dies, runs again on the
+// promoted replica and does not PATCH a second time. The event is accepted (202: the
+// replica has the job), then the replica is frozen while the worker is in its PATCH, so
+// the Finish reaches the master only; the master is killed before the replica thaws. On
+// the promoted replica the job is still waiting (delivered and unacknowledged, or not
+// yet delivered) and the record verifying or pending: a worker takes the job again,
+// claims, reads the user fresh, finds email_verified already true and closes the record
+// (verified when it resumed its own claim, already_verified otherwise) without a PATCH.
+func TestFailoverLostOutcomeRunsAgainWithoutASecondPatch(t *testing.T) {
+	t.Parallel()
+	set := redistest.DedicatedSentinel(t)
+	env, tenant := serveEnvTenant(t)
+	env["MAILPROOF_REDIS_URL"] = set.URL()
+	env["MAILPROOF_REDIS_DURABILITY"] = "relaxed"
+	env["MAILPROOF_REDIS_MIN_REPLICAS"] = "1"
+	env["MAILPROOF_AUTH0_TIMEOUT"] = "1s"
+	env["MAILPROOF_VISIBILITY_TIMEOUT"] = visibility
+	env["MAILPROOF_RECONCILE_INTERVAL"] = "0"
+	env["MAILPROOF_SHUTDOWN_GRACE"] = "20s"
+	r := openCLIStore(t, set.URL())
+	u := provisionedUser(t, r, tenant, "once@example.com")
+	tenant.ResetPassword(u.ID, time.Now().Add(-10*time.Minute))
+	if err := r.Client().Do(t.Context(), "WAIT", 1, 5000).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var body []byte
+	tenant.OnLogin(func(ev auth0test.PostLoginEvent) {
+		body, _ = json.Marshal(map[string]any{"type": "auth0.post_login", "timestamp": time.Now().UTC().Format(time.RFC3339Nano), "data": ev})
+	})
+	tenant.Login(u.ID, time.Now())
+	// The PATCH takes a while, so the replica is surely frozen before the Finish.
+	tenant.Inject(auth0test.Fault{Method: http.MethodPatch, PathPrefix: "/api/v2/users/", Latency: 700 * time.Millisecond, Times: 1})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, &stderr)
+	}()
+	waitReady(t, env["MAILPROOF_OPS_LISTEN"], done, &stderr)
+
+	a := post(t, &http.Client{Timeout: 10 * time.Second}, "http://"+env["MAILPROOF_LISTEN"]+handlers.PostLoginPath, u.ID, webhook.NewMessageID(), body)
+	set.Replica().Pause() // the job is on the replica (202); the worker is in its slow PATCH
+	if a.status != http.StatusAccepted {
+		set.Replica().Resume()
+		t.Fatalf("event answered %d %s, want 202", a.status, a.reply)
+	}
+	// A frozen replica still finds in its socket what the master sent before dying, so
+	// the replication stream is filled first (32 MB to a scratch key, more than loopback
+	// buffers hold): the Finish then waits in the master's own output buffer and dies
+	// with it, as behind any replica that lags.
+	master := redis.NewClient(&redis.Options{Addr: set.Master().Addr(), Protocol: 2})
+	defer master.Close()
+	for i := range 4 {
+		if err := master.Set(t.Context(), "scratch:"+strconv.Itoa(i), strings.Repeat("x", 8<<20), 0).Err(); err != nil {
+			set.Replica().Resume()
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), "a job's outcome was recorded on the Redis master but not confirmed") {
+		if time.Now().After(deadline) {
+			set.Replica().Resume()
+			t.Fatalf("the worker never reported an unconfirmed outcome (event answered %d %s)\n%s", a.status, a.reply, tail(stderr.String()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	set.Master().Stop() // before the replica thaws: the outcome dies with the master
+	set.Replica().Resume()
+	if n := patches(tenant, u.ID); n != 1 {
+		t.Fatalf("%d PATCHes before the failover, want 1", n)
+	}
+
+	deadline = time.Now().Add(40 * time.Second)
+	for {
+		rec, err := r.Get(context.Background(), u.ID)
+		if err == nil && rec.Status != "pending" && rec.Status != "verifying" {
+			if rec.Outcome != "already_verified" && rec.Outcome != "verified" {
+				t.Errorf("after the failover the record is %s/%s, want closed by the re-run", rec.Status, rec.Outcome)
+			}
+			t.Logf("the re-run on the promoted replica closed the record %s/%s", rec.Status, rec.Outcome)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job did not run again on the promoted replica within 40s: record %+v, %v\n%s", rec, err, tail(stderr.String()))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := patches(tenant, u.ID); n != 1 {
+		t.Errorf("%s was PATCHed %d times across the failover, want once", u.ID, n)
+	}
+	// The record could read closed because the first Finish replicated after all; two
+	// fresh reads of the user say the job really ran again.
+	if n := tenant.CountCalls(http.MethodGet, "/api/v2/users/"+u.ID); n < 2 {
+		t.Errorf("%d reads of %s, want 2: the job did not run again, the test proves nothing", n, u.ID)
+	}
+	if v, _ := tenant.User(u.ID); !v.EmailVerified {
+		t.Errorf("%s is not verified", u.ID)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve after cancel: %v", err)
+	}
+}
+
+// patches counts the PATCHes of one user at the emulator.
+func patches(tenant *auth0test.Tenant, id string) int {
+	n := 0
+	for _, c := range tenant.Calls() {
+		if c.Method == http.MethodPatch && c.Path == "/api/v2/users/"+id {
+			n++
+		}
+	}
+	return n
+}
