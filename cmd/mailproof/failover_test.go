@@ -110,6 +110,9 @@ type failoverRun struct {
 	retries  []answer // the 503s sent again after the failover, same webhook id
 	patches  map[string]int
 	verified map[string]bool
+	// outcomes counts, per user sent an event, the audit entries that end a job (not
+	// retry, deferred or the provisioning ones): two mean the event was queued twice.
+	outcomes map[string]int
 	logs     func() string
 }
 
@@ -263,7 +266,18 @@ func runFailover(t *testing.T, f failover, minReplicas, users int) failoverRun {
 	}
 	t.Logf("serve stopped %s after cancel", time.Since(stopping).Round(time.Millisecond))
 
-	out := failoverRun{answers: answers, retries: retries, patches: map[string]int{}, verified: map[string]bool{}, logs: stderr.String}
+	out := failoverRun{answers: answers, retries: retries, patches: map[string]int{}, verified: map[string]bool{}, outcomes: map[string]int{}, logs: stderr.String}
+	for _, a := range answers {
+		entries, err := q.Audit(context.Background(), a.user, 100)
+		if err != nil {
+			t.Fatalf("audit %s: %v", a.user, err)
+		}
+		for _, e := range entries {
+			if e.JobID != "" && e.Outcome != store.AuditRetry && e.Outcome != store.AuditDeferred {
+				out.outcomes[a.user]++
+			}
+		}
+	}
 	for _, c := range tenant.Calls() {
 		if c.Method == http.MethodPatch && strings.HasPrefix(c.Path, "/api/v2/users/") {
 			out.patches[strings.TrimPrefix(c.Path, "/api/v2/users/")]++
@@ -345,6 +359,11 @@ func checkAnswers(t *testing.T, run failoverRun) map[string]bool {
 			t.Errorf("%s was PATCHed %d times, want at most once", user, n)
 		}
 	}
+	for user, n := range run.outcomes {
+		if n > 1 {
+			t.Errorf("%s has %d job outcomes in its audit trail: its event was queued more than once", user, n)
+		}
+	}
 	t.Logf("%d events sent, %d retried; %d answered 202 (%d users), %d 503; %d users PATCHed",
 		len(run.answers), len(run.retries), n202, len(accepted), n503, len(run.patches))
 	return accepted
@@ -392,6 +411,9 @@ func checkExactlyOnce(t *testing.T, run failoverRun) {
 	for user := range checkAnswers(t, run) {
 		if n := run.patches[user]; n != 1 || !run.verified[user] {
 			t.Errorf("%s was answered 202 but PATCHed %d times (verified %t), want exactly once", user, n, run.verified[user])
+		}
+		if n := run.outcomes[user]; n != 1 {
+			t.Errorf("%s was answered 202 and has %d job outcomes, want 1", user, n)
 		}
 	}
 	if t.Failed() {
