@@ -181,7 +181,7 @@ func (r *Redis) scriptAndWait(ctx context.Context, s *redis.Script, timeout time
 	}
 	cmd, wait, err := send(false)
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
-		timeout = r.waitTimeout(ctx)
+		timeout = min(timeout, r.waitTimeout(ctx))
 		cmd, wait, err = send(true)
 	}
 	if err != nil || wait.Err() != nil {
