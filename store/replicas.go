@@ -27,8 +27,8 @@ type ReplicaError struct {
 
 func (e *ReplicaError) Error() string {
 	return fmt.Sprintf("%s: %d of %d replicas confirmed the write within %s (the master applied it); "+
-		"check that the master has %d replicas connected and in sync (INFO replication: connected_slaves, each slave's lag)",
-		e.Write, e.Acked, e.Want, e.Timeout, e.Want)
+		"check that at least %d replicas are connected to the master and in sync (INFO replication: connected_slaves, each slave's lag)",
+		e.Write, e.Acked, e.Want, e.Timeout.Round(time.Millisecond), e.Want)
 }
 
 // Is makes errors.Is(err, ErrReplicas) true.
