@@ -98,7 +98,7 @@ func (r *Redis) ReplayDLQ(ctx context.Context, id string) (string, error) {
 	}
 	keys := []string{keyDLQ, keyJobs, keyAudit, userAuditKey(dead.Job.UserID), mark}
 	args := append([]any{id, ms(r.now()), durMS(replayMarkTTL)}, r.auditArgs()...)
-	jobID, err := r.scripts.replay.Run(ctx, r.c, keys, args...).Text()
+	jobID, err := r.runScript(ctx, "replay", r.scripts.replay, keys, args...).Text()
 	switch {
 	case errors.Is(err, redis.Nil):
 		return "", fmt.Errorf("replay dead letter %s: %w", id, ErrNotFound)

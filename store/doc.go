@@ -63,6 +63,8 @@
 //	                                                                (last_run, last_path, last_success, last_to)
 //	mp:{mp}:reconcile-run:<enc>   STRING  24h                       Management API calls the jobs of one sweep run
 //	                                                                made, for its summary
+//	mp:{mp}:wait-fence            STRING  1m                        written before each replica WAIT under
+//	                                                                WithMinReplicas (see "Replicas"); a timestamp
 //
 // A job the sweep queued has a webhook id starting "reconcile:" (SourceReconcile) and a
 // payload starting {"reconcile": (the user as the sweep found it) where a login's holds
@@ -150,6 +152,35 @@
 // events wait, or after 500 µs while none of ours is in Redis, and up to two
 // are in flight, so Redis works while the receiver does without paying a
 // round trip for one or two events.
+//
+// # Replicas
+//
+// Redis replicates asynchronously: a write the master acknowledged is lost when the
+// master dies before a replica has it and that replica is promoted. WithMinReplicas
+// (MAILPROOF_REDIS_MIN_REPLICAS) closes that window for the writes that acknowledge
+// something: the ingest (the 202 the receiver answers), the worker's outcomes (finish,
+// retry, defer, dead letter, drop), the undo records and a replayed dead letter. Each
+// runs as script, fence, WAIT n on one connection to the master (runScript), and fewer
+// than n confirmations within what is left of the caller's deadline is ErrReplicas.
+//
+// ErrReplicas means the master applied the write and it may or may not survive. Every
+// caller treats it as "not done", and that is safe because a second attempt is:
+//
+//   - an ingest retried with the same webhook id finds the replay mark where the first
+//     write survived (duplicate: nothing queued twice; its own WAIT, after the fence,
+//     confirms the first write before it answers), and queues the event where the
+//     first write was lost with the old master;
+//   - a job whose outcome write was lost is still pending in the group on the promoted
+//     replica (its delivery replicated before the outcome) and is reclaimed after the
+//     visibility timeout; the worker runs it again, and its fresh read of the user
+//     before any PATCH finds email_verified already true (already_verified: no second
+//     PATCH). Where the outcome survived, the entry is gone and nothing runs again.
+//
+// Claim's lock and MoveDue need no WAIT of their own: a lost lock or move is redone by
+// the job that needed it, and the outcome's WAIT, after them on the same master, covers
+// them too. Provisioning (PutPending, the delivery notes) does not wait: a record lost
+// with the master before it replicated reads as absent, so the user's login answers
+// not_pending; provisioning the user again restores it.
 //
 // # The job queue
 //

@@ -61,7 +61,7 @@ func (r *Redis) ingestBatch(ctx context.Context, evs []ingestEvent) ([]IngestRes
 		keys = append(keys, evs[i].keys[:]...)
 		args = append(args, evs[i].args[:]...)
 	}
-	return ingestResults(r.scripts.ingest.Run(ctx, r.c, keys, args...), len(evs))
+	return ingestResults(r.runScript(ctx, "ingest", r.scripts.ingest, keys, args...), len(evs))
 }
 
 // ingestEvent is one event's part of an ingest script call: two keys and four

@@ -43,6 +43,8 @@ type Redis struct {
 	cfg     config
 	scripts scripts
 	now     func() time.Time
+	// readTimeout is the client's, which caps a replica WAIT (see waitTimeout).
+	readTimeout time.Duration
 
 	// reclaimMu guards reclaimFrom, where the next Reclaim resumes its walk
 	// of the group's pending list (see Reclaim).
@@ -56,6 +58,10 @@ type config struct {
 	auditMaxLen   int64
 	dlqMaxLen     int64
 	userAuditSize int64
+	// minReplicas, waitTimeout and onWaitFailure: see WithMinReplicas.
+	minReplicas   int
+	waitTimeout   time.Duration
+	onWaitFailure func(write string)
 }
 
 // Option changes how Open configures the store.
@@ -102,8 +108,8 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Redis, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.pendingTTL < 0 || cfg.retention < 0 || cfg.auditMaxLen <= 0 || cfg.dlqMaxLen <= 0 {
-		return nil, errors.New("redis: negative TTL or non-positive stream cap")
+	if cfg.pendingTTL < 0 || cfg.retention < 0 || cfg.auditMaxLen <= 0 || cfg.dlqMaxLen <= 0 || cfg.minReplicas < 0 {
+		return nil, errors.New("redis: negative TTL or replica count, or non-positive stream cap")
 	}
 
 	d, err := parseRedisURL(rawURL)
@@ -111,11 +117,12 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Redis, error) {
 		return nil, err
 	}
 	r := &Redis{
-		c:       d.client(),
-		addr:    d.String(),
-		cfg:     cfg,
-		scripts: newScripts(),
-		now:     time.Now,
+		c:           d.client(),
+		addr:        d.String(),
+		cfg:         cfg,
+		scripts:     newScripts(),
+		now:         time.Now,
+		readTimeout: d.readTimeout(),
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -125,6 +132,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Redis, error) {
 	if err := r.Ping(ctx); err != nil {
 		_ = r.c.Close()
 		return nil, err
+	}
+	if cfg.minReplicas > 0 {
+		r.loadScripts(ctx)
 	}
 	return r, nil
 }

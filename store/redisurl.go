@@ -172,6 +172,17 @@ func (d deployment) client() redis.UniversalClient {
 	return redis.NewClient(d.single)
 }
 
+// readTimeout is the client's read timeout.
+func (d deployment) readTimeout() time.Duration {
+	switch d.kind {
+	case kindSentinel:
+		return d.failover.ReadTimeout
+	case kindCluster:
+		return d.cluster.ReadTimeout
+	}
+	return d.single.ReadTimeout
+}
+
 // String names where the deployment is, for error messages: addresses and
 // the master name, never a password.
 func (d deployment) String() string {

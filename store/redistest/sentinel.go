@@ -194,6 +194,9 @@ func DedicatedSentinel(t testing.TB) *SentinelSet {
 	if err := s.start(bin); err != nil {
 		t.Fatalf("redistest: Sentinel set: %v", err)
 	}
+	for _, sv := range s.servers {
+		sv.t = t // Start, Pause and Resume report to the test
+	}
 	return &SentinelSet{set: s}
 }
 
