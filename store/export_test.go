@@ -5,7 +5,7 @@ import "context"
 // RunReplayScript runs the replay script alone, as go-redis re-sends it
 // after a reply timeout: without ReplayDLQ's reads before it.
 func RunReplayScript(ctx context.Context, r *Redis, dlqID, userID string) (string, error) {
-	keys := []string{keyDLQ, keyJobs, keyAudit, userAuditKey(userID), replayedKey(dlqID)}
+	keys := []string{keyDLQ, keyJobs, keyAudit, r.trailKey(userID), replayedKey(dlqID)}
 	args := append([]any{dlqID, ms(r.now()), durMS(replayMarkTTL)}, r.auditArgs()...)
 	return r.scripts.replay.Run(ctx, r.c, keys, args...).Text()
 }
@@ -29,3 +29,9 @@ func PendingKey(userID string) string { return pendingKey(userID) }
 
 // ReplayKey is the key of a webhook id's replay mark.
 func ReplayKey(webhookID string) string { return replayKey(webhookID) }
+
+// TrailKey is the trail hash a decision about userID made now goes to.
+func TrailKey(r *Redis, userID string) string { return r.trailKey(userID) }
+
+// UserAuditKey is a user's audit stream in the layout before trails.
+func UserAuditKey(userID string) string { return userAuditKey(userID) }

@@ -194,21 +194,17 @@ type QueuedJob struct{ UserID, WebhookID string }
 // outcome it was acknowledged with, or dead_letter. A job still waiting or retrying
 // has no entry in the answer. One round trip for all of them.
 func (r *Redis) JobOutcomes(ctx context.Context, jobs []QueuedJob) (map[QueuedJob]AuditEntry, error) {
-	cmds := make([]*redis.XMessageSliceCmd, len(jobs))
-	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, j := range jobs {
-			cmds[i] = p.XRevRangeN(ctx, userAuditKey(j.UserID), "+", "-", 20)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, wrap("read job outcomes", err)
+	users := make([]string, len(jobs))
+	for i, j := range jobs {
+		users[i] = j.UserID
+	}
+	trails, err := r.trails(ctx, users, 20)
+	if err != nil {
+		return nil, fmt.Errorf("read job outcomes: %w", err)
 	}
 	out := make(map[QueuedJob]AuditEntry, len(jobs))
 	for i, j := range jobs {
-		msgs, _ := cmds[i].Result()
-		for _, m := range msgs {
-			e := auditFromMessage(m)
+		for _, e := range trails[i] {
 			if e.WebhookID == j.WebhookID && final(e.Outcome) {
 				out[j] = e
 				break
