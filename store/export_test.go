@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // RunReplayScript runs the replay script alone, as go-redis re-sends it
 // after a reply timeout: without ReplayDLQ's reads before it.
@@ -27,11 +30,33 @@ func IngestBatch(ctx context.Context, r *Redis, reqs []IngestRequest) ([]IngestR
 // PendingKey is the key of a user's pending record.
 func PendingKey(userID string) string { return pendingKey(userID) }
 
-// ReplayKey is the key of a webhook id's replay mark.
+// ReplayKey is the key of a webhook id's replay mark in the layout before
+// window sets.
 func ReplayKey(webhookID string) string { return replayKey(webhookID) }
+
+// ReplayMarked reports whether webhookID has a replay mark in any window set of the
+// last hour, and the remaining lifetime of the set that holds it.
+func ReplayMarked(ctx context.Context, r *Redis, webhookID string) (bool, time.Duration) {
+	print, shard := replayPrint(webhookID)
+	first, last := replayWindows(r.now().UnixMilli(), time.Hour.Milliseconds())
+	for w := first; w <= last; w++ {
+		key := replaySetKey(w, shard)
+		if ok, _ := r.c.SIsMember(ctx, key, print).Result(); ok {
+			ttl, _ := r.c.PTTL(ctx, key).Result()
+			return true, ttl
+		}
+	}
+	return false, 0
+}
+
+// ReplayWindow is how long one window set takes in first marks.
+const ReplayWindow = replayWindow
 
 // TrailKey is the trail hash a decision about userID made now goes to.
 func TrailKey(r *Redis, userID string) string { return r.trailKey(userID) }
 
 // UserAuditKey is a user's audit stream in the layout before trails.
 func UserAuditKey(userID string) string { return userAuditKey(userID) }
+
+// SetClock makes the store read the time from now; set it before any call.
+func SetClock(r *Redis, now func() time.Time) { r.now = now }

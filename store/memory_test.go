@@ -123,14 +123,20 @@ func TestMemoryFootprint(t *testing.T) {
 	freed, before, after = dropUserTrails(t, c)
 	t.Logf("audit, 3 entries: %d B per user beyond the global stream (used_memory %d -> %d after deleting %d keys)", (before-after)/int64(n), before, after, freed)
 
-	// Replay marks: rate events a second, all kept for the replay TTL, for
-	// users without a record (the mark is all that is written).
+	// Replay marks: rate events a second for the replay TTL plus one window
+	// of the sets, the most marks kept at once at that rate, for users
+	// without a record (the mark is all that is written). The store's clock
+	// advances one event's share of a second per event.
 	flushAll(t, c)
-	marks := rate * int(memoryReplayTTL/time.Second)
+	marks := rate * int((memoryReplayTTL+store.ReplayWindow)/time.Second)
+	start := time.Now()
+	var sent atomic.Int64
+	store.SetClock(r, func() time.Time { return start.Add(time.Duration(sent.Load()) * time.Second / time.Duration(rate)) })
 	in := store.NewIngester(r, store.DefaultMaxBatch)
 	defer in.Close()
 	before = usedMemory(t, c)
 	parallel(t, marks, func(i int) error {
+		sent.Add(1)
 		_, err := in.Ingest(ctx, store.IngestRequest{
 			WebhookID: fmt.Sprintf("msg_2%026d", i), UserID: users[i%n],
 			ReplayTTL: memoryReplayTTL, Payload: []byte(`{}`),
@@ -138,7 +144,8 @@ func TestMemoryFootprint(t *testing.T) {
 		return err
 	})
 	after = usedMemory(t, c)
-	t.Logf("replay marks: %d marks, %d B per mark, %.1f MB (used_memory %d -> %d)", marks, (after-before)/int64(marks), float64(after-before)/1e6, before, after)
+	t.Logf("replay marks: %d marks (%d/s for %s), %d B per mark, %.1f MB (used_memory %d -> %d)",
+		marks, rate, memoryReplayTTL+store.ReplayWindow, (after-before)/int64(marks), float64(after-before)/1e6, before, after)
 }
 
 func envInt(t *testing.T, name string, def int) int {
