@@ -70,7 +70,7 @@ func (r *Redis) Audit(ctx context.Context, userID string, limit int) ([]AuditEnt
 	}
 	limit = min(limit, MaxListLimit)
 	if userID != "" {
-		trails, err := r.trails(ctx, []string{userID}, limit)
+		trails, err := r.trails(ctx, []string{userID}, limit, r.trailDays())
 		if err != nil {
 			return nil, err
 		}
@@ -88,12 +88,11 @@ func (r *Redis) Audit(ctx context.Context, userID string, limit int) ([]AuditEnt
 }
 
 // trails reads the last limit entries of each user's trail, newest first, in
-// one round trip: the user's field in every day's trail hash of the
-// retention, and the per-user stream of the layout before trails, which a
+// one round trip: the user's field in the trail hash of each of days (newest
+// first), and the per-user stream of the layout before trails, which a
 // store upgraded in place still holds (and an older replica may still write
 // during a rolling upgrade) until it expires.
-func (r *Redis) trails(ctx context.Context, users []string, limit int) ([][]AuditEntry, error) {
-	days := r.trailDays()
+func (r *Redis) trails(ctx context.Context, users []string, limit int, days []int64) ([][]AuditEntry, error) {
 	pipe := r.c.Pipeline()
 	fields := make([][]*redis.StringCmd, len(users))
 	streams := make([]*redis.XMessageSliceCmd, len(users))

@@ -192,3 +192,18 @@ func testAuditReadsOldUserStreams(t *testing.T, b backend) {
 		t.Errorf("job outcome from the old stream: %+v, %v; want verified, job 1-2", e, err)
 	}
 }
+
+// TestAuditTrailWithoutRetention: with no retention (keep forever) a trail never
+// expires, and reads back.
+func TestAuditTrailWithoutRetention(t *testing.T) {
+	r := openStore(t, store.WithRetention(0))
+	if err := r.Note(timeout(t), "auth0|1", store.AuditRegistered, store.AuditByCLI, ""); err != nil {
+		t.Fatal(err)
+	}
+	if ttl, err := r.Client().PTTL(timeout(t), store.TrailKey(r, "auth0|1")).Result(); err != nil || ttl != -1 {
+		t.Errorf("trail ttl %v, %v; want none", ttl, err)
+	}
+	if got, err := r.Audit(timeout(t), "auth0|1", 10); err != nil || len(got) != 1 || got[0].Outcome != store.AuditRegistered {
+		t.Errorf("trail %+v, %v; want the registered entry", got, err)
+	}
+}

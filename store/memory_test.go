@@ -67,15 +67,26 @@ func TestMemoryFootprint(t *testing.T) {
 	})
 	after := usedMemory(t, c)
 	t.Logf("pending record: %d B per record (used_memory %d -> %d)", (after-before)/int64(n), before, after)
+	// Where those bytes are: what deleting each part frees.
+	for _, part := range []struct{ name, pattern string }{
+		{"email index", "mp:{mp}:email:*"},
+		{"pending index", "mp:{mp}:pending-index"},
+		{"record hashes", "mp:{mp}:pending:*"},
+	} {
+		keys, before, after := dropKeys(t, c, part.pattern)
+		t.Logf("  %s: %d B per record (%d keys)", part.name, (before-after)/int64(n), keys)
+	}
 
 	// Audit, one entry per user: the trail's cost is what deleting the
 	// per-user keys frees; the global stream is kept.
 	flushAll(t, c)
+	empty := usedMemory(t, c)
 	parallel(t, n, func(i int) error {
 		return r.Note(ctx, users[i], store.AuditRegistered, store.AuditByCLI, "")
 	})
 	freed, before, after := dropUserTrails(t, c)
 	t.Logf("audit, 1 entry: %d B per user beyond the global stream (used_memory %d -> %d after deleting %d keys)", (before-after)/int64(n), before, after, freed)
+	t.Logf("  the global stream: %d B per entry", (after-empty)/int64(n))
 
 	// Audit, a whole life: provisioned, delivered, verified by a real job.
 	flushAll(t, c)
@@ -225,10 +236,17 @@ var userTrailPatterns = []string{"mp:{mp}:audit:*", "mp:{mp}:trail:*"}
 // was and used_memory before and after.
 func dropUserTrails(t *testing.T, c redis.UniversalClient) (int, int64, int64) {
 	t.Helper()
+	return dropKeys(t, c, userTrailPatterns...)
+}
+
+// dropKeys deletes the keys that match patterns and returns how many keys that
+// was and used_memory before and after.
+func dropKeys(t *testing.T, c redis.UniversalClient, patterns ...string) (int, int64, int64) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	var keys []string
-	for _, p := range userTrailPatterns {
+	for _, p := range patterns {
 		iter := c.Scan(ctx, 0, p, 1000).Iterator()
 		for iter.Next(ctx) {
 			keys = append(keys, iter.Val())

@@ -198,7 +198,11 @@ func (r *Redis) JobOutcomes(ctx context.Context, jobs []QueuedJob) (map[QueuedJo
 	for i, j := range jobs {
 		users[i] = j.UserID
 	}
-	trails, err := r.trails(ctx, users, 20)
+	// The sweep asks about jobs it queued in this run, polling while it waits:
+	// their outcomes are in the trails of the last few days, and reading only
+	// those keeps a poll of thousands of jobs to a few reads each.
+	days := r.trailDays()
+	trails, err := r.trails(ctx, users, 20, days[:min(len(days), jobOutcomeDays)])
 	if err != nil {
 		return nil, fmt.Errorf("read job outcomes: %w", err)
 	}
@@ -213,6 +217,10 @@ func (r *Redis) JobOutcomes(ctx context.Context, jobs []QueuedJob) (map[QueuedJo
 	}
 	return out, nil
 }
+
+// jobOutcomeDays is how many days of trails JobOutcomes reads: a sweep run and
+// its wait take hours, not days.
+const jobOutcomeDays = 3
 
 // final reports whether an audit outcome ends a job (as opposed to a retry, a deferral
 // or a replay that puts it back).
