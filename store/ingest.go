@@ -21,8 +21,10 @@ const (
 type IngestRequest struct {
 	WebhookID string
 	UserID    string
-	// ReplayTTL is how long the webhook id is remembered; it must cover the
-	// signature timestamp tolerance on both sides (twice the tolerance).
+	// ReplayTTL is how long the webhook id is remembered at least (marks
+	// expire a window at a time, so up to replayWindow longer); it must
+	// cover the signature timestamp tolerance on both sides (twice the
+	// tolerance).
 	ReplayTTL time.Duration
 	// Payload is the job body the worker will decode: the event JSON, trimmed
 	// to what the policy reads (event.PostLogin.AppendJobPayload).

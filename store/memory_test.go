@@ -77,6 +77,16 @@ func TestMemoryFootprint(t *testing.T) {
 		t.Logf("  %s: %d B per record (%d keys)", part.name, (before-after)/int64(n), keys)
 	}
 
+	// The floor of one key per record: a string key with a name as long as
+	// a record's, a one-byte value and an expiry.
+	flushAll(t, c)
+	before = usedMemory(t, c)
+	parallel(t, n, func(i int) error {
+		return c.Set(ctx, store.PendingKey(users[i]), "1", 30*24*time.Hour).Err()
+	})
+	after = usedMemory(t, c)
+	t.Logf("  floor: one key with a record's name, a 1-byte value and a TTL: %d B", (after-before)/int64(n))
+
 	// Audit, one entry per user: the trail's cost is what deleting the
 	// per-user keys frees; the global stream is kept.
 	flushAll(t, c)

@@ -70,11 +70,15 @@ local function audit(kAll, kUser, maxAll, maxUser, retention, fields)
   local old = redis.call('HGET', kUser, user)
   if old then
     v = old .. '\30' .. v
-    local n = select(2, string.gsub(v, '\30', '')) + 1
+    -- An entry takes at least 16 bytes (its id and time alone do), so a
+    -- shorter value cannot hold more than the cap: count only past that.
     local cap = tonumber(maxUser)
-    while n > cap do
-      v = string.sub(v, string.find(v, '\30', 1, true) + 1)
-      n = n - 1
+    if #v > cap * 16 then
+      local n = select(2, string.gsub(v, '\30', '')) + 1
+      while n > cap do
+        v = string.sub(v, string.find(v, '\30', 1, true) + 1)
+        n = n - 1
+      end
     end
   end
   redis.call('HSET', kUser, user, v)
