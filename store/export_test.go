@@ -37,16 +37,11 @@ func ReplayKey(webhookID string) string { return replayKey(webhookID) }
 // ReplayMarked reports whether webhookID has a replay mark in any window set of the
 // last hour, and the remaining lifetime of the set that holds it.
 func ReplayMarked(ctx context.Context, r *Redis, webhookID string) (bool, time.Duration) {
-	print, shard := replayPrint(webhookID)
-	first, last := replayWindows(r.now().UnixMilli(), time.Hour.Milliseconds())
-	for w := first; w <= last; w++ {
-		key := replaySetKey(w, shard)
-		if ok, _ := r.c.SIsMember(ctx, key, print).Result(); ok {
-			ttl, _ := r.c.PTTL(ctx, key).Result()
-			return true, ttl
-		}
+	left, err := r.ReplayMark(ctx, webhookID, time.Hour)
+	if err != nil {
+		panic(err)
 	}
-	return false, 0
+	return left > 0, left
 }
 
 // ReplayWindow is how long one window set takes in first marks.

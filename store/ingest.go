@@ -123,3 +123,32 @@ func ingestResults(cmd *redis.Cmd, n int) ([]IngestResult, []error) {
 	}
 	return res, errs
 }
+
+// ReplayMark reports how long webhookID's replay mark is still kept, 0 when
+// it has none in the windows a replay TTL of ttl covers (nor a mark of the
+// layout before window sets). Ingest is what consults the marks; this is
+// for tests and for diagnosing a webhook an operator says was dropped.
+func (r *Redis) ReplayMark(ctx context.Context, webhookID string, ttl time.Duration) (time.Duration, error) {
+	if left, err := r.c.PTTL(ctx, replayKey(webhookID)).Result(); err != nil {
+		return 0, wrap("read replay mark", err)
+	} else if left > 0 {
+		return left, nil
+	}
+	print, shard := replayPrint(webhookID)
+	first, last := replayWindows(r.now().UnixMilli(), ttl.Milliseconds())
+	for w := last; w >= first; w-- {
+		key := replaySetKey(w, shard)
+		ok, err := r.c.SIsMember(ctx, key, print).Result()
+		if err != nil {
+			return 0, wrap("read replay mark", err)
+		}
+		if ok {
+			left, err := r.c.PTTL(ctx, key).Result()
+			if err != nil {
+				return 0, wrap("read replay mark", err)
+			}
+			return max(left, 0), nil
+		}
+	}
+	return 0, nil
+}

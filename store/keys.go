@@ -158,7 +158,7 @@ const (
 // replayPrint is the webhook id's fingerprint (the first 8 bytes of its
 // SHA-256, as a signed integer Redis stores in an intset) and its shard. Two
 // ids share a fingerprint with a chance of about one in 2^64 per pair: with
-// a million marks kept, one event in ten trillion could be taken for a
+// a million marks kept, about one event in 18 trillion could be taken for a
 // replay of another, an acceptable loss beside those the network causes.
 func replayPrint(webhookID string) (int64, uint32) {
 	sum := sha256.Sum256([]byte(webhookID))
