@@ -9,6 +9,9 @@
 -- trailFields order, compacted (see encodeTrailEntry). The hash expires
 -- the retention after its day ends, so every entry is kept at least the
 -- retention; day 0 (no retention) never expires.
+-- The field is read, extended and written inside the script, so two
+-- decisions about one user at once (two workers, a worker and an operator)
+-- both land: scripts run one at a time.
 local trailFields = {'time', 'outcome', 'webhook_id', 'job_id', 'attempt',
   'error', 'defer_reason', 'deferrals', 'by', 'detail'}
 

@@ -8,6 +8,14 @@
 -- when its fingerprint is in any window its TTL still covers, or when it has
 -- a mark of the layout before the sets (one key per webhook id, kept until
 -- its own TTL ends after an upgrade).
+-- Why a redelivery within the TTL is always caught: the first delivery's
+-- mark sits in the set of the window holding its time t, and that set
+-- expires at the window's end plus the TTL, after t + TTL. A redelivery at
+-- t' <= t + TTL looks in every window from the one holding t' - TTL, which
+-- is no later than t's, to its own: t's window is among them. Two
+-- deliveries in one batch: the first adds its mark before the second looks.
+-- Two batches at once: each script runs alone. A delivery after the TTL is
+-- refused by the signature's timestamp check before it gets here.
 -- KEYS: 1 job stream, then per event: the record hash, the old-layout mark,
 --       and n window sets of the event's shard, oldest first, the last
 --       being the current window
