@@ -109,7 +109,7 @@ func (r *Redis) UndoFailed(ctx context.Context, u Undo, next time.Time, cause st
 func (r *Redis) UndoDone(ctx context.Context, userID string, gen int, outcome, result string) (bool, error) {
 	args := append([]any{"done", encodeID(userID), ms(r.now()), result, outcome}, r.auditArgs()...)
 	args = append(args, gen)
-	n, err := r.runScript(ctx, "undo_done", r.scripts.undo, []string{keyUndo, keyAudit, userAuditKey(userID)}, args...).Int()
+	n, err := r.runScript(ctx, "undo_done", r.scripts.undo, []string{keyUndo, keyAudit, r.trailKey(userID)}, args...).Int()
 	if err != nil {
 		return false, wrap("finish undo", err)
 	}
