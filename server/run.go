@@ -43,6 +43,7 @@ func Run(ctx context.Context, o Options) error {
 	reg.MustRegister(waitFailures)
 	rdb, err := store.Open(ctx, cfg.RedisURL, store.WithPendingTTL(cfg.PendingTTL),
 		store.WithMinReplicas(cfg.RedisMinReplicas, cfg.RedisTimeout),
+		store.WithBlockingReaders(cfg.Workers),
 		store.WithReplicaWaitFailures(func(write string) { waitFailures.WithLabelValues(write).Inc() }))
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)

@@ -62,6 +62,8 @@ type config struct {
 	minReplicas   int
 	waitTimeout   time.Duration
 	onWaitFailure func(write string)
+	// blockingReaders: see WithBlockingReaders.
+	blockingReaders int
 }
 
 // Option changes how Open configures the store.
@@ -94,6 +96,16 @@ func WithDLQMaxLen(n int64) Option {
 	return func(c *config) { c.dlqMaxLen = n }
 }
 
+// WithBlockingReaders says that n goroutines (the worker's) will each hold a connection
+// in a blocking read of the job stream. go-redis's pool defaults to 10 connections per
+// GOMAXPROCS, which a container with a CPU limit of 1 makes 10: sixteen workers parked
+// in XREADGROUP would then leave every other call (ingest, claim, the rate limiter's
+// script, a replica WAIT) queueing for the pool until its timeout. Open adds n to the
+// default pool of every node, unless the URL sets pool_size itself.
+func WithBlockingReaders(n int) Option {
+	return func(c *config) { c.blockingReaders = max(n, 0) }
+}
+
 // Open connects to the Redis deployment rawURL describes (a single node,
 // Sentinel or Cluster; see "Connecting" in the package documentation),
 // checks that it answers, and returns the store. Errors never contain the
@@ -116,6 +128,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Redis, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.growPool(cfg.blockingReaders)
 	r := &Redis{
 		c:           d.client(),
 		addr:        d.String(),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -157,6 +158,27 @@ func retries(n int) int {
 		return 1
 	}
 	return n
+}
+
+// growPool gives each node's pool n connections beyond go-redis's default (see
+// WithBlockingReaders); a pool_size in the URL is the operator's choice and stays.
+func (d deployment) growPool(n int) {
+	if n <= 0 {
+		return
+	}
+	size := func(p *int) {
+		if *p == 0 {
+			*p = 10*runtime.GOMAXPROCS(0) + n
+		}
+	}
+	switch d.kind {
+	case kindSentinel:
+		size(&d.failover.PoolSize)
+	case kindCluster:
+		size(&d.cluster.PoolSize)
+	default:
+		size(&d.single.PoolSize)
+	}
 }
 
 // client builds the go-redis client for the deployment.
