@@ -131,11 +131,11 @@ func runFailover(t *testing.T, f failover, minReplicas, users int) failoverRun {
 	env["MAILPROOF_AUTH0_RATE"] = "5000"
 	env["MAILPROOF_AUTH0_TIMEOUT"] = "1s"
 	env["MAILPROOF_VISIBILITY_TIMEOUT"] = visibility
-	// The default. With 16 workers on a loaded 2-core machine under -race, a Cluster run
-	// twice left one job cycling in budget_wait deferrals for 45 s after the failover
-	// (its budget call timing out each time), which looked like the {mp} node's
-	// connection pool (20) taken by 16 two-second blocking reads plus the replica WAITs.
-	env["MAILPROOF_WORKERS"] = "4"
+	// Sixteen workers, more than a 2-core machine's default pool of 20 leaves room for
+	// beside their blocking reads: before the pool grew by the worker count
+	// (store.WithBlockingReaders), a Cluster run left one job cycling in budget_wait
+	// deferrals for 45 s after the failover, its budget calls queueing for a connection.
+	env["MAILPROOF_WORKERS"] = "16"
 	env["MAILPROOF_RECONCILE_INTERVAL"] = "0"
 	env["MAILPROOF_LOG_LEVEL"] = "warn"
 	env["MAILPROOF_SHUTDOWN_GRACE"] = "20s"
