@@ -131,6 +131,15 @@ func postLogin(c echo.Context, cfg PostLoginConfig, v *webhook.Verifier, in Inge
 		ReplayTTL: cfg.ReplayTTL,
 		Payload:   *payload,
 	})
+	if errors.Is(err, store.ErrReplicas) {
+		// The master applied the write; only its replicas did not confirm it in time. The
+		// 503 is still right: the write may die with the master. A retry of this event (same
+		// webhook id) is safe either way: where the write survived it answers duplicate
+		// once confirmed, where it was lost it is queued anew; it is never queued twice.
+		log.Error("could not confirm a post-login event on enough Redis replicas (MAILPROOF_REDIS_MIN_REPLICAS); answered 503. The login proceeded unverified unless a retry is accepted. Check the Redis master's replicas: INFO replication (connected_slaves, lag), /readyz",
+			zap.String("user_id", ev.Data.User.UserID), zap.Error(err))
+		return CodeUnavailable, NewError(http.StatusServiceUnavailable, CodeUnavailable, "the event store could not confirm the event on enough replicas; retry later").WithInternal(err)
+	}
 	if err != nil {
 		log.Error("could not record a post-login event: Redis unavailable. The login proceeded unverified; the user's next password login will be tried again. Check Redis (MAILPROOF_REDIS_URL, /readyz)",
 			zap.String("user_id", ev.Data.User.UserID), zap.Error(err))

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -148,14 +147,14 @@ func (rc *receiver) jobs(t *testing.T) int64 {
 	return n
 }
 
-// marked reports whether the replay guard holds webhook id (key shape: store/doc.go).
+// marked reports whether the replay guard holds webhook id.
 func (rc *receiver) marked(t *testing.T, id string) bool {
 	t.Helper()
-	n, err := rc.store.Client().Exists(t.Context(), "mp:{mp}:replay:"+base64.RawURLEncoding.EncodeToString([]byte(id))).Result()
+	left, err := rc.store.ReplayMark(t.Context(), id, time.Hour)
 	if err != nil {
-		t.Fatalf("exists: %v", err)
+		t.Fatalf("replay mark: %v", err)
 	}
-	return n == 1
+	return left > 0
 }
 
 // ingestWant is what one delivery must produce: an error code, or an answer status.
@@ -320,7 +319,7 @@ func TestPostLogin(t *testing.T) {
 // document, such as one forged from a user id; <enc> there is unpadded base64url.
 func assertKeyShapes(t *testing.T, r *store.Redis) {
 	t.Helper()
-	keyShapes := regexp.MustCompile(`^(mp:\{mp\}:(pending:[A-Za-z0-9_-]+|email:[A-Za-z0-9_-]+|pending-index|replay:[A-Za-z0-9_-]+|jobs|delayed|dlq|audit|audit:[A-Za-z0-9_-]+|ratelimit-pause)|rate:mp:\{mp\}:ratelimit)$`)
+	keyShapes := regexp.MustCompile(`^(mp:\{mp\}:(pending:[A-Za-z0-9_-]+|email:[A-Za-z0-9_-]+|pending-index|replay:[A-Za-z0-9_-]+|seen:[0-9]+:[0-9]+|jobs|delayed|dlq|audit|audit:[A-Za-z0-9_-]+|trail:[0-9]+:[0-9]+|ratelimit-pause)|rate:mp:\{mp\}:ratelimit)$`)
 	var n int
 	iter := r.Client().Scan(t.Context(), 0, "*", 100).Iterator()
 	for iter.Next(t.Context()) {

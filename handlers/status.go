@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -91,7 +92,13 @@ func Status(src StatusSource, timeout time.Duration, checks ...Check) echo.Handl
 		"clock":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 		"age":          age,
 		"since":        func(now, t time.Time) string { return age(now.Sub(t).Seconds()) },
-		"stale":        func(seconds float64) bool { return seconds > staleQueueSeconds },
+		// iso, seconds and decimal are the machine-readable twins of clock, since and
+		// age, for datetime and data-seconds attributes: to the millisecond, and never
+		// in exponent form (a float64 prints as 1.7e+06 from 11.6 days on).
+		"iso":     func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") },
+		"seconds": func(now, t time.Time) string { return decimal(max(now.Sub(t).Round(time.Millisecond).Seconds(), 0)) },
+		"decimal": decimal,
+		"stale":   func(seconds float64) bool { return seconds > staleQueueSeconds },
 	}).Parse(statusTemplate))
 	return func(c echo.Context) error {
 		format := c.QueryParam("format")
@@ -208,6 +215,9 @@ func age(seconds float64) string {
 	}
 	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
 }
+
+// decimal writes seconds as a plain decimal number, to the millisecond.
+func decimal(seconds float64) string { return strconv.FormatFloat(seconds, 'f', -1, 64) }
 
 // outcomeClass colours an outcome code on the page: green for a flip, amber for a retry,
 // red for a dead letter, grey for every other decision.

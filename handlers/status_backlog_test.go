@@ -110,7 +110,9 @@ func TestStatusBacklog(t *testing.T) {
 	}
 	waiting, _, _ := strings.Cut(body[strings.Index(body, `<table id="waiting">`):], "</table>")
 	for i, u := range want {
-		row := fmt.Sprintf(`<tr><td class="id">%s</td><td><span class="tag">pending</span></td><td>%s</td><td data-seconds=`, u, base.Add(-time.Duration(12-i)*time.Hour).UTC().Format("2006-01-02 15:04:05Z"))
+		prov := base.Add(-time.Duration(12-i) * time.Hour).UTC()
+		row := fmt.Sprintf(`<tr><td class="id">%s</td><td><span class="tag">pending</span></td><td class="time"><time datetime="%s">%s</time></td><td class="time" data-seconds=`,
+			u, prov.Format("2006-01-02T15:04:05.000Z"), prov.Format("2006-01-02 15:04:05Z"))
 		if !strings.Contains(waiting, row) || !strings.Contains(waiting, fmt.Sprintf(">%dh %02dm<", 12-i, 0)) {
 			t.Errorf("page lacks the row of %s (%s…, %dh 00m):\n%s", u, row, 12-i, waiting)
 		}
@@ -122,8 +124,12 @@ func TestStatusBacklog(t *testing.T) {
 		t.Errorf("%d waiting rows, want %d", got, statusWaiting)
 	}
 	for _, s := range []string{
-		`<li id="sweep-last">last completed: <span class="tag ok">export</span> run run-1, at ` + lastOK.UTC().Format("2006-01-02 15:04:05Z") + " (2h 00m ago)</li>",
-		`<li id="sweep-open">run open: <span class="tag warn">search</span> run run-2, started ` + started.UTC().Format("2006-01-02 15:04:05Z") + " (5m 0",
+		`<li id="sweep-last">last completed: <span class="tag ok">export</span> run run-1, at <time datetime="` + lastOK.UTC().Format("2006-01-02T15:04:05.000Z") + `">` +
+			lastOK.UTC().Format("2006-01-02 15:04:05Z") + `</time> (<span data-seconds="72`,
+		`">2h 00m</span> ago)</li>`,
+		`<li id="sweep-open">run open: <span class="tag warn">search</span> run run-2, started <time datetime="` + started.UTC().Format("2006-01-02T15:04:05.000Z") + `">` +
+			started.UTC().Format("2006-01-02 15:04:05Z") + `</time> (<span data-seconds="30`,
+		`">5m 0`,
 		`class="num" id="stat-oldest-queued" data-seconds="`, ">1m 3",
 	} {
 		if !strings.Contains(body, s) {

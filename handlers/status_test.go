@@ -307,7 +307,7 @@ func TestStatusListsTheTwentyNewest(t *testing.T) {
 	rec := getStatus(t, r, 2*time.Second, "")
 	// The decisions only: the users are still pending, so they are listed as waiting too.
 	body, _, _ := strings.Cut(rec.Body.String(), "<h2>Waiting longest")
-	if got := strings.Count(body, "<tr><td>"); got != statusRecent {
+	if got := strings.Count(body, `<tr><td class="time">`); got != statusRecent {
 		t.Errorf("%d decision rows, want %d", got, statusRecent)
 	}
 	newest, oldestShown, dropped := fmt.Sprintf("auth0|u%02d", decisions-1), fmt.Sprintf("auth0|u%02d", decisions-statusRecent), fmt.Sprintf("auth0|u%02d", decisions-statusRecent-1)

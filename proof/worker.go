@@ -422,7 +422,24 @@ func (w *Worker) handle(parent context.Context, job store.Job, delivered time.Ti
 	case DeadLetter:
 		err = w.deadLetter(rctx, job, d, log)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrReplicas):
+		// The master recorded the outcome but too few replicas confirmed it
+		// (MAILPROOF_REDIS_MIN_REPLICAS), so it is not safely done: if the master dies
+		// before it replicates, the promoted replica still holds the job as delivered and
+		// unacknowledged, and a worker reclaims it after the visibility timeout. That
+		// re-run cannot flip twice: Process claims the record again (the lock's owner is
+		// the webhook id, the same on every run) and reads the user fresh before any
+		// PATCH (tryFlip); a flag our earlier PATCH set reads email_verified=true and the
+		// job ends without a second PATCH: verified when it resumes its own claim (the
+		// claim replicated), already_verified when the record reads pending again. Should
+		// the address have changed between the two runs, the same read sees it: a resumed
+		// claim takes the flag back (takeBack), exactly as for a worker that died between
+		// its PATCH and its Finish. If the outcome did survive, the entry is gone and
+		// nothing runs again.
+		log.Error("a job's outcome was recorded on the Redis master but not confirmed by enough replicas (MAILPROOF_REDIS_MIN_REPLICAS); if the master fails over before it replicates, the job runs again after the visibility timeout and its fresh read finds the user as this run left it. Check INFO replication on the master",
+			zap.String("outcome", d.Outcome), zap.Error(err))
+	case err != nil:
 		// Not acknowledged: the job stays pending in the stream and is reclaimed after
 		// the visibility timeout, so nothing is lost.
 		log.Error("could not record a job's outcome in Redis; it will be retried after the visibility timeout", zap.Error(err))

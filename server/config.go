@@ -44,6 +44,9 @@ type Config struct {
 	Tolerance         time.Duration
 	RedisTimeout      time.Duration
 	RedisDurability   string
+	// RedisMinReplicas is how many replicas must confirm an accepted event or a job's
+	// outcome before it counts as done (WAIT); 0 waits for none.
+	RedisMinReplicas  int
 	Workers           int
 	VisibilityTimeout time.Duration
 	MaxAttempts       int
@@ -187,6 +190,14 @@ var settings = [...]Setting{
 			return errors.New(`must be "strict" or "relaxed"`)
 		}
 		c.RedisDurability = v
+		return nil
+	}},
+	{Name: "MAILPROOF_REDIS_MIN_REPLICAS", Default: "0", Help: "replicas that must confirm an event before the receiver answers 202, and a job's outcome before the worker counts it done (WAIT, within MAILPROOF_REDIS_TIMEOUT); 0 waits for none", set: func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100 {
+			return errors.New("must be a whole number of replicas from 0 to 100, such as 0 or 1")
+		}
+		c.RedisMinReplicas = n
 		return nil
 	}},
 	{Name: "MAILPROOF_WORKERS", Default: "4", Help: "jobs processed at once by this replica", set: func(c *Config, v string) error {

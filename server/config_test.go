@@ -38,6 +38,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if cfg.MaxConns != 4096 || cfg.IdleTimeout != 30*time.Second {
 		t.Errorf("max conns %d idle timeout %s, want 4096 and 30s", cfg.MaxConns, cfg.IdleTimeout)
 	}
+	if cfg.RedisMinReplicas != 0 {
+		t.Errorf("redis min replicas %d, want 0", cfg.RedisMinReplicas)
+	}
 	if cfg.RedisDurability != DurabilityStrict {
 		t.Errorf("redis durability %q, want %q", cfg.RedisDurability, DurabilityStrict)
 	}
@@ -102,6 +105,10 @@ func TestLoadConfigBadValues(t *testing.T) {
 		{name: "unknown durability", set: map[string]string{"MAILPROOF_REDIS_DURABILITY": "none"}, wantErr: []string{"MAILPROOF_REDIS_DURABILITY", `"strict" or "relaxed"`}},
 		{name: "relaxed durability", set: map[string]string{"MAILPROOF_REDIS_DURABILITY": "relaxed"},
 			check: func(c Config) bool { return c.RedisDurability == DurabilityRelaxed }},
+		{name: "min replicas", set: map[string]string{"MAILPROOF_REDIS_MIN_REPLICAS": "1"},
+			check: func(c Config) bool { return c.RedisMinReplicas == 1 }},
+		{name: "negative min replicas", set: map[string]string{"MAILPROOF_REDIS_MIN_REPLICAS": "-1"}, wantErr: []string{"MAILPROOF_REDIS_MIN_REPLICAS", "whole number of replicas from 0 to 100"}},
+		{name: "min replicas not a number", set: map[string]string{"MAILPROOF_REDIS_MIN_REPLICAS": "one"}, wantErr: []string{"MAILPROOF_REDIS_MIN_REPLICAS", "whole number of replicas"}},
 		{name: "zero rate", set: map[string]string{"MAILPROOF_AUTH0_RATE": "0"}, wantErr: []string{"MAILPROOF_AUTH0_RATE"}},
 		{name: "reconcile off", set: map[string]string{"MAILPROOF_RECONCILE_INTERVAL": "0"},
 			check: func(c Config) bool { return c.ReconcileInterval == 0 }},

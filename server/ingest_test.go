@@ -120,14 +120,14 @@ func (s *mainStack) jobs(tb testing.TB) int64 {
 	return n
 }
 
-// marked reports whether the replay guard holds webhook id (key shape: store/doc.go).
+// marked reports whether the replay guard holds webhook id.
 func (s *mainStack) marked(tb testing.TB, id string) bool {
 	tb.Helper()
-	n, err := s.store.Client().Exists(tb.Context(), "mp:{mp}:replay:"+base64.RawURLEncoding.EncodeToString([]byte(id))).Result()
+	left, err := s.store.ReplayMark(tb.Context(), id, time.Hour)
 	if err != nil {
-		tb.Fatalf("exists: %v", err)
+		tb.Fatalf("replay mark: %v", err)
 	}
-	return n == 1
+	return left > 0
 }
 
 // eventFixture is the shared first-login event of event/testdata.
@@ -441,7 +441,7 @@ func TestIngestConfig(t *testing.T) {
 		}
 		// Remembered for at least twice the tolerance: a redelivery inside the window
 		// on either side must find the mark.
-		ttl, err := s.store.Client().PTTL(t.Context(), "mp:{mp}:replay:"+base64.RawURLEncoding.EncodeToString([]byte(id))).Result()
+		ttl, err := s.store.ReplayMark(t.Context(), id, time.Hour)
 		if err != nil || ttl < 2*time.Minute {
 			t.Errorf("%s: replay mark lives %v (%v), want at least twice the 1 minute tolerance", tc.name, ttl, err)
 		}

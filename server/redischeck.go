@@ -97,3 +97,26 @@ func (c *redisCheck) probe(context.Context) error {
 	}
 	return nil
 }
+
+// replicasCheck is the readiness check of MAILPROOF_REDIS_MIN_REPLICAS: one INFO
+// replication on the master of {mp}. Fewer replicas connected than asked for means
+// every event is answered 503 and every job's outcome is retried, so it says so; it is
+// a warning, not a failure: taking every replica out of the load balancer would change
+// nothing for the logins (the Action fails open either way) and would hide this
+// explanation, and a replica that reconnects makes the receiver answer 202 again at once.
+func replicasCheck(rdb *store.Redis) func(context.Context) error {
+	return func(ctx context.Context) error {
+		want := rdb.MinReplicas()
+		if want == 0 {
+			return nil
+		}
+		n, err := rdb.ConnectedReplicas(ctx)
+		if err != nil {
+			return handlers.Warn(fmt.Errorf("cannot count the Redis master's replicas (%v); MAILPROOF_REDIS_MIN_REPLICAS=%d needs them", err, want))
+		}
+		if n < want {
+			return handlers.Warn(fmt.Errorf("the Redis master has %d replicas connected and MAILPROOF_REDIS_MIN_REPLICAS is %d: every event is answered 503 and no job's outcome is confirmed until enough replicas are back (INFO replication on the master; see Troubleshooting in the README)", n, want))
+		}
+		return nil
+	}
+}

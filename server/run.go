@@ -36,7 +36,15 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("webhook secrets: %w", err)
 	}
-	rdb, err := store.Open(ctx, cfg.RedisURL, store.WithPendingTTL(cfg.PendingTTL))
+	waitFailures := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mailproof_redis_replica_wait_failures_total",
+		Help: "Writes the Redis master applied but fewer than MAILPROOF_REDIS_MIN_REPLICAS replicas confirmed within MAILPROOF_REDIS_TIMEOUT, by write (ingest: answered 503; finish, retry, defer, dead_letter, ...: the job runs again).",
+	}, []string{"write"})
+	reg.MustRegister(waitFailures)
+	rdb, err := store.Open(ctx, cfg.RedisURL, store.WithPendingTTL(cfg.PendingTTL),
+		store.WithMinReplicas(cfg.RedisMinReplicas, cfg.RedisTimeout),
+		store.WithBlockingReaders(cfg.Workers),
+		store.WithReplicaWaitFailures(func(write string) { waitFailures.WithLabelValues(write).Inc() }))
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
@@ -85,6 +93,7 @@ func Run(ctx context.Context, o Options) error {
 				return nil
 			}},
 			{Name: "redis_durability", Probe: redisOK.probe},
+			{Name: "redis_replicas", Probe: replicasCheck(rdb)},
 			{Name: "worker", Probe: w.Ready},
 			{Name: "auth0", Probe: auth0Check(a0, w.MissingScope)},
 		},

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -57,7 +60,7 @@ func (e AuditEntry) Deferral() string {
 }
 
 // Audit returns up to limit decisions, newest first: about userID (from the
-// user's own trail, the last 100 kept for the retention period), or about
+// user's trail, the last 100 a day kept for the retention period), or about
 // everyone when userID is "" (from the global stream, capped at about
 // WithAuditMaxLen entries). limit <= 0 means DefaultListLimit, capped at
 // MaxListLimit.
@@ -65,11 +68,15 @@ func (r *Redis) Audit(ctx context.Context, userID string, limit int) ([]AuditEnt
 	if limit <= 0 {
 		limit = DefaultListLimit
 	}
-	key := keyAudit
+	limit = min(limit, MaxListLimit)
 	if userID != "" {
-		key = userAuditKey(userID)
+		trails, err := r.trails(ctx, []string{userID}, limit, r.trailDays())
+		if err != nil {
+			return nil, err
+		}
+		return trails[0], nil
 	}
-	msgs, err := r.c.XRevRangeN(ctx, key, "+", "-", int64(min(limit, MaxListLimit))).Result()
+	msgs, err := r.c.XRevRangeN(ctx, keyAudit, "+", "-", int64(limit)).Result()
 	if err != nil {
 		return nil, wrap("read audit", err)
 	}
@@ -78,6 +85,103 @@ func (r *Redis) Audit(ctx context.Context, userID string, limit int) ([]AuditEnt
 		out = append(out, auditFromMessage(m))
 	}
 	return out, nil
+}
+
+// trails reads the last limit entries of each user's trail, newest first, in
+// one round trip: the user's field in the trail hash of each of days (newest
+// first), and the per-user stream of the layout before trails, which a
+// store upgraded in place still holds (and an older replica may still write
+// during a rolling upgrade) until it expires.
+func (r *Redis) trails(ctx context.Context, users []string, limit int, days []int64) ([][]AuditEntry, error) {
+	pipe := r.c.Pipeline()
+	fields := make([][]*redis.StringCmd, len(users))
+	streams := make([]*redis.XMessageSliceCmd, len(users))
+	for i, u := range users {
+		fields[i] = make([]*redis.StringCmd, len(days))
+		for j, d := range days {
+			fields[i][j] = pipe.HGet(ctx, trailKeyFor(u, d), u)
+		}
+		streams[i] = pipe.XRevRangeN(ctx, userAuditKey(u), "+", "-", int64(limit))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, wrap("read audit", err)
+	}
+	out := make([][]AuditEntry, len(users))
+	for i, u := range users {
+		var es []AuditEntry
+		for _, c := range fields[i] { // newest day first
+			v, err := c.Result()
+			if errors.Is(err, redis.Nil) {
+				continue
+			}
+			if err != nil {
+				return nil, wrap("read audit", err)
+			}
+			day := strings.Split(v, "\x1e")
+			for j := len(day) - 1; j >= 0 && len(es) < limit; j-- {
+				es = append(es, trailEntry(u, day[j]))
+			}
+			if len(es) == limit {
+				break
+			}
+		}
+		if msgs, err := streams[i].Result(); err == nil && len(msgs) > 0 {
+			for _, m := range msgs {
+				es = append(es, auditFromMessage(m))
+			}
+			slices.SortStableFunc(es, func(a, b AuditEntry) int { return b.Time.Compare(a.Time) })
+			es = es[:min(len(es), limit)]
+		}
+		out[i] = es
+	}
+	return out, nil
+}
+
+// trailEntry decodes one entry of a trail field (see lua/audit.lua): the
+// global entry's id, then time, outcome, webhook_id, job_id, attempt, error,
+// defer_reason, deferrals, by and detail, separated by \x1f; empty ones at
+// the end are left out, times and stream ids are compacted to base 36.
+func trailEntry(userID, s string) AuditEntry {
+	var f [11]string
+	for i, v := range strings.SplitN(s, "\x1f", len(f)) {
+		f[i] = v
+	}
+	attempt, _ := strconv.Atoi(f[5])
+	deferrals, _ := strconv.Atoi(f[8])
+	t, _ := strconv.ParseInt(f[1], 36, 64)
+	e := AuditEntry{
+		ID:          trailStreamID(f[0]),
+		UserID:      userID,
+		Outcome:     f[2],
+		WebhookID:   f[3],
+		JobID:       trailStreamID(f[4]),
+		Attempt:     attempt,
+		Error:       f[6],
+		DeferReason: f[7],
+		Deferrals:   deferrals,
+		By:          f[9],
+		Detail:      f[10],
+	}
+	if t > 0 {
+		e.Time = time.UnixMilli(t).UTC()
+	}
+	return e
+}
+
+// trailStreamID reads back a stream id as lua/audit.lua compacted it.
+func trailStreamID(s string) string {
+	if raw, ok := strings.CutPrefix(s, "="); ok || s == "" {
+		return raw
+	}
+	t, seq, _ := strings.Cut(s, "-")
+	n, err := strconv.ParseInt(t, 36, 64)
+	if err != nil {
+		return s
+	}
+	if seq == "" {
+		seq = "0"
+	}
+	return strconv.FormatInt(n, 10) + "-" + seq
 }
 
 func auditFromMessage(m redis.XMessage) AuditEntry {

@@ -38,7 +38,7 @@ func (r *Redis) DeadLetter(ctx context.Context, job Job, lastErr string) error {
 		return err
 	}
 	now := r.now()
-	keys := []string{keyJobs, keyDLQ, pendingKey(job.UserID), keyAudit, userAuditKey(job.UserID)}
+	keys := []string{keyJobs, keyDLQ, pendingKey(job.UserID), keyAudit, r.trailKey(job.UserID)}
 	args := append([]any{
 		group, job.ID, job.UserID, job.WebhookID, job.Payload, max(job.Attempt, 1),
 		ms(orNow(job.EnqueuedAt, now)), lastErr, ms(now), job.Owner(), r.cfg.dlqMaxLen,
@@ -96,9 +96,9 @@ func (r *Redis) ReplayDLQ(ctx context.Context, id string) (string, error) {
 	if dead.Job.UserID == "" {
 		return "", fmt.Errorf("replay dead letter %s: no user id (%s): %w", id, dead.Error, ErrMalformedJob)
 	}
-	keys := []string{keyDLQ, keyJobs, keyAudit, userAuditKey(dead.Job.UserID), mark}
+	keys := []string{keyDLQ, keyJobs, keyAudit, r.trailKey(dead.Job.UserID), mark}
 	args := append([]any{id, ms(r.now()), durMS(replayMarkTTL)}, r.auditArgs()...)
-	jobID, err := r.scripts.replay.Run(ctx, r.c, keys, args...).Text()
+	jobID, err := r.runScript(ctx, "replay", r.scripts.replay, keys, args...).Text()
 	switch {
 	case errors.Is(err, redis.Nil):
 		return "", fmt.Errorf("replay dead letter %s: %w", id, ErrNotFound)

@@ -19,7 +19,14 @@
 //	                                                                delivered_at, deliveries, delivering_at
 //	mp:{mp}:pending-index         ZSET    none                      member <enc user>, score provisioned_at:
 //	                                                                records waiting for proof, for listing
-//	mp:{mp}:replay:<enc webhook>  STRING  IngestRequest.ReplayTTL   webhook ids already taken in (value: when)
+//	mp:{mp}:seen:<window>:<shard> SET     the window's end plus     replay marks: the 64-bit fingerprints
+//	                                      IngestRequest.ReplayTTL   (SHA-256 prefix) of webhook ids first taken
+//	                                                                in during that 5-minute window (<window> =
+//	                                                                Unix ms / 300000), 1024 shards by the
+//	                                                                fingerprint's top bits (see "Memory")
+//	mp:{mp}:replay:<enc webhook>  STRING  IngestRequest.ReplayTTL   the replay mark of the layout before window
+//	                                                                sets: never written now, still honoured
+//	                                                                until its TTL ends
 //	mp:{mp}:jobs                  STREAM  none (entries deleted     jobs: user_id, webhook_id, payload (retried
 //	                                      when finished)            jobs: payload_b64), attempt, enqueued_at,
 //	                                                                last_error, deferrals and defer_reason (the
@@ -39,7 +46,16 @@
 //	                                                                and defer_reason on the entry that ends a
 //	                                                                deferral episode (malformed_job entries:
 //	                                                                user_id "")
-//	mp:{mp}:audit:<enc user>      STREAM  retention; MAXLEN 100     the same entries for one user
+//	mp:{mp}:trail:<day>:<shard>   HASH    the day's end plus the    the same entries per user: field = the raw
+//	                                      retention (day 0, used    user id, value = that UTC day's entries for
+//	                                      when the retention is     the user, oldest first, the last 100 kept:
+//	                                      0: none)                  each the global entry's id and its fields
+//	                                                                but user_id, compacted (lua/audit.lua);
+//	                                                                <day> = Unix ms / 86400000, 256 shards by
+//	                                                                FNV-1a of the user id
+//	mp:{mp}:audit:<enc user>      STREAM  retention; MAXLEN 100     one user's entries in the layout before
+//	                                                                trails: never written now, read beside the
+//	                                                                trail until it expires
 //	rate:mp:{mp}:ratelimit        STRING  until the budget is full  the shared GCRA budget's theoretical arrival
 //	                                                                time (redis_rate prefixes its keys "rate:")
 //	mp:{mp}:ratelimit-pause       STRING  until the pause ends      "no Management API call before" (ms)
@@ -63,17 +79,46 @@
 //	                                                                (last_run, last_path, last_success, last_to)
 //	mp:{mp}:reconcile-run:<enc>   STRING  24h                       Management API calls the jobs of one sweep run
 //	                                                                made, for its summary
+//	mp:{mp}:wait-fence            STRING  1m                        written before each replica WAIT under
+//	                                                                WithMinReplicas (see "Replicas"); a timestamp
 //
 // A job the sweep queued has a webhook id starting "reconcile:" (SourceReconcile) and a
 // payload starting {"reconcile": (the user as the sweep found it) where a login's holds
 // the event; everything else about it is a job like any other.
 //
+// # Memory
+//
+// Redis holds everything in memory under noeviction, so the layout counts
+// bytes (BENCHMARKS.md, "Redis memory per user", measures them). A key costs
+// about 100 bytes before its value (the dictionary entry, the name, the
+// object header, an expiry entry), so what there are many of lives inside
+// shared keys:
+//
+//   - A user's audit trail is one field of a shared trail hash per day it
+//     had decisions: about 80 bytes for one entry, 270 for the usual three,
+//     instead of a 4 KB stream. Trail hashes expire whole, a retention after
+//     their day ends, so no entry is dropped early and none needs a sweep.
+//   - A replay mark is an 8-byte integer in a set of a few hundred (Redis
+//     keeps such a set as a sorted array, an intset, while it holds at most
+//     set-max-intset-entries, 512 by default; at 1,000 events/s a set holds
+//     about 300). A busier receiver, or that setting lowered, turns sets
+//     into hash tables of about 60 bytes a mark: still correct, and still a
+//     third of one key per mark. The marks of one window expire together,
+//     so a mark lives between its TTL and its TTL plus a window.
+//   - Pending records are still one hash each, beside a sorted-set index
+//     entry and an email index key: about 770 bytes a record.
+//
+// Both sharded layouts are read alongside the layout they replaced, so an
+// upgrade in place loses nothing: the old replay marks count until their
+// TTL ends, the old per-user streams are read until they expire with the
+// retention, and nothing needs migrating.
+//
 // # One hash tag
 //
 // The {mp} hash tag puts every key in the same Redis Cluster slot. That is
-// what keeps the Lua scripts legal on a Cluster: Ingest touches a replay mark,
-// a record and the job stream; Finish a stream, a record, the index and two
-// audit streams; and Cluster only runs a script whose keys share a slot. One
+// what keeps the Lua scripts legal on a Cluster: Ingest touches replay-mark
+// sets, a record and the job stream; Finish a stream, a record, the index,
+// the audit stream and a trail hash; and Cluster only runs a script whose keys share a slot. One
 // slot means one shard does all of mailproof's work, which is fine: the load
 // is one small script per login of a not-yet-verified user, a few thousand
 // per second at most, well within a single Redis node. Sharding by user would
@@ -142,14 +187,46 @@
 //
 // Ingest is the receiver's only Redis call: one script that checks the
 // record is pending (or being verified by another event, which may still
-// fail), marks the webhook id as seen (SET NX PX) and XADDs the job,
-// atomically, so a crash can neither lose an event nor queue it twice. An
+// fail), marks the webhook id as seen and XADDs the job,
+// atomically, so a crash can neither lose an event nor queue it twice.
+// The mark is the webhook id's fingerprint added to its shard's set for the
+// current window; the event is a replay when the fingerprint is in any
+// window its TTL still covers, or has an old-layout mark key. An
 // event whose XADD fails leaves no mark. Ingester coalesces concurrent
 // Ingest calls into one call of the same script (group commit), in which
 // each event keeps its own outcome. Under load a call goes out once eight
 // events wait, or after 500 µs while none of ours is in Redis, and up to two
 // are in flight, so Redis works while the receiver does without paying a
 // round trip for one or two events.
+//
+// # Replicas
+//
+// Redis replicates asynchronously: a write the master acknowledged is lost when the
+// master dies before a replica has it and that replica is promoted. WithMinReplicas
+// (MAILPROOF_REDIS_MIN_REPLICAS) closes that window for the writes that acknowledge
+// something: the ingest (the 202 the receiver answers), the worker's outcomes (finish,
+// retry, defer, dead letter, drop), the undo records and a replayed dead letter. Each
+// runs as script, fence, WAIT n on one connection to the master (runScript), and fewer
+// than n confirmations within what is left of the caller's deadline is ErrReplicas.
+//
+// ErrReplicas means the master applied the write and it may or may not survive. Every
+// caller treats it as "not done", and that is safe because a second attempt is:
+//
+//   - an ingest retried with the same webhook id finds the replay mark where the first
+//     write survived (duplicate: nothing queued twice; its own WAIT, after the fence,
+//     confirms the first write before it answers), and queues the event where the
+//     first write was lost with the old master;
+//   - a job whose outcome write was lost is still pending in the group on the promoted
+//     replica (its delivery replicated before the outcome) and is reclaimed after the
+//     visibility timeout; the worker runs it again, and its fresh read of the user
+//     before any PATCH finds email_verified already true (already_verified: no second
+//     PATCH). Where the outcome survived, the entry is gone and nothing runs again.
+//
+// Claim's lock and MoveDue need no WAIT of their own: a lost lock or move is redone by
+// the job that needed it, and the outcome's WAIT, after them on the same master, covers
+// them too. Provisioning (PutPending, the delivery notes) does not wait: a record lost
+// with the master before it replicated reads as absent, so the user's login answers
+// not_pending; provisioning the user again restores it.
 //
 // # The job queue
 //
@@ -181,7 +258,7 @@
 // A job told to wait may be deferred every few seconds for as long as
 // another event holds its user's lock. Audited each time, one such job
 // pushed the entries that explain the user's state out of the 100-entry
-// per-user trail within minutes. So the run of deferrals between two other
+// per-user trail (now 100 a day) within minutes. So the run of deferrals between two other
 // decisions about a job is one episode, and it travels in the job itself
 // (deferrals, defer_reason in the stream entry and the delayed member):
 // the episode's first Defer writes one "deferred" entry with its reason,

@@ -1,11 +1,14 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // RunReplayScript runs the replay script alone, as go-redis re-sends it
 // after a reply timeout: without ReplayDLQ's reads before it.
 func RunReplayScript(ctx context.Context, r *Redis, dlqID, userID string) (string, error) {
-	keys := []string{keyDLQ, keyJobs, keyAudit, userAuditKey(userID), replayedKey(dlqID)}
+	keys := []string{keyDLQ, keyJobs, keyAudit, r.trailKey(userID), replayedKey(dlqID)}
 	args := append([]any{dlqID, ms(r.now()), durMS(replayMarkTTL)}, r.auditArgs()...)
 	return r.scripts.replay.Run(ctx, r.c, keys, args...).Text()
 }
@@ -27,5 +30,28 @@ func IngestBatch(ctx context.Context, r *Redis, reqs []IngestRequest) ([]IngestR
 // PendingKey is the key of a user's pending record.
 func PendingKey(userID string) string { return pendingKey(userID) }
 
-// ReplayKey is the key of a webhook id's replay mark.
+// ReplayKey is the key of a webhook id's replay mark in the layout before
+// window sets.
 func ReplayKey(webhookID string) string { return replayKey(webhookID) }
+
+// ReplayMarked reports whether webhookID has a replay mark in any window set of the
+// last hour, and the remaining lifetime of the set that holds it.
+func ReplayMarked(ctx context.Context, r *Redis, webhookID string) (bool, time.Duration) {
+	left, err := r.ReplayMark(ctx, webhookID, time.Hour)
+	if err != nil {
+		panic(err)
+	}
+	return left > 0, left
+}
+
+// ReplayWindow is how long one window set takes in first marks.
+const ReplayWindow = replayWindow
+
+// TrailKey is the trail hash a decision about userID made now goes to.
+func TrailKey(r *Redis, userID string) string { return r.trailKey(userID) }
+
+// UserAuditKey is a user's audit stream in the layout before trails.
+func UserAuditKey(userID string) string { return userAuditKey(userID) }
+
+// SetClock makes the store read the time from now; set it before any call.
+func SetClock(r *Redis, now func() time.Time) { r.now = now }

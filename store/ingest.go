@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,8 +21,10 @@ const (
 type IngestRequest struct {
 	WebhookID string
 	UserID    string
-	// ReplayTTL is how long the webhook id is remembered; it must cover the
-	// signature timestamp tolerance on both sides (twice the tolerance).
+	// ReplayTTL is how long the webhook id is remembered at least (marks
+	// expire a window at a time, so up to replayWindow longer); it must
+	// cover the signature timestamp tolerance on both sides (twice the
+	// tolerance).
 	ReplayTTL time.Duration
 	// Payload is the job body the worker will decode: the event JSON, trimmed
 	// to what the policy reads (event.PostLogin.AppendJobPayload).
@@ -53,22 +56,33 @@ func (r *Redis) Ingest(ctx context.Context, in IngestRequest) (IngestResult, err
 // each event's result or error. Run sends EVALSHA, and EVAL (which caches
 // the script again) after a Redis restart emptied the script cache.
 func (r *Redis) ingestBatch(ctx context.Context, evs []ingestEvent) ([]IngestResult, []error) {
-	keys := make([]string, 1, 1+2*len(evs))
+	now := r.now().UnixMilli()
+	keys := make([]string, 1, 1+6*len(evs))
 	keys[0] = keyJobs
-	args := make([]any, 1, 1+4*len(evs))
-	args[0] = ms(r.now())
+	args := make([]any, 1, 1+6*len(evs))
+	args[0] = strconv.FormatInt(now, 10)
 	for i := range evs {
-		keys = append(keys, evs[i].keys[:]...)
-		args = append(args, evs[i].args[:]...)
+		ev := &evs[i]
+		first, last := replayWindows(now, ev.ttlMS)
+		keys = append(keys, ev.record, ev.oldMark)
+		for w := first; w <= last; w++ {
+			keys = append(keys, replaySetKey(w, ev.shard))
+		}
+		expireAt := (last+1)*int64(replayWindow/time.Millisecond) + ev.ttlMS
+		args = append(args, expireAt, ev.userID, ev.webhookID, ev.payload, ev.print, last-first+1)
 	}
-	return ingestResults(r.scripts.ingest.Run(ctx, r.c, keys, args...), len(evs))
+	return ingestResults(r.runScript(ctx, "ingest", r.scripts.ingest, keys, args...), len(evs))
 }
 
-// ingestEvent is one event's part of an ingest script call: two keys and four
-// arguments (see lua/ingest.lua); the clock is read once per call.
+// ingestEvent is one event's part of an ingest script call (see
+// lua/ingest.lua); its window sets are named when the batch reads the clock.
 type ingestEvent struct {
-	keys [2]string
-	args [4]any
+	record, oldMark   string
+	userID, webhookID string
+	payload           []byte
+	ttlMS             int64
+	print             int64
+	shard             uint32
 }
 
 func (r *Redis) ingestEvent(in IngestRequest) (ingestEvent, error) {
@@ -80,9 +94,12 @@ func (r *Redis) ingestEvent(in IngestRequest) (ingestEvent, error) {
 	case in.ReplayTTL <= 0:
 		return ingestEvent{}, errors.New("ingest: replay ttl must be positive")
 	}
+	print, shard := replayPrint(in.WebhookID)
 	return ingestEvent{
-		keys: [2]string{replayKey(in.WebhookID), pendingKey(in.UserID)},
-		args: [4]any{durMS(in.ReplayTTL), in.UserID, in.WebhookID, in.Payload},
+		record: pendingKey(in.UserID), oldMark: replayKey(in.WebhookID),
+		userID: in.UserID, webhookID: in.WebhookID, payload: in.Payload,
+		ttlMS: int64((in.ReplayTTL + time.Millisecond - 1) / time.Millisecond),
+		print: print, shard: shard,
 	}, nil
 }
 
@@ -105,4 +122,33 @@ func ingestResults(cmd *redis.Cmd, n int) ([]IngestResult, []error) {
 		}
 	}
 	return res, errs
+}
+
+// ReplayMark reports how long webhookID's replay mark is still kept, 0 when
+// it has none in the windows a replay TTL of ttl covers (nor a mark of the
+// layout before window sets). Ingest is what consults the marks; this is
+// for tests and for diagnosing a webhook an operator says was dropped.
+func (r *Redis) ReplayMark(ctx context.Context, webhookID string, ttl time.Duration) (time.Duration, error) {
+	if left, err := r.c.PTTL(ctx, replayKey(webhookID)).Result(); err != nil {
+		return 0, wrap("read replay mark", err)
+	} else if left > 0 {
+		return left, nil
+	}
+	print, shard := replayPrint(webhookID)
+	first, last := replayWindows(r.now().UnixMilli(), ttl.Milliseconds())
+	for w := last; w >= first; w-- {
+		key := replaySetKey(w, shard)
+		ok, err := r.c.SIsMember(ctx, key, print).Result()
+		if err != nil {
+			return 0, wrap("read replay mark", err)
+		}
+		if ok {
+			left, err := r.c.PTTL(ctx, key).Result()
+			if err != nil {
+				return 0, wrap("read replay mark", err)
+			}
+			return max(left, 0), nil
+		}
+	}
+	return 0, nil
 }

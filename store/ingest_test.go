@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,10 +122,10 @@ func TestIngestReplayMarkExpires(t *testing.T) {
 		if _, err := ingest(timeout(t), req); err != nil {
 			t.Fatalf("ingest: %v", err)
 		}
-		key := "mp:{mp}:replay:bXNnXzE"
-		ttl, err := r.Client().PTTL(timeout(t), key).Result()
-		if err != nil || ttl <= 0 || ttl > 1500*time.Millisecond {
-			t.Errorf("replay mark ttl %v (%v), want in (0, 1.5s]", ttl, err)
+		// The mark's set lives until its window ends, plus the TTL.
+		ok, ttl := store.ReplayMarked(timeout(t), r, "msg_1")
+		if !ok || ttl < 1400*time.Millisecond || ttl > store.ReplayWindow+1500*time.Millisecond {
+			t.Errorf("replay mark %v, set ttl %v; want marked, ttl in [1.5s, window+1.5s]", ok, ttl)
 		}
 	})
 }
@@ -218,7 +219,7 @@ func testIngesterHonoursCallerContext(t *testing.T, b backend) {
 		t.Fatalf("ingest with a cancelled context: %v, want context.Canceled", err)
 	}
 	// Nothing of a cancelled call may have happened.
-	if n, _ := r.Client().Exists(timeout(t), "mp:{mp}:replay:dw").Result(); n != 0 {
+	if marked, _ := store.ReplayMarked(timeout(t), r, "w"); marked {
 		t.Errorf("a cancelled call left its replay mark")
 	}
 }
@@ -274,7 +275,7 @@ func testIngestBatchIsolatesEvents(t *testing.T, b backend) {
 			t.Errorf("event %d (%s): %+v, %v; want %s", i, reqs[i].WebhookID, res[i], errs[i], want[i])
 		}
 	}
-	if n := r.Client().Exists(timeout(t), store.ReplayKey("w2")).Val(); n != 0 {
+	if marked, _ := store.ReplayMarked(timeout(t), r, "w2"); marked {
 		t.Error("the failed event left a replay mark: its redelivery would be dropped as a duplicate")
 	}
 	if n := streamLen(t, r, "mp:{mp}:jobs"); n != 3 {
@@ -298,7 +299,7 @@ func testIngestEnqueueFailureLeavesNoMark(t *testing.T, b backend) {
 	if err == nil || !strings.Contains(err.Error(), "WRONGTYPE") {
 		t.Fatalf("ingest onto a broken stream: %+v, %v; want a WRONGTYPE error", res, err)
 	}
-	if n := r.Client().Exists(timeout(t), store.ReplayKey("w1")).Val(); n != 0 {
+	if marked, _ := store.ReplayMarked(timeout(t), r, "w1"); marked {
 		t.Error("the unqueued event left a replay mark: its redelivery would be dropped as a duplicate")
 	}
 }
@@ -349,5 +350,63 @@ func TestIngesterFrozenRedis(t *testing.T) {
 	}
 	if got := streamLen(t, r, "mp:{mp}:jobs"); got != events {
 		t.Errorf("stream holds %d jobs, want each of the %d events once", got, events)
+	}
+}
+
+// TestIngestReplayWindows: a mark set just before its window ends still catches the
+// replay in the next window, for as long as its TTL lasts and no longer, and its set is
+// kept until the window's end plus the TTL.
+func TestIngestReplayWindows(t *testing.T) { conform(t, testIngestReplayWindows) }
+
+func testIngestReplayWindows(t *testing.T, b backend) {
+	r := b.open(t)
+	// A clock a day ahead: the sets' expiry is absolute, so it must lie in Redis's future.
+	w := store.ReplayWindow
+	t0 := time.Now().Add(24 * time.Hour).Truncate(w).Add(w - time.Second)
+	var now atomic.Pointer[time.Time]
+	store.SetClock(r, func() time.Time { return *now.Load() })
+	ingestAt := func(at time.Time) string {
+		now.Store(&at)
+		res, err := r.Ingest(timeout(t), store.IngestRequest{WebhookID: "msg_1", UserID: "auth0|none", ReplayTTL: 2 * time.Minute})
+		if err != nil {
+			t.Fatalf("ingest at %v: %v", at, err)
+		}
+		return res.Status
+	}
+	if got := ingestAt(t0); got != store.IngestNotPending {
+		t.Fatalf("first delivery: %s, want %s", got, store.IngestNotPending)
+	}
+	for _, d := range []time.Duration{time.Second, 90 * time.Second, 2*time.Minute - time.Millisecond} {
+		if got := ingestAt(t0.Add(d)); got != store.IngestDuplicate {
+			t.Errorf("replay %v later (next window): %s, want %s", d, got, store.IngestDuplicate)
+		}
+	}
+	ok, ttl := store.ReplayMarked(timeout(t), r, "msg_1")
+	wantExpiry := t0.Add(time.Second + 2*time.Minute)
+	if left := time.Until(wantExpiry); !ok || ttl < left-time.Minute || ttl > left+time.Minute {
+		t.Errorf("mark %v, set ttl %v; want its window's end plus the TTL, %v", ok, ttl, left)
+	}
+	if got := ingestAt(t0.Add(2*time.Minute + w + time.Second)); got != store.IngestNotPending {
+		t.Errorf("delivery after the TTL and a window: %s, want %s (forgotten)", got, store.IngestNotPending)
+	}
+}
+
+// TestIngestReadsOldReplayMarks: a store upgraded in place holds replay marks of the
+// layout before window sets (one key per webhook id) until their TTL ends; a replay of
+// such an event is still a duplicate.
+func TestIngestReadsOldReplayMarks(t *testing.T) { conform(t, testIngestReadsOldReplayMarks) }
+
+func testIngestReadsOldReplayMarks(t *testing.T, b backend) {
+	r := b.open(t)
+	putPending(t, r, "auth0|1", time.Now())
+	if err := r.Client().Set(timeout(t), store.ReplayKey("msg_old"), "1733371234567", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Ingest(timeout(t), store.IngestRequest{WebhookID: "msg_old", UserID: "auth0|1", ReplayTTL: time.Minute})
+	if err != nil || res.Status != store.IngestDuplicate {
+		t.Errorf("replay of an event marked in the old layout: %+v, %v; want duplicate", res, err)
+	}
+	if n := streamLen(t, r, "mp:{mp}:jobs"); n != 0 {
+		t.Errorf("%d jobs queued, want none", n)
 	}
 }

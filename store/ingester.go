@@ -251,8 +251,16 @@ func (in *Ingester) flush(batch []*ingestCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 	defer cancel()
 	evs := make([]ingestEvent, len(live))
+	var waitBy time.Time
 	for i, c := range live {
 		evs[i] = c.ev
+		if dl, ok := c.ctx.Deadline(); ok && (waitBy.IsZero() || dl.Before(waitBy)) {
+			waitBy = dl
+		}
+	}
+	if !waitBy.IsZero() {
+		// A replica WAIT (WithMinReplicas) answers before the most hurried caller leaves.
+		ctx = withWaitBy(ctx, waitBy)
 	}
 	res, errs := in.send(ctx, evs)
 	for i, c := range live {

@@ -1,7 +1,10 @@
 package store
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
+	"hash/fnv"
 	"strconv"
 	"time"
 )
@@ -46,6 +49,10 @@ func idKey(kind, id string) string {
 
 func pendingKey(userID string) string   { return idKey("pending:", userID) }
 func replayKey(webhookID string) string { return idKey("replay:", webhookID) }
+
+// userAuditKey is a user's own audit stream in the layout before trails
+// (see trailKey): still read, never written, until it expires with the
+// retention.
 func userAuditKey(userID string) string { return idKey("audit:", userID) }
 func sweepRunKey(run string) string     { return idKey("reconcile-run:", run) }
 
@@ -82,4 +89,90 @@ func parseMS(s string) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(n).UTC()
+}
+
+// Per-user audit trails are fields of shared hashes rather than a stream per
+// user: a stream costs about 4 KB however short, a hash field its bytes.
+// mp:{mp}:trail:<day>:<shard> holds, for the users of one shard, what was
+// audited about them on one UTC day; it expires a retention after the day
+// ends, so every entry is kept at least the retention. With no retention
+// (keep forever) everything goes to day 0, which never expires.
+const (
+	trailShards = 256
+	dayMS       = int64(24 * time.Hour / time.Millisecond)
+)
+
+// trailShard spreads users over the trail hashes: a few dozen fields a hash
+// at ten thousand users a day, small enough for Redis to keep most of them
+// as compact listpacks, and few keys however many users there are.
+func trailShard(userID string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(userID))
+	return h.Sum32() % trailShards
+}
+
+func trailKeyFor(userID string, day int64) string {
+	return prefix + "trail:" + strconv.FormatInt(day, 10) + ":" + strconv.FormatUint(uint64(trailShard(userID)), 10)
+}
+
+// trailKey is the trail hash a decision about userID made now goes to.
+func (r *Redis) trailKey(userID string) string {
+	return trailKeyFor(userID, r.trailDay(r.now()))
+}
+
+// trailDay is the day whose trail hash holds what is audited at t.
+func (r *Redis) trailDay(t time.Time) int64 {
+	if r.cfg.retention <= 0 {
+		return 0
+	}
+	return t.UnixMilli() / dayMS
+}
+
+// trailDays are the days whose trail hashes may still hold entries, newest
+// first: those of the retention and the day before it began.
+func (r *Redis) trailDays() []int64 {
+	if r.cfg.retention <= 0 {
+		return []int64{0}
+	}
+	today := r.trailDay(r.now())
+	n := int64((r.cfg.retention+time.Duration(dayMS)*time.Millisecond-1)/(time.Duration(dayMS)*time.Millisecond)) + 1
+	days := make([]int64, 0, n+1)
+	for d := today; d >= today-n && d >= 0; d-- {
+		days = append(days, d)
+	}
+	return days
+}
+
+// Replay marks are kept in sets of 64-bit fingerprints, one set per shard
+// and per replayWindow of time, instead of one key per webhook id: a key
+// costs about 175 bytes, a fingerprint in a set of up to 512 integers
+// (Redis's set-max-intset-entries default, which keeps it an intset) 8.
+// mp:{mp}:seen:<window>:<shard> holds the marks first set in that window and
+// expires the replay TTL after the window ends, so every mark lives at least
+// its TTL and at most one window longer.
+const (
+	replayWindow = 5 * time.Minute
+	replayShards = 1024
+)
+
+// replayPrint is the webhook id's fingerprint (the first 8 bytes of its
+// SHA-256, as a signed integer Redis stores in an intset) and its shard. Two
+// ids share a fingerprint with a chance of about one in 2^64 per pair: with
+// a million marks kept, about one event in 18 trillion could be taken for a
+// replay of another, an acceptable loss beside those the network causes.
+func replayPrint(webhookID string) (int64, uint32) {
+	sum := sha256.Sum256([]byte(webhookID))
+	v := binary.BigEndian.Uint64(sum[:8])
+	return int64(v), uint32(v>>54) % replayShards
+}
+
+// replayWindows are the windows a mark set at nowMS with ttl could still be
+// kept in, oldest first: those from the one holding nowMS-ttl to the current.
+func replayWindows(nowMS, ttlMS int64) (first, last int64) {
+	w := int64(replayWindow / time.Millisecond)
+	return max(nowMS-ttlMS, 0) / w, nowMS / w
+}
+
+func replaySetKey(window int64, shard uint32) string {
+	return prefix + "seen:" + strconv.FormatInt(window, 10) + ":" + strconv.FormatUint(uint64(shard), 10)
 }

@@ -70,7 +70,7 @@ func (r *Redis) AbortDelivery(ctx context.Context, userID string) error {
 
 func (r *Redis) delivery(ctx context.Context, op, userID, delivery, by string) (bool, error) {
 	args := append([]any{op, ms(r.now()), delivery, by}, r.auditArgs()...)
-	n, err := r.scripts.delivery.Run(ctx, r.c, []string{pendingKey(userID), keyAudit, userAuditKey(userID)}, args...).Int()
+	n, err := r.scripts.delivery.Run(ctx, r.c, []string{pendingKey(userID), keyAudit, r.trailKey(userID)}, args...).Int()
 	if err != nil {
 		return false, wrap("record delivery", err)
 	}
@@ -81,7 +81,7 @@ func (r *Redis) delivery(ctx context.Context, op, userID, delivery, by string) (
 // Audit* codes above), by whom, and a short detail.
 func (r *Redis) Note(ctx context.Context, userID, outcome, by, detail string) error {
 	args := append([]any{ms(r.now()), userID, outcome, by, detail}, r.auditArgs()...)
-	if err := r.scripts.note.Run(ctx, r.c, []string{keyAudit, userAuditKey(userID)}, args...).Err(); err != nil {
+	if err := r.scripts.note.Run(ctx, r.c, []string{keyAudit, r.trailKey(userID)}, args...).Err(); err != nil {
 		return wrap("audit", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -207,7 +208,7 @@ func (r *Redis) auditArgs() []any {
 // runAck runs a script that acknowledges a job; it returns 1 when it did
 // and 0 when the job had already been acknowledged (a no-op).
 func (r *Redis) runAck(ctx context.Context, op string, s *redis.Script, keys []string, args ...any) error {
-	if err := s.Run(ctx, r.c, keys, args...).Err(); err != nil {
+	if err := r.runScript(ctx, strings.ReplaceAll(op, " ", "_"), s, keys, args...).Err(); err != nil {
 		return wrap(op, err)
 	}
 	return nil

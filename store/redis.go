@@ -43,6 +43,8 @@ type Redis struct {
 	cfg     config
 	scripts scripts
 	now     func() time.Time
+	// readTimeout is the client's, which caps a replica WAIT (see waitTimeout).
+	readTimeout time.Duration
 
 	// reclaimMu guards reclaimFrom, where the next Reclaim resumes its walk
 	// of the group's pending list (see Reclaim).
@@ -56,6 +58,12 @@ type config struct {
 	auditMaxLen   int64
 	dlqMaxLen     int64
 	userAuditSize int64
+	// minReplicas, waitTimeout and onWaitFailure: see WithMinReplicas.
+	minReplicas   int
+	waitTimeout   time.Duration
+	onWaitFailure func(write string)
+	// blockingReaders: see WithBlockingReaders.
+	blockingReaders int
 }
 
 // Option changes how Open configures the store.
@@ -88,6 +96,16 @@ func WithDLQMaxLen(n int64) Option {
 	return func(c *config) { c.dlqMaxLen = n }
 }
 
+// WithBlockingReaders says that n goroutines (the worker's) will each hold a connection
+// in a blocking read of the job stream. go-redis's pool defaults to 10 connections per
+// GOMAXPROCS, which a container with a CPU limit of 1 makes 10: sixteen workers parked
+// in XREADGROUP would then leave every other call (ingest, claim, the rate limiter's
+// script, a replica WAIT) queueing for the pool until its timeout. Open adds n to the
+// default pool of every node, unless the URL sets pool_size itself.
+func WithBlockingReaders(n int) Option {
+	return func(c *config) { c.blockingReaders = max(n, 0) }
+}
+
 // Open connects to the Redis deployment rawURL describes (a single node,
 // Sentinel or Cluster; see "Connecting" in the package documentation),
 // checks that it answers, and returns the store. Errors never contain the
@@ -102,20 +120,22 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Redis, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.pendingTTL < 0 || cfg.retention < 0 || cfg.auditMaxLen <= 0 || cfg.dlqMaxLen <= 0 {
-		return nil, errors.New("redis: negative TTL or non-positive stream cap")
+	if cfg.pendingTTL < 0 || cfg.retention < 0 || cfg.auditMaxLen <= 0 || cfg.dlqMaxLen <= 0 || cfg.minReplicas < 0 {
+		return nil, errors.New("redis: negative TTL or replica count, or non-positive stream cap")
 	}
 
 	d, err := parseRedisURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
+	d.growPool(cfg.blockingReaders)
 	r := &Redis{
-		c:       d.client(),
-		addr:    d.String(),
-		cfg:     cfg,
-		scripts: newScripts(),
-		now:     time.Now,
+		c:           d.client(),
+		addr:        d.String(),
+		cfg:         cfg,
+		scripts:     newScripts(),
+		now:         time.Now,
+		readTimeout: d.readTimeout(),
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -125,6 +145,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Redis, error) {
 	if err := r.Ping(ctx); err != nil {
 		_ = r.c.Close()
 		return nil, err
+	}
+	if cfg.minReplicas > 0 {
+		r.loadScripts(ctx)
 	}
 	return r, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -159,6 +160,27 @@ func retries(n int) int {
 	return n
 }
 
+// growPool gives each node's pool n connections beyond go-redis's default (see
+// WithBlockingReaders); a pool_size in the URL is the operator's choice and stays.
+func (d deployment) growPool(n int) {
+	if n <= 0 {
+		return
+	}
+	size := func(p *int) {
+		if *p == 0 {
+			*p = 10*runtime.GOMAXPROCS(0) + n
+		}
+	}
+	switch d.kind {
+	case kindSentinel:
+		size(&d.failover.PoolSize)
+	case kindCluster:
+		size(&d.cluster.PoolSize)
+	default:
+		size(&d.single.PoolSize)
+	}
+}
+
 // client builds the go-redis client for the deployment.
 func (d deployment) client() redis.UniversalClient {
 	switch d.kind {
@@ -170,6 +192,17 @@ func (d deployment) client() redis.UniversalClient {
 		return c
 	}
 	return redis.NewClient(d.single)
+}
+
+// readTimeout is the client's read timeout.
+func (d deployment) readTimeout() time.Duration {
+	switch d.kind {
+	case kindSentinel:
+		return d.failover.ReadTimeout
+	case kindCluster:
+		return d.cluster.ReadTimeout
+	}
+	return d.single.ReadTimeout
 }
 
 // String names where the deployment is, for error messages: addresses and

@@ -44,7 +44,7 @@ func (r *Redis) park(ctx context.Context, op string, job Job, due time.Time, nex
 		return err
 	}
 	now := r.now()
-	keys := []string{keyJobs, keyDelayed, keyAudit, userAuditKey(job.UserID)}
+	keys := []string{keyJobs, keyDelayed, keyAudit, r.trailKey(job.UserID)}
 	args := append([]any{
 		group, job.ID, ms(due), job.UserID, job.WebhookID, base64.StdEncoding.EncodeToString(job.Payload),
 		max(job.Attempt, 1), next, ms(orNow(job.EnqueuedAt, now)), lastErr, ms(now), outcome,

@@ -45,6 +45,11 @@ func newScripts() scripts {
 	}
 }
 
+// all lists every script, for loading them at once.
+func (s scripts) all() []*redis.Script {
+	return []*redis.Script{s.put, s.ingest, s.claim, s.finish, s.retry, s.moveDue, s.deadLetter, s.replay, s.pause, s.drop, s.undo, s.del, s.delivery, s.note, s.sweep}
+}
+
 // lua returns an embedded script; a missing file is a build mistake caught
 // by every test, so it panics rather than returning an error.
 func lua(name string) string {

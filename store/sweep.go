@@ -194,21 +194,21 @@ type QueuedJob struct{ UserID, WebhookID string }
 // outcome it was acknowledged with, or dead_letter. A job still waiting or retrying
 // has no entry in the answer. One round trip for all of them.
 func (r *Redis) JobOutcomes(ctx context.Context, jobs []QueuedJob) (map[QueuedJob]AuditEntry, error) {
-	cmds := make([]*redis.XMessageSliceCmd, len(jobs))
-	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, j := range jobs {
-			cmds[i] = p.XRevRangeN(ctx, userAuditKey(j.UserID), "+", "-", 20)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, wrap("read job outcomes", err)
+	users := make([]string, len(jobs))
+	for i, j := range jobs {
+		users[i] = j.UserID
+	}
+	// The sweep asks about jobs it queued in this run, polling while it waits:
+	// their outcomes are in the trails of the last few days, and reading only
+	// those keeps a poll of thousands of jobs to a few reads each.
+	days := r.trailDays()
+	trails, err := r.trails(ctx, users, 20, days[:min(len(days), jobOutcomeDays)])
+	if err != nil {
+		return nil, fmt.Errorf("read job outcomes: %w", err)
 	}
 	out := make(map[QueuedJob]AuditEntry, len(jobs))
 	for i, j := range jobs {
-		msgs, _ := cmds[i].Result()
-		for _, m := range msgs {
-			e := auditFromMessage(m)
+		for _, e := range trails[i] {
 			if e.WebhookID == j.WebhookID && final(e.Outcome) {
 				out[j] = e
 				break
@@ -217,6 +217,10 @@ func (r *Redis) JobOutcomes(ctx context.Context, jobs []QueuedJob) (map[QueuedJo
 	}
 	return out, nil
 }
+
+// jobOutcomeDays is how many days of trails JobOutcomes reads: a sweep run and
+// its wait take hours, not days.
+const jobOutcomeDays = 3
 
 // final reports whether an audit outcome ends a job (as opposed to a retry, a deferral
 // or a replay that puts it back).

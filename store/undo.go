@@ -67,7 +67,7 @@ func (r *Redis) ScheduleUndo(ctx context.Context, u Undo, held time.Duration) (i
 	if err != nil {
 		return 0, fmt.Errorf("schedule undo: %w", err)
 	}
-	gen, err := r.scripts.undo.Run(ctx, r.c, []string{keyUndo, keyAudit, keyAudit}, "schedule", encodeID(u.UserID), v).Int()
+	gen, err := r.runScript(ctx, "undo_schedule", r.scripts.undo, []string{keyUndo, keyAudit, keyAudit}, "schedule", encodeID(u.UserID), v).Int()
 	if err != nil {
 		return 0, wrap("schedule undo", err)
 	}
@@ -96,7 +96,7 @@ func (r *Redis) TakeDueUndos(ctx context.Context, lease time.Duration, limit int
 
 // UndoFailed keeps u for another try at next, noting why this one failed.
 func (r *Redis) UndoFailed(ctx context.Context, u Undo, next time.Time, cause string) error {
-	if err := r.scripts.undo.Run(ctx, r.c, []string{keyUndo, keyAudit, keyAudit}, "fail", encodeID(u.UserID), ms(next), cause).Err(); err != nil {
+	if err := r.runScript(ctx, "undo_fail", r.scripts.undo, []string{keyUndo, keyAudit, keyAudit}, "fail", encodeID(u.UserID), ms(next), cause).Err(); err != nil {
 		return wrap("record failed undo", err)
 	}
 	return nil
@@ -109,7 +109,7 @@ func (r *Redis) UndoFailed(ctx context.Context, u Undo, next time.Time, cause st
 func (r *Redis) UndoDone(ctx context.Context, userID string, gen int, outcome, result string) (bool, error) {
 	args := append([]any{"done", encodeID(userID), ms(r.now()), result, outcome}, r.auditArgs()...)
 	args = append(args, gen)
-	n, err := r.scripts.undo.Run(ctx, r.c, []string{keyUndo, keyAudit, userAuditKey(userID)}, args...).Int()
+	n, err := r.runScript(ctx, "undo_done", r.scripts.undo, []string{keyUndo, keyAudit, r.trailKey(userID)}, args...).Int()
 	if err != nil {
 		return false, wrap("finish undo", err)
 	}

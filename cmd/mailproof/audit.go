@@ -22,7 +22,7 @@ outcome code), what started the decision (a webhook, the reconcile sweep or an
 operator), on which webhook and job attempt, and how often the job was told to wait.`
 
 // redisSettings is what openStore reads: all that the commands using only Redis need.
-var redisSettings = []string{"MAILPROOF_REDIS_URL"}
+var redisSettings = []string{"MAILPROOF_REDIS_URL", "MAILPROOF_REDIS_MIN_REPLICAS", "MAILPROOF_REDIS_TIMEOUT"}
 
 // audit prints the decision trail, newest first: what mailproof decided for whom, when,
 // on which event and attempt, and how often a job was told to wait before that.
@@ -79,8 +79,10 @@ func audit(ctx context.Context, args []string, getenv func(string) string, stdou
 	return tw.Flush()
 }
 
-// openStore connects the CLI to Redis with only MAILPROOF_REDIS_URL (or its _FILE): CLI
-// commands must not need the whole server configuration.
+// openStore connects the CLI to Redis with only MAILPROOF_REDIS_URL (or its _FILE),
+// MAILPROOF_REDIS_MIN_REPLICAS and MAILPROOF_REDIS_TIMEOUT: CLI commands must not need
+// the whole server configuration, but the writes they make (reconcile's worker, a
+// replayed dead letter) wait for the replicas as serve's do.
 func openStore(ctx context.Context, getenv func(string) string) (*store.Redis, error) {
 	url, err := server.LookupEnv(getenv, "MAILPROOF_REDIS_URL", true)
 	if err != nil {
@@ -89,7 +91,11 @@ func openStore(ctx context.Context, getenv func(string) string) (*store.Redis, e
 	if url == "" {
 		return nil, errors.New("MAILPROOF_REDIS_URL is not set (with 'mailproof local' running, paste the export lines it printed)")
 	}
-	rdb, err := store.Open(ctx, url)
+	cfg, err := server.LoadSettings(getenv, "MAILPROOF_REDIS_MIN_REPLICAS", "MAILPROOF_REDIS_TIMEOUT")
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := store.Open(ctx, url, store.WithMinReplicas(cfg.RedisMinReplicas, cfg.RedisTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("connect to Redis: %w", err)
 	}

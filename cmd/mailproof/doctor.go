@@ -184,6 +184,7 @@ func (d *doctorRun) checkRedis(ctx context.Context) {
 	default:
 		d.add("redis", checkOK, "answers, Redis "+version, "")
 	}
+	d.checkReplicas(ctx, rdb)
 	st, err := rdb.ReadSettings(ctx)
 	if err != nil {
 		d.add("redis settings", checkFail, errLine(err), "allow CONFIG GET or INFO for mailproof's Redis user")
@@ -213,6 +214,33 @@ func (d *doctorRun) checkRedis(ctx context.Context) {
 	default:
 		d.add("redis persistence", checkFail, "none: a restart forgets every queued login and pending record",
 			"turn AOF on (appendonly yes, appendfsync everysec)")
+	}
+}
+
+// checkReplicas compares MAILPROOF_REDIS_MIN_REPLICAS with the replicas connected to
+// the master of mailproof's keys: with fewer, every event would be answered 503.
+func (d *doctorRun) checkReplicas(ctx context.Context, rdb *store.Redis) {
+	cfg, err := server.LoadSettings(d.getenv, "MAILPROOF_REDIS_MIN_REPLICAS")
+	if err != nil {
+		return // the config check names it
+	}
+	want := cfg.RedisMinReplicas
+	n, err := rdb.ConnectedReplicas(ctx)
+	switch {
+	case err != nil && want > 0:
+		d.add("redis replicas", checkFail, errLine(err), fmt.Sprintf("allow INFO for mailproof's Redis user: MAILPROOF_REDIS_MIN_REPLICAS=%d needs the replica count", want))
+	case err != nil:
+		d.add("redis replicas", checkWarn, "unknown ("+errLine(err)+")", "")
+	case n < want:
+		d.add("redis replicas", checkFail, fmt.Sprintf("MAILPROOF_REDIS_MIN_REPLICAS is %d but the master has %d replicas connected: every event would be answered 503", want, n),
+			"connect the missing replicas (INFO replication on the master) or lower MAILPROOF_REDIS_MIN_REPLICAS")
+	case want == 0 && n > 0:
+		d.add("redis replicas", checkOK, fmt.Sprintf("%d connected; MAILPROOF_REDIS_MIN_REPLICAS=0, so a failover can lose events accepted just before it (README, Durability)", n), "")
+	case want > 0 && n == want:
+		d.add("redis replicas", checkWarn, fmt.Sprintf("%d connected, as MAILPROOF_REDIS_MIN_REPLICAS asks: while any one of them is down or resyncing, every event is answered 503", n),
+			"run one replica more than MAILPROOF_REDIS_MIN_REPLICAS so losing one does not stop accepting events")
+	default:
+		d.add("redis replicas", checkOK, fmt.Sprintf("%d connected, MAILPROOF_REDIS_MIN_REPLICAS=%d", n, want), "")
 	}
 }
 

@@ -107,7 +107,7 @@ func TestDoctorPassesAHealthyDeployment(t *testing.T) {
 	if err != nil {
 		t.Fatalf("doctor: %v; checks %+v", err, got)
 	}
-	for _, name := range []string{"config", "redis", "redis eviction", "redis persistence", "auth0 token", "auth0 scopes",
+	for _, name := range []string{"config", "redis", "redis eviction", "redis persistence", "redis replicas", "auth0 token", "auth0 scopes",
 		"auth0 rate limit", "connection", "action", "action binding", "webhook secret"} {
 		if r, ok := got[name]; !ok || r.Status != checkOK {
 			t.Errorf("check %q: %+v; want ok", name, r)
@@ -148,6 +148,11 @@ func TestDoctorNamesEachFault(t *testing.T) {
 			check: "redis eviction", status: checkFail, detail: "allkeys-lru"},
 		{name: "Redis without persistence", redisArgs: []string{"--maxmemory-policy", "noeviction"},
 			check: "redis persistence", status: checkFail, detail: "none"},
+		{name: "fewer replicas than MIN_REPLICAS", check: "redis replicas", status: checkFail, detail: "MAILPROOF_REDIS_MIN_REPLICAS is 1 but the master has 0 replicas connected",
+			prepare: func(_ *testing.T, env map[string]string, _ *auth0test.Tenant) []string {
+				env["MAILPROOF_REDIS_MIN_REPLICAS"] = "1"
+				return nil
+			}},
 		{name: "wrong client secret", check: "auth0 token", status: checkFail,
 			prepare: func(_ *testing.T, env map[string]string, _ *auth0test.Tenant) []string {
 				env["MAILPROOF_AUTH0_CLIENT_SECRET"] = "wrong"

@@ -116,6 +116,12 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	if embedded && cfg.RedisMinReplicas > 0 {
+		// A shell that holds a production deployment's exports would otherwise have every
+		// event answered 503: the embedded Redis has no replica to confirm anything.
+		fmt.Fprintf(stderr, "mailproof: MAILPROOF_REDIS_MIN_REPLICAS=%d ignored: the embedded Redis has no replicas to wait for\n", cfg.RedisMinReplicas)
+		cfg.RedisMinReplicas = 0
+	}
 	log, err := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
 	if err != nil {
 		return err

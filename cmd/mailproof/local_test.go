@@ -142,6 +142,29 @@ func TestLocalDemoFlipsOneUser(t *testing.T) {
 	}
 }
 
+// TestLocalIgnoresMinReplicasOnTheEmbeddedRedis: MAILPROOF_REDIS_MIN_REPLICAS left in the
+// shell from a real deployment would have the demo's event answered 503; local says it
+// ignores it and the demo flips its user.
+func TestLocalIgnoresMinReplicasOnTheEmbeddedRedis(t *testing.T) {
+	env := map[string]string{"MAILPROOF_LISTEN": "127.0.0.1:0", "MAILPROOF_OPS_LISTEN": "127.0.0.2:0", "MAILPROOF_REDIS_MIN_REPLICAS": "1"}
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(t.Context(), []string{"local", "--demo"}, func(k string) string { return env[k] }, &stdout, &stderr)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("local --demo with MAILPROOF_REDIS_MIN_REPLICAS=1: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the demo never finished\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "MAILPROOF_REDIS_MIN_REPLICAS=1 ignored") {
+		t.Errorf("local did not say it ignores MAILPROOF_REDIS_MIN_REPLICAS:\n%s", stderr.String())
+	}
+}
+
 // TestLocalDemoFailureExitsNonZero: a demo that cannot run ends local with an error.
 func TestLocalDemoFailureExitsNonZero(t *testing.T) {
 	tenant := auth0test.NewT(t, auth0test.Config{})

@@ -81,20 +81,33 @@ func TestServeSweepsOnSchedule(t *testing.T) {
 	waitReady(t, env["MAILPROOF_OPS_LISTEN"], done, &stderr)
 	waitVerified(t, tenant, lost.ID, stderr.String)
 
-	resp, err := http.Get("http://" + env["MAILPROOF_OPS_LISTEN"] + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{
+	// The worker counts the job's outcome just after its PATCH lands, so the tenant can
+	// show the user verified a moment before /metrics does: wait for the lines.
+	want := []string{
 		"mailproof_reconcile_interval_seconds 3600",
 		`mailproof_reconcile_runs_total{path="search",result="ok"} 1`,
 		`mailproof_reconcile_jobs_total{outcome="verified"} 1`,
-	} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %q", want)
+	}
+	var missing []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + env["MAILPROOF_OPS_LISTEN"] + "/metrics")
+		if err != nil {
+			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		missing = missing[:0]
+		for _, w := range want {
+			if !strings.Contains(string(body), w) {
+				missing = append(missing, w)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, m := range missing {
+		t.Errorf("/metrics lacks %q", m)
 	}
 	cancel()
 	select {

@@ -3,27 +3,66 @@
 -- event (marked but not queued) nor double it (queued twice). One call takes
 -- a whole batch of events: Redis pays the script call once per batch, not
 -- once per event, and the batch runs as one atomic unit.
--- KEYS: 1 job stream, then per event i (from 0): 2+2i replay mark, 3+2i
---       record hash
--- ARGV: 1 now ms (one clock reading for the batch), then per event i:
---       2+4i replay ttl ms, 3+4i user id, 4+4i webhook id, 5+4i payload
+-- A replay mark is the webhook id's fingerprint in the set of its shard for
+-- the time window it was first seen in (see keys.go); an event is a replay
+-- when its fingerprint is in any window its TTL still covers, or when it has
+-- a mark of the layout before the sets (one key per webhook id, kept until
+-- its own TTL ends after an upgrade).
+-- Why a redelivery within the TTL is always caught: the first delivery's
+-- mark sits in the set of the window holding its time t, and that set
+-- expires at the window's end plus the TTL, after t + TTL. A redelivery at
+-- t' <= t + TTL looks in every window from the one holding t' - TTL, which
+-- is no later than t's, to its own: t's window is among them. Two
+-- deliveries in one batch: the first adds its mark before the second looks.
+-- Two batches at once: each script runs alone. A delivery after the TTL is
+-- refused by the signature's timestamp check before it gets here.
+-- KEYS: 1 job stream, then per event: the record hash, the old-layout mark,
+--       and n window sets of the event's shard, oldest first, the last
+--       being the current window
+-- ARGV: 1 now ms (one clock reading for the batch), then per event (6
+--       each): expiry of the current window's set (ms, absolute: the end
+--       of the window plus the replay TTL), user id, webhook id, payload,
+--       fingerprint (a 64-bit integer), n
 -- Returns two entries per event: a status and the job id ('' unless queued),
 -- or 'error' and the Redis error for that event alone (a key of the wrong
 -- type); the other events of the batch are unaffected.
 local out = {}
 local now = ARGV[1]
 local nowMS = tonumber(now)
-local function ingest(replay, record, ttl, user, webhook, payload)
+local expiry = {} -- the expiry set on each window set in this call
+local function failed(r)
+  return type(r) == 'table' and r.err
+end
+local function ingest(record, oldMark, sets, expireAt, user, webhook, payload, print)
   -- Read first: an error here must leave no replay mark behind.
   local rec = redis.pcall('HMGET', record, 'status', 'expires_at')
   if rec.err then
     return 'error', rec.err
   end
-  local set = redis.pcall('SET', replay, now, 'NX', 'PX', ttl)
-  if type(set) == 'table' and set.err then
-    return 'error', set.err
-  elseif not set then
+  if redis.call('EXISTS', oldMark) == 1 then
     return 'duplicate', ''
+  end
+  for i = 1, #sets do
+    local seen = redis.pcall('SISMEMBER', sets[i], print)
+    if failed(seen) then
+      return 'error', seen.err
+    elseif seen == 1 then
+      return 'duplicate', ''
+    end
+  end
+  local cur = sets[#sets]
+  local added = redis.pcall('SADD', cur, print)
+  if failed(added) then
+    return 'error', added.err
+  end
+  -- The set lives until the latest expiry any of its marks needs.
+  local at = tonumber(expireAt)
+  if (expiry[cur] or 0) < at then
+    local current = redis.call('PEXPIRETIME', cur)
+    if current < at then
+      redis.call('PEXPIREAT', cur, expireAt)
+    end
+    expiry[cur] = math.max(current, at)
   end
   local expires = tonumber(rec[2] or '0') or 0
   -- A record another event is verifying still takes this one: if that event
@@ -35,17 +74,23 @@ local function ingest(replay, record, ttl, user, webhook, payload)
   local id = redis.pcall('XADD', KEYS[1], '*',
     'user_id', user, 'webhook_id', webhook, 'payload', payload,
     'attempt', '1', 'enqueued_at', now)
-  if type(id) == 'table' and id.err then
+  if failed(id) then
     -- Not queued, so not seen: a redelivery must get its chance.
-    redis.call('DEL', replay)
+    redis.call('SREM', cur, print)
     return 'error', id.err
   end
   return 'queued', id
 end
-for i = 0, (#ARGV - 1) / 4 - 1 do
-  local a = 1 + 4 * i
-  local status, detail = ingest(KEYS[2 + 2 * i], KEYS[3 + 2 * i],
-    ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4])
+local k = 2
+for a = 2, #ARGV, 6 do
+  local n = tonumber(ARGV[a + 5])
+  local sets = {}
+  for i = 1, n do
+    sets[i] = KEYS[k + 1 + i]
+  end
+  local status, detail = ingest(KEYS[k], KEYS[k + 1], sets,
+    ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4])
+  k = k + 2 + n
   out[#out + 1] = status
   out[#out + 1] = detail
 end

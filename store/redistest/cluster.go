@@ -196,6 +196,9 @@ func DedicatedCluster(t testing.TB) *ClusterSet {
 	if err := c.start(bin, cli); err != nil {
 		t.Fatalf("redistest: Cluster: %v", err)
 	}
+	for _, sv := range c.servers {
+		sv.t = t // Start, Pause and Resume report to the test
+	}
 	return &ClusterSet{t: t, c: c}
 }
 
