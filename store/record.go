@@ -167,6 +167,11 @@ func (r *Redis) recordFromHash(userID string, h map[string]string) Record {
 
 // defaultConnection is Auth0's default database connection: most records are on it,
 // so the compact layout stores a record's connection only when it is another one.
+// The connection is part of what allows a flip (proof's policy: the login's connection
+// must be the record's, and "" accepts any), so the encoding errs one way only: an
+// empty connection is stored as an empty 'c', never left out, and a missing 'c' reads
+// as this one name, never as "". A field lost by mistake could only make a flip
+// stricter, not let a login on another connection through.
 const defaultConnection = "Username-Password-Authentication"
 
 // compactRecord decodes a record of the compact layout: one-letter names, and
