@@ -298,3 +298,42 @@ func testCompactRecord(t *testing.T, b backend) {
 		t.Errorf("email index hash expiry %v, %v; want one", ttl, err)
 	}
 }
+
+// TestFindByEmailOfSeveral: two records holding one address, in different weeks and
+// layouts, give the one updated last; a record that moved to another address is
+// no answer for its old one.
+func TestFindByEmailOfSeveral(t *testing.T) { conform(t, testFindByEmailOfSeveral) }
+
+func testFindByEmailOfSeveral(t *testing.T, b backend) {
+	r := b.open(t, store.WithRetention(time.Hour), store.WithPendingTTL(24*time.Hour))
+	ctx := timeout(t)
+	at := time.Now().Truncate(time.Millisecond)
+	clock := at
+	store.SetClock(r, func() time.Time { return clock })
+	putLongRecord(t, r, "auth0|old", "same@example.com", store.StatusPending, "", at.Add(-time.Hour), at.Add(time.Hour), time.Time{})
+	if rec, err := r.FindByEmail(ctx, "same@example.com"); err != nil || rec.UserID != "auth0|old" {
+		t.Fatalf("find: %+v, %v; want the old-layout record", rec, err)
+	}
+	if err := r.PutPending(ctx, store.Record{UserID: "auth0|first", Email: "same@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	clock = at.Add(8 * 24 * time.Hour) // another week's hash
+	if err := r.PutPending(ctx, store.Record{UserID: "auth0|second", Email: "same@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := r.FindByEmail(ctx, "same@example.com"); err != nil || rec.UserID != "auth0|second" {
+		t.Errorf("find: %+v, %v; want the record updated last", rec, err)
+	}
+	// second moves to another address: first (or old) answers for this one.
+	clock = clock.Add(time.Minute)
+	if err := r.PutPending(ctx, store.Record{UserID: "auth0|second", Email: "other@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.FindByEmail(ctx, "same@example.com")
+	if err != nil || (rec.UserID != "auth0|first" && rec.UserID != "auth0|old") {
+		t.Errorf("find after second moved: %+v, %v; want first or old", rec, err)
+	}
+	if rec, err := r.FindByEmail(ctx, "other@example.com"); err != nil || rec.UserID != "auth0|second" {
+		t.Errorf("find the new address: %+v, %v", rec, err)
+	}
+}
