@@ -12,11 +12,17 @@
 // another slot. Times are Unix milliseconds everywhere.
 //
 //	key                           type    TTL                       holds
-//	mp:{mp}:pending:<enc user>    HASH    none while pending;       the record: user_id, email (normalized),
-//	                                      retention (default 30d)   connection, provisioned_at, status, outcome,
-//	                                      once verified or closed,  holder, created_at, updated_at,
-//	                                      or from expires_at        expires_at (0 = never), delivery,
-//	                                                                delivered_at, deliveries, delivering_at
+//	mp:{mp}:pending:<enc user>    HASH    none while pending;       the record, compact (lua/record.lua): s status,
+//	                                      retention (default 30d)   e email (normalized), c connection (absent:
+//	                                      once verified or closed,  Username-Password-Authentication),
+//	                                      or from expires_at        p provisioned_at, x expires_at, a created_at
+//	                                                                (absent: = p), u updated_at (absent: = a),
+//	                                                                o outcome, h holder, d delivery,
+//	                                                                t delivered_at, n deliveries, g delivering_at;
+//	                                                                absent = empty, 0 or never. Records of the
+//	                                                                layout before (user_id, email, ..., status)
+//	                                                                are read as they are and rewritten compact
+//	                                                                by the first script that changes them
 //	mp:{mp}:pending-index         ZSET    none                      member <enc user>, score provisioned_at:
 //	                                                                records waiting for proof, for listing
 //	mp:{mp}:seen:<window>:<shard> SET     the window's end plus     replay marks: the 64-bit fingerprints
@@ -59,9 +65,20 @@
 //	rate:mp:{mp}:ratelimit        STRING  until the budget is full  the shared GCRA budget's theoretical arrival
 //	                                                                time (redis_rate prefixes its keys "rate:")
 //	mp:{mp}:ratelimit-pause       STRING  until the pause ends      "no Management API call before" (ms)
-//	mp:{mp}:email:<enc address>   STRING  as the record             the user id of the record holding the
-//	                                                                (normalized) address: provisioning finds its
-//	                                                                own users by it without asking Auth0
+//	mp:{mp}:emails:<week>:<shard> HASH    the week's end            the email index: field = the fingerprint
+//	                                      (week 0: none)            (SHA-256 prefix, an integer) of a normalized
+//	                                                                address, value = the user id of the record
+//	                                                                holding it, for the records whose keys expire
+//	                                                                in <week> (Unix ms / 604800000 + 1; 0 =
+//	                                                                never), 1024 shards by the fingerprint's top
+//	                                                                bits: provisioning finds its own users by it
+//	                                                                without asking Auth0
+//	mp:{mp}:email-weeks           ZSET    none                      the weeks with email index hashes (member =
+//	                                                                score = <week>); past weeks are dropped as
+//	                                                                records are written
+//	mp:{mp}:email:<enc address>   STRING  as the record             the email index of the layout before shards
+//	                                                                (the user id): never written now, read
+//	                                                                beside the shards until it expires
 //	mp:{mp}:idem:<enc key>        HASH    24h                       an admin API answer kept under its
 //	                                                                Idempotency-Key: fp, status, body
 //	rate:mp:{mp}:authratelimit    STRING  until the budget is full  the Authentication API budget (reset emails)
@@ -105,13 +122,26 @@
 //     into hash tables of about 60 bytes a mark: still correct, and still a
 //     third of one key per mark. The marks of one window expire together,
 //     so a mark lives between its TTL and its TTL plus a window.
-//   - Pending records are still one hash each, beside a sorted-set index
-//     entry and an email index key: about 770 bytes a record.
+//   - A pending record is one hash with one-letter field names and nothing
+//     stored for what is empty, default or implied (about 180 bytes, ~150
+//     of them the key itself), a sorted-set index entry (about 150) and a
+//     field of a shared email index hash (about 50): about 470 bytes in all.
+//     The email index hashes expire whole, at the end of the week their
+//     records' keys expire in, so an entry never outlives its record by more
+//     than a week and none needs a sweep.
 //
-// Both sharded layouts are read alongside the layout they replaced, so an
-// upgrade in place loses nothing: the old replay marks count until their
-// TTL ends, the old per-user streams are read until they expire with the
-// retention, and nothing needs migrating.
+// Every new layout is read alongside the layout it replaced, so an upgrade in
+// place loses nothing: the old replay marks count until their TTL ends, the
+// old per-user streams and email index keys are read until they expire with
+// the retention, records of the long layout are read as they are, and
+// nothing needs migrating. A record is rewritten compact by the first
+// script that changes it (claim, finish, dead letter, delivery), inside
+// that script and before its checks, so the checks read what the long
+// fields held. Releases before the compact layout do not read it: during a
+// rolling upgrade an old replica takes a record the new release wrote or
+// changed for missing (its receiver answers not_pending, its worker finds no
+// record to flip), so replace every replica at once, or stop provisioning
+// until the old ones are gone.
 //
 // # One hash tag
 //

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -55,3 +56,21 @@ func UserAuditKey(userID string) string { return userAuditKey(userID) }
 
 // SetClock makes the store read the time from now; set it before any call.
 func SetClock(r *Redis, now func() time.Time) { r.now = now }
+
+// EmailIndexEntry is where the email index keeps address for a record whose key
+// expires at keyExpiry (zero: never): the hash and the field.
+func EmailIndexEntry(address string, keyExpiry time.Time) (key, field string) {
+	print, shard := emailPrint(address)
+	var at int64
+	if !keyExpiry.IsZero() {
+		at = keyExpiry.UnixMilli()
+	}
+	week, _ := emailWeek(at)
+	return emailIndexKey(week, shard), strconv.FormatInt(print, 10)
+}
+
+// EmailKey is an address's email index key in the layout before shards.
+func EmailKey(address string) string { return emailKey(address) }
+
+// EncodeID is how an id appears in keys and index members.
+func EncodeID(id string) string { return encodeID(id) }

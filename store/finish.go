@@ -59,7 +59,7 @@ func (r *Redis) Claim(ctx context.Context, userID, holder string) (Record, bool,
 		k, _ := v[i].(string)
 		h[k], _ = v[i+1].(string)
 	}
-	return r.recordFromHash(h), won == 1, nil
+	return r.recordFromHash(userID, h), won == 1, nil
 }
 
 // Finish records the outcome of a job and acknowledges it in one atomic

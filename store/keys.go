@@ -27,6 +27,7 @@ const (
 	keyAuthRatePause = prefix + "authratelimit-pause"
 	keySweepLock     = prefix + "reconcile-lock"
 	keySweep         = prefix + "reconcile"
+	keyEmailWeeks    = prefix + "email-weeks"
 )
 
 // group is the consumer group of the job stream.
@@ -56,9 +57,50 @@ func replayKey(webhookID string) string { return idKey("replay:", webhookID) }
 func userAuditKey(userID string) string { return idKey("audit:", userID) }
 func sweepRunKey(run string) string     { return idKey("reconcile-run:", run) }
 
-// emailKey is the record index by address (normalized); addresses come from outside
-// like ids, so they are encoded the same way.
+// emailKey is the record index by address (normalized) of the layout before
+// emailIndexKey: one key per address, still read, no longer written, until it
+// expires with its record. Addresses come from outside like ids, so they are
+// encoded the same way.
 func emailKey(normalized string) string { return idKey("email:", normalized) }
+
+// The email index is fields of shared hashes rather than a key per address:
+// a key costs about 160 bytes, a field about 40. mp:{mp}:emails:<week>:<shard>
+// maps the fingerprints of the addresses of one shard, whose records' keys
+// expire in that week, to their user ids; it expires at the week's end, so an
+// entry lives at least as long as its record's key (Redis 7.0 expires keys,
+// not fields) and at most a week longer. Week 0 holds the records whose keys
+// never expire. mp:{mp}:email-weeks lists the weeks that may hold entries.
+const (
+	emailShards = 1024
+	weekMS      = 7 * dayMS
+)
+
+// emailPrint is a normalized address's fingerprint (the first 8 bytes of
+// its SHA-256, as a signed integer Redis keeps as 8 bytes) and its shard.
+// Two addresses may share a fingerprint, by chance (about one pair in 2^64)
+// or made on purpose; FindByEmail therefore checks that the record it finds
+// holds the address, so a shared fingerprint can hide a record (provisioning
+// then asks Auth0 by address, its path for a record it has no index entry
+// for) but never return another user's.
+func emailPrint(normalized string) (int64, uint32) {
+	sum := sha256.Sum256([]byte(normalized))
+	v := binary.BigEndian.Uint64(sum[:8])
+	return int64(v), uint32(v>>54) % emailShards
+}
+
+// emailWeek is the email index week holding atMS (weeks count from 1, the
+// one of the Unix epoch; 0 is never), and that week's end in ms (0: never).
+func emailWeek(atMS int64) (week, end int64) {
+	if atMS <= 0 {
+		return 0, 0
+	}
+	week = atMS/weekMS + 1
+	return week, week * weekMS
+}
+
+func emailIndexKey(week int64, shard uint32) string {
+	return prefix + "emails:" + strconv.FormatInt(week, 10) + ":" + strconv.FormatUint(uint64(shard), 10)
+}
 
 // replayedKey marks a replayed dead letter; the id is the operator's input,
 // so it is encoded like any outside id.

@@ -70,7 +70,7 @@ func (r *Redis) ListPending(ctx context.Context, cursor string, limit int) ([]Re
 			if len(out) == limit {
 				break
 			}
-			rec := r.recordFromHash(cmds[i].Val())
+			rec := r.recordFromHash(memberUser(z.Member.(string)), cmds[i].Val())
 			if len(cmds[i].Val()) == 0 || (rec.Status != StatusPending && rec.Status != StatusVerifying) {
 				stale = append(stale, z.Member)
 				continue
@@ -90,6 +90,12 @@ func (r *Redis) ListPending(ctx context.Context, cursor string, limit int) ([]Re
 		return out, "", nil
 	}
 	return out, encodeCursor(last), nil
+}
+
+// memberUser is the user id of a pending index member (the encoded id).
+func memberUser(member string) string {
+	id, _ := base64.RawURLEncoding.DecodeString(member)
+	return string(id)
 }
 
 // listPos is where a page starts: after (score, member) in newest-first
@@ -172,8 +178,8 @@ func (r *Redis) LongestWaiting(ctx context.Context, n int) ([]Record, error) {
 		}); err != nil {
 			return nil, wrap("longest waiting", err)
 		}
-		for _, c := range cmds {
-			rec := r.recordFromHash(c.Val())
+		for i, c := range cmds {
+			rec := r.recordFromHash(memberUser(members[i]), c.Val())
 			if len(c.Val()) > 0 && (rec.Status == StatusPending || rec.Status == StatusVerifying) && len(out) < n {
 				out = append(out, rec)
 			}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -27,25 +29,67 @@ const (
 )
 
 // FindByEmail returns the record that holds an address (compared in event's form), or
-// ErrNotFound. It lets a provisioning run that was interrupted find its own users
-// without asking Auth0.
+// ErrNotFound; of several, the one updated last. It lets a provisioning run that was
+// interrupted find its own users without asking Auth0.
 func (r *Redis) FindByEmail(ctx context.Context, email string) (Record, error) {
 	norm := event.NormalizeEmail(email)
-	id, err := r.c.Get(ctx, emailKey(norm)).Result()
-	if errors.Is(err, redis.Nil) {
-		return Record{}, fmt.Errorf("find by email: %w", ErrNotFound)
-	}
+	print, shard := emailPrint(norm)
+	weeks, err := r.c.ZRange(ctx, keyEmailWeeks, 0, -1).Result()
 	if err != nil {
 		return Record{}, wrap("find by email", err)
 	}
-	rec, err := r.Get(ctx, id)
-	if err != nil {
-		return Record{}, err
+	// The address's field in every week's shard, and its key of the layout
+	// before shards: one round trip.
+	cmds := make([]*redis.StringCmd, 0, len(weeks)+1)
+	_, err = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		cmds = append(cmds, p.Get(ctx, emailKey(norm)))
+		for _, w := range weeks {
+			week, _ := strconv.ParseInt(w, 10, 64)
+			cmds = append(cmds, p.HGet(ctx, emailIndexKey(week, shard), strconv.FormatInt(print, 10)))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return Record{}, wrap("find by email", err)
 	}
-	if rec.Email != norm { // the index outlived a record replaced with another address
+	var users []string
+	for _, c := range cmds {
+		id, err := c.Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+		case err != nil:
+			return Record{}, wrap("find by email", err)
+		case !slices.Contains(users, id):
+			users = append(users, id)
+		}
+	}
+	if len(users) == 0 {
 		return Record{}, fmt.Errorf("find by email: %w", ErrNotFound)
 	}
-	return rec, nil
+	recs, errs := r.GetMany(ctx, users)
+	var found *Record
+	for i, rec := range recs {
+		switch {
+		case errors.Is(errs[i], ErrNotFound):
+			continue // the entry outlived its record
+		case errs[i] != nil:
+			return Record{}, fmt.Errorf("find by email: %w", errs[i])
+		}
+		// Only a record that holds the address is an answer: an entry may have
+		// outlived a record replaced with another address, or belong to another
+		// address with the same fingerprint (emailPrint). Found or not, a user
+		// is never given another user's record.
+		if rec.Email != norm {
+			continue
+		}
+		if found == nil || rec.UpdatedAt.After(found.UpdatedAt) {
+			found = &recs[i]
+		}
+	}
+	if found == nil {
+		return Record{}, fmt.Errorf("find by email: %w", ErrNotFound)
+	}
+	return *found, nil
 }
 
 // StartDelivery marks userID's pending record as being sent its link, before the send:
@@ -69,7 +113,7 @@ func (r *Redis) AbortDelivery(ctx context.Context, userID string) error {
 }
 
 func (r *Redis) delivery(ctx context.Context, op, userID, delivery, by string) (bool, error) {
-	args := append([]any{op, ms(r.now()), delivery, by}, r.auditArgs()...)
+	args := append([]any{op, ms(r.now()), delivery, by}, append(r.auditArgs(), userID)...)
 	n, err := r.scripts.delivery.Run(ctx, r.c, []string{pendingKey(userID), keyAudit, r.trailKey(userID)}, args...).Int()
 	if err != nil {
 		return false, wrap("record delivery", err)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/mailproof/mailproof/event"
-	"github.com/redis/go-redis/v9"
 )
 
 // Record statuses. A record is written pending; a worker moves it to
@@ -74,14 +73,19 @@ func (r *Redis) putPending(ctx context.Context, rec Record, mode string) (bool, 
 	}
 	// The key itself outlives its expiry by the retention, so an expired
 	// record can still be shown, then Redis deletes it.
-	keyExpiry := "0"
+	var keyExpiry int64
 	if !rec.ExpiresAt.IsZero() && r.cfg.retention > 0 {
-		keyExpiry = ms(rec.ExpiresAt.Add(r.cfg.retention))
+		keyExpiry = rec.ExpiresAt.Add(r.cfg.retention).UnixMilli()
 	}
+	email := event.NormalizeEmail(rec.Email)
+	print, shard := emailPrint(email)
+	week, weekEnd := emailWeek(keyExpiry)
+	thisWeek, _ := emailWeek(now.UnixMilli())
 	n, err := r.scripts.put.Run(ctx, r.c,
-		[]string{pendingKey(rec.UserID), keyPendingIndex, emailKey(event.NormalizeEmail(rec.Email))},
-		encodeID(rec.UserID), rec.UserID, event.NormalizeEmail(rec.Email), rec.Connection,
+		[]string{pendingKey(rec.UserID), keyPendingIndex, emailIndexKey(week, shard), keyEmailWeeks, emailKey(email)},
+		encodeID(rec.UserID), rec.UserID, email, rec.Connection,
 		ms(rec.ProvisionedAt), ms(now), ms(rec.ExpiresAt), keyExpiry, mode,
+		print, week, weekEnd, thisWeek,
 	).Int()
 	if err != nil {
 		return false, wrap("put pending", err)
@@ -98,26 +102,47 @@ func (r *Redis) Get(ctx context.Context, userID string) (Record, error) {
 	if len(h) == 0 {
 		return Record{}, fmt.Errorf("get record: %w", ErrNotFound)
 	}
-	return r.recordFromHash(h), nil
+	return r.recordFromHash(userID, h), nil
 }
 
-// DeletePending removes a user's record, and its email index entry if it points at
+// DeletePending removes a user's record, and its email index entries if they point at
 // the user, whatever its status, and reports whether there was one.
 func (r *Redis) DeletePending(ctx context.Context, userID string) (bool, error) {
-	email, err := r.c.HGet(ctx, pendingKey(userID), "email").Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	// The address is read before the script: a replacement in between
+	// (another address) leaves the old address's entries, which FindByEmail
+	// ignores (the record no longer holds that address) and which expire
+	// with their week; the record itself is deleted all the same.
+	v, err := r.c.HMGet(ctx, pendingKey(userID), "e", "email").Result()
+	if err != nil {
 		return false, wrap("delete record", err)
 	}
-	n, err := r.scripts.del.Run(ctx, r.c, []string{pendingKey(userID), keyPendingIndex, emailKey(email)}, encodeID(userID), userID).Int()
+	email, _ := v[0].(string)
+	if email == "" {
+		email, _ = v[1].(string)
+	}
+	weeks, err := r.c.ZRange(ctx, keyEmailWeeks, 0, -1).Result()
+	if err != nil {
+		return false, wrap("delete record", err)
+	}
+	print, shard := emailPrint(email)
+	keys := []string{pendingKey(userID), keyPendingIndex, emailKey(email)}
+	for _, w := range weeks {
+		week, _ := strconv.ParseInt(w, 10, 64)
+		keys = append(keys, emailIndexKey(week, shard))
+	}
+	n, err := r.scripts.del.Run(ctx, r.c, keys, encodeID(userID), userID, print).Int()
 	if err != nil {
 		return false, wrap("delete record", err)
 	}
 	return n == 1, nil
 }
 
-// recordFromHash decodes a record hash, reporting a pending record past its
-// expiry as expired.
-func (r *Redis) recordFromHash(h map[string]string) Record {
+// recordFromHash decodes the record hash of userID in either layout (see
+// lua/record.lua), reporting a pending record past its expiry as expired.
+func (r *Redis) recordFromHash(userID string, h map[string]string) Record {
+	if _, ok := h["s"]; ok {
+		return r.expired(compactRecord(userID, h))
+	}
 	rec := Record{
 		UserID:        h["user_id"],
 		Email:         h["email"],
@@ -134,6 +159,54 @@ func (r *Redis) recordFromHash(h map[string]string) Record {
 		DeliveringAt:  parseMS(h["delivering_at"]),
 	}
 	rec.Deliveries, _ = strconv.Atoi(h["deliveries"])
+	if rec.UserID == "" {
+		rec.UserID = userID
+	}
+	return r.expired(rec)
+}
+
+// defaultConnection is Auth0's default database connection: most records are on it,
+// so the compact layout stores a record's connection only when it is another one.
+// The connection is part of what allows a flip (proof's policy: the login's connection
+// must be the record's, and "" accepts any), so the encoding errs one way only: an
+// empty connection is stored as an empty 'c', never left out, and a missing 'c' reads
+// as this one name, never as "". A field lost by mistake could only make a flip
+// stricter, not let a login on another connection through.
+const defaultConnection = "Username-Password-Authentication"
+
+// compactRecord decodes a record of the compact layout: one-letter names, and
+// nothing stored for what is empty or implied (lua/record.lua lists them).
+func compactRecord(userID string, h map[string]string) Record {
+	rec := Record{
+		UserID:        userID,
+		Email:         h["e"],
+		Connection:    h["c"],
+		ProvisionedAt: parseMS(h["p"]),
+		Status:        h["s"],
+		Outcome:       h["o"],
+		Holder:        h["h"],
+		ExpiresAt:     parseMS(h["x"]),
+		CreatedAt:     parseMS(h["a"]),
+		UpdatedAt:     parseMS(h["u"]),
+		Delivery:      h["d"],
+		DeliveredAt:   parseMS(h["t"]),
+		DeliveringAt:  parseMS(h["g"]),
+	}
+	rec.Deliveries, _ = strconv.Atoi(h["n"])
+	if _, ok := h["c"]; !ok {
+		rec.Connection = defaultConnection
+	}
+	if rec.CreatedAt.IsZero() {
+		rec.CreatedAt = rec.ProvisionedAt
+	}
+	if rec.UpdatedAt.IsZero() {
+		rec.UpdatedAt = rec.CreatedAt
+	}
+	return rec
+}
+
+// expired reports a pending record past its expiry as expired.
+func (r *Redis) expired(rec Record) Record {
 	if rec.Status == StatusPending && !rec.ExpiresAt.IsZero() && !r.now().Before(rec.ExpiresAt) {
 		rec.Status = StatusExpired
 	}

@@ -23,23 +23,28 @@ func newScripts() scripts {
 	withAudit := func(name string) *redis.Script {
 		return redis.NewScript(prelude + "\n" + lua(name))
 	}
+	// Scripts that check or change a record read both of its layouts
+	// through lua/record.lua.
+	withRecord := func(name string) *redis.Script {
+		return redis.NewScript(lua("record") + "\n" + prelude + "\n" + lua(name))
+	}
 	plain := func(name string) *redis.Script {
 		return redis.NewScript(lua(name))
 	}
 	return scripts{
 		put:        plain("put"),
 		ingest:     plain("ingest"),
-		claim:      plain("claim"),
-		finish:     withAudit("finish"),
+		claim:      withRecord("claim"),
+		finish:     withRecord("finish"),
 		retry:      withAudit("retry"),
 		moveDue:    plain("movedue"),
-		deadLetter: withAudit("deadletter"),
+		deadLetter: withRecord("deadletter"),
 		replay:     withAudit("replay"),
 		pause:      plain("pause"),
 		drop:       plain("drop"),
 		undo:       withAudit("undo"),
 		del:        plain("del"),
-		delivery:   withAudit("delivery"),
+		delivery:   withRecord("delivery"),
 		note:       withAudit("note"),
 		sweep:      plain("sweep"),
 	}

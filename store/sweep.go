@@ -181,7 +181,7 @@ func (r *Redis) GetMany(ctx context.Context, users []string) ([]Record, []error)
 		case len(h) == 0:
 			errs[i] = fmt.Errorf("get record: %w", ErrNotFound)
 		default:
-			recs[i] = r.recordFromHash(h)
+			recs[i] = r.recordFromHash(users[i], h)
 		}
 	}
 	return recs, errs

@@ -15,9 +15,12 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[11], '*',
   'job_id', ARGV[2], 'user_id', ARGV[3], 'webhook_id', ARGV[4],
   'payload', ARGV[5], 'attempt', ARGV[6], 'enqueued_at', ARGV[7],
   'last_error', ARGV[8], 'failed_at', ARGV[9])
-local rec = redis.call('HMGET', KEYS[3], 'status', 'holder')
+-- A long-layout record is upgraded first (lua/record.lua): the check below
+-- reads the same status and holder it held, in the same script.
+upgrade(KEYS[3])
+local rec = redis.call('HMGET', KEYS[3], 's', 'h')
 if rec[1] == 'verifying' and rec[2] == ARGV[10] then
-  redis.call('HSET', KEYS[3], 'status', 'pending', 'holder', '', 'updated_at', ARGV[9])
+  setOrClear(KEYS[3], 's', 'pending', 'h', '', 'u', ARGV[9])
 end
 audit(KEYS[4], KEYS[5], ARGV[14], ARGV[15], ARGV[16], endEpisode({
   'time', ARGV[9], 'user_id', ARGV[3], 'outcome', 'dead_letter',

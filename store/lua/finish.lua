@@ -11,7 +11,10 @@ if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
 end
 redis.call('XDEL', KEYS[1], ARGV[2])
 
-local rec = redis.call('HMGET', KEYS[2], 'status', 'holder')
+-- A long-layout record is upgraded first (lua/record.lua): the checks below
+-- read the same status and holder it held, in the same script.
+upgrade(KEYS[2])
+local rec = redis.call('HMGET', KEYS[2], 's', 'h')
 local status, owner = rec[1], rec[2]
 local ours = status == 'verifying' and owner == ARGV[5]
 local final = nil
@@ -22,10 +25,10 @@ elseif ARGV[3] == 'close' and (status == 'pending' or ours) then
   -- Never close a record another job is verifying right now.
   final = 'closed'
 elseif ARGV[3] == 'keep' and ours then
-  redis.call('HSET', KEYS[2], 'status', 'pending', 'holder', '', 'updated_at', ARGV[6])
+  setOrClear(KEYS[2], 's', 'pending', 'h', '', 'u', ARGV[6])
 end
 if final then
-  redis.call('HSET', KEYS[2], 'status', final, 'outcome', ARGV[4], 'holder', '', 'updated_at', ARGV[6])
+  setOrClear(KEYS[2], 's', final, 'o', ARGV[4], 'h', '', 'u', ARGV[6])
   redis.call('ZREM', KEYS[3], ARGV[7])
   if ARGV[15] ~= '0' then
     redis.call('PEXPIRE', KEYS[2], ARGV[15])

@@ -35,9 +35,15 @@ local function failed(r)
 end
 local function ingest(record, oldMark, sets, expireAt, user, webhook, payload, print)
   -- Read first: an error here must leave no replay mark behind.
-  local rec = redis.pcall('HMGET', record, 'status', 'expires_at')
+  -- Both record layouts (lua/record.lua) are read, not upgraded: this is
+  -- the hot path, and it writes no record. A hash has 's' exactly when it is
+  -- compact, so status and expiry come from one layout, never a mix.
+  local rec = redis.pcall('HMGET', record, 's', 'x', 'status', 'expires_at')
   if rec.err then
     return 'error', rec.err
+  end
+  if not rec[1] then
+    rec = {rec[3], rec[4]}
   end
   if redis.call('EXISTS', oldMark) == 1 then
     return 'duplicate', ''
