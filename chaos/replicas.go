@@ -13,6 +13,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/mailproof/mailproof/store/redistest"
 )
 
 // buildMailproof builds the mailproof binary once into dir, as `make build`
@@ -91,7 +93,7 @@ func (r *replica) Start() error {
 	cmd := exec.Command(r.bin, "serve")
 	cmd.Env = r.env
 	cmd.Stdout, cmd.Stderr = f, f
-	if err := spawn(cmd); err != nil {
+	if err := redistest.Spawn(cmd); err != nil {
 		f.Close()
 		return fmt.Errorf("start %s: %w", r.name, err)
 	}

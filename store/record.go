@@ -143,26 +143,61 @@ func (r *Redis) recordFromHash(userID string, h map[string]string) Record {
 	if _, ok := h["s"]; ok {
 		return r.expired(compactRecord(userID, h))
 	}
-	rec := Record{
-		UserID:        h["user_id"],
-		Email:         h["email"],
-		Connection:    h["connection"],
-		ProvisionedAt: parseMS(h["provisioned_at"]),
-		Status:        h["status"],
-		Outcome:       h["outcome"],
-		Holder:        h["holder"],
-		ExpiresAt:     parseMS(h["expires_at"]),
-		CreatedAt:     parseMS(h["created_at"]),
-		UpdatedAt:     parseMS(h["updated_at"]),
-		Delivery:      h["delivery"],
-		DeliveredAt:   parseMS(h["delivered_at"]),
-		DeliveringAt:  parseMS(h["delivering_at"]),
-	}
-	rec.Deliveries, _ = strconv.Atoi(h["deliveries"])
+	rec := decodeRecord(h, longFields)
 	if rec.UserID == "" {
 		rec.UserID = userID
 	}
 	return r.expired(rec)
+}
+
+// recordFields names a record's fields in one layout of its hash.
+type recordFields struct {
+	user, email, connection, provisioned, status, outcome, holder string
+	expires, created, updated, delivery, delivered, delivering    string
+	deliveries                                                    string
+}
+
+// longFields is the layout before compact records (records written by earlier
+// versions are read as they are); compactFields is lua/record.lua's.
+var (
+	longFields = recordFields{
+		user: "user_id", email: "email", connection: "connection", provisioned: "provisioned_at",
+		status: "status", outcome: "outcome", holder: "holder", expires: "expires_at",
+		created: "created_at", updated: "updated_at", delivery: "delivery",
+		delivered: "delivered_at", delivering: "delivering_at", deliveries: "deliveries",
+	}
+	compactFields = recordFields{
+		email: "e", connection: "c", provisioned: "p", status: "s", outcome: "o", holder: "h",
+		expires: "x", created: "a", updated: "u", delivery: "d", delivered: "t",
+		delivering: "g", deliveries: "n",
+	}
+)
+
+// decodeRecord reads h by the names of f; a name f leaves empty reads as empty.
+func decodeRecord(h map[string]string, f recordFields) Record {
+	get := func(name string) string {
+		if name == "" {
+			return ""
+		}
+		return h[name]
+	}
+	rec := Record{
+		UserID:        get(f.user),
+		Email:         get(f.email),
+		Connection:    get(f.connection),
+		ProvisionedAt: parseMS(get(f.provisioned)),
+		Status:        get(f.status),
+		Outcome:       get(f.outcome),
+		Holder:        get(f.holder),
+		ExpiresAt:     parseMS(get(f.expires)),
+		CreatedAt:     parseMS(get(f.created)),
+		UpdatedAt:     parseMS(get(f.updated)),
+		Delivery:      get(f.delivery),
+		DeliveredAt:   parseMS(get(f.delivered)),
+		DeliveringAt:  parseMS(get(f.delivering)),
+	}
+	rec.Deliveries, _ = strconv.Atoi(get(f.deliveries))
+	return rec
 }
 
 // defaultConnection is Auth0's default database connection: most records are on it,
@@ -177,22 +212,8 @@ const defaultConnection = "Username-Password-Authentication"
 // compactRecord decodes a record of the compact layout: one-letter names, and
 // nothing stored for what is empty or implied (lua/record.lua lists them).
 func compactRecord(userID string, h map[string]string) Record {
-	rec := Record{
-		UserID:        userID,
-		Email:         h["e"],
-		Connection:    h["c"],
-		ProvisionedAt: parseMS(h["p"]),
-		Status:        h["s"],
-		Outcome:       h["o"],
-		Holder:        h["h"],
-		ExpiresAt:     parseMS(h["x"]),
-		CreatedAt:     parseMS(h["a"]),
-		UpdatedAt:     parseMS(h["u"]),
-		Delivery:      h["d"],
-		DeliveredAt:   parseMS(h["t"]),
-		DeliveringAt:  parseMS(h["g"]),
-	}
-	rec.Deliveries, _ = strconv.Atoi(h["n"])
+	rec := decodeRecord(h, compactFields)
+	rec.UserID = userID
 	if _, ok := h["c"]; !ok {
 		rec.Connection = defaultConnection
 	}

@@ -201,3 +201,9 @@ func need(t testing.TB, what, bin, pkg string) string {
 	t.Skipf("redistest: %s needs %s on PATH (Debian: apt-get install %s); skipped", what, bin, pkg)
 	return ""
 }
+
+// Spawn starts cmd the way the helpers start their servers: on Linux from one OS thread
+// that lives as long as the test binary, with Pdeathsig, so the child is killed when the
+// binary dies (a panic, a go test timeout) and never before. Other harnesses that start
+// long-lived children (the chaos suite's mailproof replicas) use it for the same reason.
+func Spawn(cmd *exec.Cmd) error { return spawn(cmd) }
