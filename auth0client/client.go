@@ -62,6 +62,22 @@ type Client struct {
 	m     atomic.Pointer[management.Management]
 	// scopeRenewal paces the renewals that scope errors ask for.
 	scopeRenewal scopeRenewal
+	// answered is when Auth0 last answered a call (see LastAnswer), in Unix nanoseconds.
+	answered *atomic.Int64
+}
+
+// LastAnswer is when the Management API last answered one of this client's calls with
+// anything but a 5xx or a 429: a 200, a 404 or a 400 all show it up and taking calls (a
+// token from the Authentication API does not: it is another service). The zero
+// time when it never has. The worker reads it to tell a failing job from a failing
+// Auth0: while nothing answers, a transient error is not the job's fault and must not
+// spend its attempts (proof.Processor.LastAuth0Answer).
+func (c *Client) LastAnswer() time.Time {
+	n := c.answered.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // New checks cfg and prepares a client. It makes no network call: the first
@@ -104,13 +120,14 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
-	hc := &http.Client{Transport: &recorder{base: base, userAgent: ua}, Timeout: timeout}
+	answered := new(atomic.Int64)
+	hc := &http.Client{Transport: &recorder{base: base, userAgent: ua, answered: answered}, Timeout: timeout}
 
 	// The token source fetches with the *http.Client found in its context
 	// under oauth2.HTTPClient, not the one given to WithClient; without it
 	// the fetch would use http.DefaultClient: no timeout, no extra CA.
 	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, hc)
-	c := &Client{domain: domain, clientID: cfg.ClientID, http: hc}
+	c := &Client{domain: domain, clientID: cfg.ClientID, http: hc, answered: answered}
 	c.build = func() (*management.Management, error) {
 		return management.New(domain,
 			management.WithClientCredentials(tokenCtx, cfg.ClientID, cfg.ClientSecret),

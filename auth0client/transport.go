@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync/atomic"
+	"time"
 )
 
 // exchange is one call's view of the HTTP response the SDK hides: the
@@ -37,6 +39,9 @@ func withExchange(ctx context.Context) (context.Context, *exchange) {
 type recorder struct {
 	base      http.RoundTripper
 	userAgent string
+	// answered is the Client's (see Client.LastAnswer); nil in tests that build a
+	// recorder alone.
+	answered *atomic.Int64
 }
 
 // RoundTrip sets the user agent (token fetches bypass the SDK's own
@@ -66,6 +71,9 @@ func (t *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Header.Set("User-Agent", t.userAgent)
 	}
 	resp, err := t.base.RoundTrip(req)
+	if t.answered != nil && resp != nil && strings.HasPrefix(req.URL.Path, "/api/v2/") && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+		t.answered.Store(time.Now().UnixNano())
+	}
 	if ex != nil && resp != nil {
 		ex.status = resp.StatusCode
 		ex.header = resp.Header.Clone()

@@ -40,6 +40,10 @@ func (w *Worker) deferJob(ctx context.Context, job store.Job, d Decision, log *z
 		due = now.Add(w.busyDelay())
 	case DeferMissingScope:
 		due = now.Add(w.cfg.ScopePause) // back when the worker tries again
+	case DeferAuth0Down:
+		// Backs off over the deferrals, not the attempts it no longer spends, so a long
+		// outage costs each job a call every RetryMax at most.
+		due = now.Add(backoff(job.Deferrals+1, w.cfg.RetryBase, w.cfg.RetryMax))
 	default:
 		due = now.Add(backoff(job.Attempt, w.cfg.RetryBase, w.cfg.RetryMax))
 	}

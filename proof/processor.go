@@ -80,7 +80,19 @@ const (
 	// (auth0client.ErrMissingScope). The job is sound and the grant is not: it waits for
 	// an operator to grant the scope, and the worker pauses taking jobs meanwhile.
 	DeferMissingScope Deferral = "missing_scope"
+	// DeferAuth0Down: the Management API failed (5xx, a timeout, a dropped connection)
+	// while it had answered nothing for auth0SilentAfter: Auth0 is down for everyone, not
+	// failing this job. The job backs off without spending attempts, so an outage longer
+	// than the retry schedule leaves work waiting, not dead letters; maxDeferAge bounds it.
+	DeferAuth0Down Deferral = "auth0_unavailable"
 )
+
+// auth0SilentAfter is how long the Management API must have answered nothing (no 2xx, no
+// 4xx) before a failed call counts as Auth0 being down rather than the job failing. Under
+// any load Auth0 answers several calls a second, so a healthy Auth0 that fails one job
+// still counts that job's attempts; on a quiet replica a job's own failures are all there
+// is to go by, and it waits (up to maxDeferAge) rather than being dead-lettered in minutes.
+const auth0SilentAfter = 10 * time.Second
 
 // Decision is the result of processing one job.
 type Decision struct {
@@ -115,6 +127,10 @@ type Processor struct {
 	Budget  Budget
 	Undos   Undos
 	Log     *zap.Logger
+	// LastAuth0Answer, when set, is when the Management API last answered anything but a
+	// 5xx or 429 (auth0client.Client.LastAnswer). It tells an outage from a failing job:
+	// see DeferAuth0Down. Nil counts every transient failure as an attempt.
+	LastAuth0Answer func() time.Time
 }
 
 // Process applies the policy to one job. Decoding failures are dead letters: the body
@@ -405,7 +421,11 @@ func (p *Processor) apiFailure(ctx context.Context, uid, what string, err error)
 	case errors.Is(err, auth0client.ErrPermanent):
 		return Decision{Action: DeadLetter, Err: fmt.Errorf("%s %s: %w", what, uid, err)}
 	default:
-		return Decision{Action: Retry, Err: fmt.Errorf("%s %s: %w", what, uid, err)}
+		d := Decision{Action: Retry, Err: fmt.Errorf("%s %s: %w", what, uid, err)}
+		if p.LastAuth0Answer != nil && time.Since(p.LastAuth0Answer()) >= auth0SilentAfter {
+			d.Defer = DeferAuth0Down
+		}
+		return d
 	}
 }
 

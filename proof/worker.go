@@ -140,7 +140,7 @@ func NewWorker(cfg WorkerConfig, rdb *store.Redis, users Users, log *zap.Logger,
 		}, []string{"outcome"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mailproof_job_retries_total",
-			Help: "Job attempts that ended in a scheduled retry, by reason: transient (counts as an attempt), or a deferral that does not (rate_limited, user_busy, budget_wait, missing_scope).",
+			Help: "Job attempts that ended in a scheduled retry, by reason: transient (counts as an attempt), or a deferral that does not (rate_limited, user_busy, budget_wait, missing_scope, auth0_unavailable).",
 		}, []string{"reason"}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "mailproof_job_duration_seconds",
@@ -184,6 +184,11 @@ func NewWorker(cfg WorkerConfig, rdb *store.Redis, users Users, log *zap.Logger,
 		Budget:  newQueuedBudget(store.NewLimiter(rdb, cfg.Rate)),
 		Undos:   rdb,
 		Log:     w.log,
+	}
+	// The real client knows when Auth0 last answered (auth0client.Client.LastAnswer);
+	// fakes in tests may not, and then every transient failure counts as an attempt.
+	if a, ok := users.(interface{ LastAnswer() time.Time }); ok {
+		w.proc.LastAuth0Answer = a.LastAnswer
 	}
 	return w, nil
 }

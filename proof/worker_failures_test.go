@@ -202,3 +202,58 @@ func TestWorkerRecreatesLostConsumerGroup(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkerWaitsOutAnAuth0Outage: while the Management API answers nothing at all (every
+// call a 503), a job's failures are Auth0's, not its own: it backs off without spending
+// attempts, so an outage longer than the retry schedule (two attempts here) leaves no
+// dead letter, and the user is verified once Auth0 is back.
+func TestWorkerWaitsOutAnAuth0Outage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) {
+		c.MaxAttempts = 2
+		c.RetryBase, c.RetryMax = 10*time.Millisecond, 50*time.Millisecond
+	}, auth0test.Config{})
+	h.tenant.Inject(auth0test.Fault{PathPrefix: "/api/v2/", Status: http.StatusServiceUnavailable})
+	u := h.provision("ada")
+	h.enqueue(h.loginEvent(u))
+	h.start(h.worker())
+
+	// Far more failed calls than the two attempts allow.
+	h.waitFor("ten failed reads", func() (bool, string) {
+		if dead, err := h.rdb.ListDLQ(t.Context(), 10); err != nil || len(dead) != 0 {
+			t.Fatalf("dead letters during the outage: %d (%v), want none", len(dead), err)
+		}
+		n := h.apiCalls(http.MethodGet, http.StatusServiceUnavailable)
+		return n >= 10, fmt.Sprintf("%d reads answered 503", n)
+	})
+	h.tenant.ClearFaults()
+	h.waitStatus(u.ID, store.StatusVerified)
+	if n := h.apiCalls(http.MethodPatch, 0); n != 1 {
+		t.Errorf("%d PATCH calls, want 1", n)
+	}
+	h.waitFor("an empty queue", h.queueEmpty)
+}
+
+// TestWorkerCountsFailuresWhileAuth0Answers: the same 503s on one user's reads while
+// Auth0 answers other calls spend the job's attempts as before: a job that fails on its
+// own is dead-lettered, not deferred for a day.
+func TestWorkerCountsFailuresWhileAuth0Answers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) {
+		c.MaxAttempts = 2
+		c.RetryBase, c.RetryMax = 10*time.Millisecond, 50*time.Millisecond
+	}, auth0test.Config{})
+	u := h.provision("ada")
+	other := h.provision("grace")
+	h.tenant.Inject(auth0test.Fault{Method: http.MethodGet, PathPrefix: "/api/v2/users/" + u.ID, Status: http.StatusServiceUnavailable})
+	// Auth0 answers a call of this client just before the job runs.
+	if _, err := h.a0.GetUser(t.Context(), other.ID); err != nil {
+		t.Fatalf("read %s: %v", other.ID, err)
+	}
+	h.enqueue(h.loginEvent(u))
+	h.start(h.worker())
+	h.waitFor("a dead letter", func() (bool, string) {
+		dead, err := h.rdb.ListDLQ(t.Context(), 10)
+		return err == nil && len(dead) == 1, fmt.Sprintf("%d dead letters, %v", len(dead), err)
+	})
+}

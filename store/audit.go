@@ -33,7 +33,7 @@ type AuditEntry struct {
 	Attempt   int       `json:"attempt"`
 	Error     string    `json:"error,omitempty"` // for retry, deferred and dead_letter
 	// DeferReason is why the job was told to wait (rate_limited, user_busy,
-	// budget_wait, missing_scope): on a deferred entry, the reason its episode started; on
+	// budget_wait, missing_scope, auth0_unavailable): on a deferred entry, the reason its episode started; on
 	// the entry that ended an episode, the last one.
 	DeferReason string `json:"defer_reason,omitempty"`
 	// Deferrals, on the entry that ended a deferral episode (a finish, a
