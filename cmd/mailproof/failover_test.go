@@ -158,14 +158,8 @@ func runFailover(t *testing.T, f failover, minReplicas, users int) failoverRun {
 		}
 	})
 
-	ctx, cancel := context.WithCancel(context.Background())
+	stderr, cancel, done := startServe(t, env)
 	defer cancel()
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, &stderr)
-	}()
-	waitReady(t, env["MAILPROOF_OPS_LISTEN"], done, &stderr)
 	url := "http://" + env["MAILPROOF_LISTEN"] + handlers.PostLoginPath
 	client := &http.Client{Timeout: 10 * time.Second}
 
@@ -463,14 +457,8 @@ func TestServeWithFewerReplicasThanAsked(t *testing.T) {
 	tenant.ResetPassword(u.ID, time.Now().Add(-10*time.Minute))
 	tenant.Login(u.ID, time.Now())
 
-	ctx, cancel := context.WithCancel(context.Background())
+	stderr, cancel, done := startServe(t, env)
 	defer cancel()
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, &stderr)
-	}()
-	waitReady(t, env["MAILPROOF_OPS_LISTEN"], done, &stderr)
 
 	var ready struct {
 		Checks map[string]struct {
@@ -534,14 +522,8 @@ func TestFailoverLostOutcomeRunsAgainWithoutASecondPatch(t *testing.T) {
 	// The PATCH takes a while, so the replica is surely frozen before the Finish.
 	tenant.Inject(auth0test.Fault{Method: http.MethodPatch, PathPrefix: "/api/v2/users/", Latency: 700 * time.Millisecond, Times: 1})
 
-	ctx, cancel := context.WithCancel(context.Background())
+	stderr, cancel, done := startServe(t, env)
 	defer cancel()
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, &stderr)
-	}()
-	waitReady(t, env["MAILPROOF_OPS_LISTEN"], done, &stderr)
 
 	a := post(t, &http.Client{Timeout: 10 * time.Second}, "http://"+env["MAILPROOF_LISTEN"]+handlers.PostLoginPath, u.ID, webhook.NewMessageID(), body)
 	set.Replica().Pause() // the job is on the replica (202); the worker is in its slow PATCH

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -71,14 +70,8 @@ func TestServeSweepsOnSchedule(t *testing.T) {
 	r := openCLIStore(t, env["MAILPROOF_REDIS_URL"])
 	lost := provisionedUser(t, r, tenant, "lost@example.com")
 	lostLogin(t, tenant, lost.ID)
-	ctx, cancel := context.WithCancel(context.Background())
+	stderr, cancel, done := startServe(t, env)
 	defer cancel()
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, &stderr)
-	}()
-	waitReady(t, env["MAILPROOF_OPS_LISTEN"], done, &stderr)
 	waitVerified(t, tenant, lost.ID, stderr.String)
 
 	// The worker counts the job's outcome just after its PATCH lands, so the tenant can

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -79,6 +80,21 @@ func serveEnvTenant(t *testing.T) (map[string]string, *auth0test.Tenant) {
 		"MAILPROOF_OPS_LISTEN":          freeAddr(t),
 		"MAILPROOF_SHUTDOWN_GRACE":      "5s",
 	}, tenant
+}
+
+// startServe runs `mailproof serve` with env until cancel, once /readyz answers 200;
+// stderr is its log, done yields run's error after cancel.
+func startServe(t *testing.T, env map[string]string) (stderr *syncBuffer, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel) // also when waitReady fails the test
+	stderr = new(syncBuffer)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, stderr)
+	}()
+	waitReady(t, env["MAILPROOF_OPS_LISTEN"], errc, stderr)
+	return stderr, cancel, errc
 }
 
 // waitReady polls /readyz until it answers 200 or run returns.
