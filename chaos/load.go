@@ -3,7 +3,6 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -249,18 +248,10 @@ func (l *load) deliver(ctx context.Context, u *user, id string, body []byte, rep
 
 func (l *load) post(ctx context.Context, url, id string, body []byte) string {
 	now := time.Now()
-	sig, err := webhook.Sign(l.secret, id, now, body)
+	req, err := webhook.NewRequest(ctx, url, l.secret, id, now, body)
 	if err != nil {
-		panic(err) // the harness's own secret
+		panic(err) // the harness's own secret and URL
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		panic(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("webhook-id", id)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set("webhook-signature", sig)
 	resp, err := l.client.Do(req)
 	if err != nil {
 		return "network"

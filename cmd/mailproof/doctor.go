@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -450,18 +449,10 @@ func sendSelfTest(ctx context.Context, url, secret string) (int, string, error) 
 		return 0, "", err
 	}
 	id := webhook.NewMessageID()
-	sig, err := webhook.Sign(secret, id, now, body)
+	req, err := webhook.NewRequest(ctx, url, secret, id, now, body)
 	if err != nil {
 		return 0, "", err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, "", err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Webhook-Id", id)
-	req.Header.Set("Webhook-Timestamp", strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set("Webhook-Signature", sig)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, "", err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -380,18 +379,10 @@ func postLogin(t *testing.T, env map[string]string, u statusUser) {
 	now := time.Now()
 	body := loginEvent(t, u, now)
 	id := webhook.NewMessageID()
-	sig, err := webhook.Sign(testWebhookSecret, id, now, body)
+	req, err := webhook.NewRequest(t.Context(), "http://"+env["MAILPROOF_LISTEN"]+handlers.PostLoginPath, testWebhookSecret, id, now, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+env["MAILPROOF_LISTEN"]+handlers.PostLoginPath, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Webhook-Id", id)
-	req.Header.Set("Webhook-Timestamp", strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set("Webhook-Signature", sig)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
