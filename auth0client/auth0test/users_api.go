@@ -1,15 +1,10 @@
 package auth0test
 
 import (
-	"fmt"
 	"maps"
 	"net/http"
 	"strings"
 )
-
-func emailFormatError(email string) string {
-	return fmt.Sprintf("Payload validation error: 'Object didn't pass validation for format email: %s' on property email (The user's email).", email)
-}
 
 func badBody(msg string) *apiError {
 	return &apiError{StatusCode: http.StatusBadRequest, Message: msg, ErrorCode: "invalid_body"}
