@@ -23,8 +23,14 @@
 //	                                                                layout before (user_id, email, ..., status)
 //	                                                                are read as they are and rewritten compact
 //	                                                                by the first script that changes them
-//	mp:{mp}:pending-index         ZSET    none                      member <enc user>, score provisioned_at:
-//	                                                                records waiting for proof, for listing
+//	mp:{mp}:waiting:<shard>       ZSET    none                      the pending index: member <enc user>, score
+//	                                                                provisioned_at: records waiting for proof,
+//	                                                                for listing and counting; 256 shards by
+//	                                                                FNV-1a of the user id, merged when read
+//	mp:{mp}:pending-index         ZSET    none                      the pending index of the layout before
+//	                                                                shards: never added to now, read beside
+//	                                                                them; an entry leaves it when its record is
+//	                                                                written again, ends or is found stale
 //	mp:{mp}:seen:<window>:<shard> SET     the window's end plus     replay marks: the 64-bit fingerprints
 //	                                      IngestRequest.ReplayTTL   (SHA-256 prefix) of webhook ids first taken
 //	                                                                in during that 5-minute window (<window> =
@@ -124,8 +130,11 @@
 //     so a mark lives between its TTL and its TTL plus a window.
 //   - A pending record is one hash with one-letter field names and nothing
 //     stored for what is empty, default or implied (about 180 bytes, ~150
-//     of them the key itself), a sorted-set index entry (about 150) and a
-//     field of a shared email index hash (about 50): about 470 bytes in all.
+//     of them the key itself), an entry in one of 256 pending index shards
+//     (about 60 while a shard holds at most zset-max-listpack-entries, 128
+//     by default, so up to about 32,000 waiting records; a larger shard is
+//     a skip list, about 150) and a field of a shared email index hash
+//     (about 50): about 375 bytes in all.
 //     The email index hashes expire whole, at the end of the week their
 //     records' keys expire in, so an entry never outlives its record by more
 //     than a week and none needs a sweep.
@@ -133,7 +142,8 @@
 // Every new layout is read alongside the layout it replaced, so an upgrade in
 // place loses nothing: the old replay marks count until their TTL ends, the
 // old per-user streams and email index keys are read until they expire with
-// the retention, records of the long layout are read as they are, and
+// the retention, the one pending index is read beside its shards, records
+// of the long layout are read as they are, and
 // nothing needs migrating. A record is rewritten compact by the first
 // script that changes it (claim, finish, dead letter, delivery), inside
 // that script and before its checks, so the checks read what the long

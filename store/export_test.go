@@ -74,3 +74,6 @@ func EmailKey(address string) string { return emailKey(address) }
 
 // EncodeID is how an id appears in keys and index members.
 func EncodeID(id string) string { return encodeID(id) }
+
+// PendingIndexKey is the pending index shard holding userID.
+func PendingIndexKey(userID string) string { return pendingIndexKey(userID) }

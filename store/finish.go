@@ -78,7 +78,7 @@ func (r *Redis) Finish(ctx context.Context, job Job, outcome Outcome) error {
 	if outcome.Code == "" {
 		return errors.New("finish: empty outcome code")
 	}
-	keys := []string{keyJobs, pendingKey(job.UserID), keyPendingIndex, keyAudit, r.trailKey(job.UserID)}
+	keys := []string{keyJobs, pendingKey(job.UserID), pendingIndexKey(job.UserID), keyAudit, r.trailKey(job.UserID), keyPendingIndex}
 	args := append([]any{
 		group, job.ID, outcome.effect(), outcome.Code, job.Owner(), ms(r.now()),
 		encodeID(job.UserID), job.UserID, job.WebhookID, job.Attempt, max(job.Deferrals, 0), job.DeferReason,

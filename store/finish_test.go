@@ -76,7 +76,7 @@ func testFinishTransitions(t *testing.T, b backend) {
 					t.Errorf("%s: ended record ttl %v, want the 1h retention", tc.name, ttl)
 				}
 			}
-			score, err := r.Client().ZScore(timeout(t), "mp:{mp}:pending-index", "YXV0aDB8MQ").Result()
+			score, err := r.Client().ZScore(timeout(t), store.PendingIndexKey(user), "YXV0aDB8MQ").Result()
 			if indexed := err == nil && score > 0; indexed != tc.wantIndexed {
 				t.Errorf("%s: indexed %v, want %v", tc.name, indexed, tc.wantIndexed)
 			}

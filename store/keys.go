@@ -15,7 +15,7 @@ const prefix = "mp:{mp}:"
 
 // Fixed keys. doc.go describes each one.
 const (
-	keyPendingIndex  = prefix + "pending-index"
+	keyPendingIndex  = prefix + "pending-index" // the layout before shards (see pendingIndexKey)
 	keyJobs          = prefix + "jobs"
 	keyDelayed       = prefix + "delayed"
 	keyDLQ           = prefix + "dlq"
@@ -131,6 +131,37 @@ func parseMS(s string) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(n).UTC()
+}
+
+// The pending index is sharded: a sorted set of at most
+// zset-max-listpack-entries (128 by default) members is a listpack, about 50
+// bytes a member, a larger one a skip list, about 150. mp:{mp}:waiting:<shard>
+// holds the records of the users of one shard that wait for proof (member
+// the encoded user id, score provisioned_at); with 256 shards they stay
+// listpacks up to about 32,000 waiting records. Listing merges the shards
+// (mergeIndex). mp:{mp}:pending-index is the one index of the layout before:
+// no longer written, read beside the shards, and emptied as its records are
+// written again, end or are listed.
+const pendingShards = 256
+
+// pendingIndexKey is the index shard holding userID.
+func pendingIndexKey(userID string) string {
+	h := fnv.New32a()
+	h.Write([]byte(userID))
+	return pendingShardKey(h.Sum32() % pendingShards)
+}
+
+func pendingShardKey(shard uint32) string {
+	return prefix + "waiting:" + strconv.FormatUint(uint64(shard), 10)
+}
+
+// pendingIndexKeys are every shard and the index of the layout before, last.
+func pendingIndexKeys() []string {
+	keys := make([]string, 0, pendingShards+1)
+	for s := range uint32(pendingShards) {
+		keys = append(keys, pendingShardKey(s))
+	}
+	return append(keys, keyPendingIndex)
 }
 
 // Per-user audit trails are fields of shared hashes rather than a stream per

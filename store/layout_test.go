@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -335,5 +336,79 @@ func testFindByEmailOfSeveral(t *testing.T, b backend) {
 	}
 	if rec, err := r.FindByEmail(ctx, "other@example.com"); err != nil || rec.UserID != "auth0|second" {
 		t.Errorf("find the new address: %+v, %v", rec, err)
+	}
+}
+
+// TestPendingIndexBothLayouts: records indexed in the one index of the layout
+// before and in the shards list as one index, newest first across pages; a record
+// written again moves to its shard, and the counts add both.
+func TestPendingIndexBothLayouts(t *testing.T) { conform(t, testPendingIndexBothLayouts) }
+
+func testPendingIndexBothLayouts(t *testing.T, b backend) {
+	r := b.open(t, store.WithRetention(time.Hour))
+	ctx := timeout(t)
+	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	var want []string // newest first
+	for i := 9; i >= 0; i-- {
+		at := base.Add(time.Duration(i/2) * time.Minute) // pairs share a score
+		u := "auth0|u" + strconv.Itoa(i)
+		if i%3 == 0 {
+			putLongRecord(t, r, u, "u"+strconv.Itoa(i)+"@example.com", store.StatusPending, "", at, time.Time{}, time.Time{})
+		} else {
+			putPending(t, r, u, at)
+		}
+	}
+	all, _, err := r.ListPending(ctx, "", 100)
+	if err != nil || len(all) != 10 {
+		t.Fatalf("list: %d, %v", len(all), err)
+	}
+	for i, rec := range all {
+		if i > 0 && rec.ProvisionedAt.After(all[i-1].ProvisionedAt) {
+			t.Errorf("%s listed after a record provisioned earlier", rec.UserID)
+		}
+		want = append(want, rec.UserID)
+	}
+	for _, limit := range []int{1, 2, 3} {
+		var got []string
+		cursor := ""
+		for pages := 0; pages < 20; pages++ {
+			recs, next, err := r.ListPending(ctx, cursor, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rec := range recs {
+				got = append(got, rec.UserID)
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("limit %d: %v, want %v", limit, got, want)
+		}
+	}
+	longest, err := r.LongestWaiting(ctx, 3)
+	if err != nil || len(longest) != 3 || longest[0].UserID != want[9] || longest[2].UserID != want[7] {
+		t.Errorf("longest waiting: %+v, %v; want the last three listed, reversed", longest, err)
+	}
+	if n, err := r.PendingCount(ctx); err != nil || n != 10 {
+		t.Errorf("pending count %d, %v; want 10", n, err)
+	}
+	if oldest, ok, err := r.OldestPending(ctx); err != nil || !ok || !oldest.Equal(base) {
+		t.Errorf("oldest %v, %v, %v; want %v", oldest, ok, err, base)
+	}
+	// Written again: out of the old index, into its shard, counted once.
+	putPending(t, r, "auth0|u0", base)
+	if n, _ := r.Client().ZCard(ctx, "mp:{mp}:pending-index").Result(); n != 3 {
+		t.Errorf("old index holds %d, want 3", n)
+	}
+	if n, err := r.PendingCount(ctx); err != nil || n != 10 {
+		t.Errorf("pending count %d, %v; want 10", n, err)
+	}
+	// Ended: out of both.
+	finishUser(t, r, "auth0|u3", store.Outcome{Code: store.OutcomeVerified, Close: true})
+	if n, err := r.PendingCount(ctx); err != nil || n != 9 {
+		t.Errorf("pending count after a flip %d, %v; want 9", n, err)
 	}
 }

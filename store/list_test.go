@@ -73,7 +73,7 @@ func testListPendingPagesNewestFirst(t *testing.T, b backend) {
 	}
 
 	// Listing dropped the index entries of ended and vanished records.
-	n, err := r.Client().ZCard(timeout(t), "mp:{mp}:pending-index").Result()
+	n, err := r.PendingCount(timeout(t))
 	if err != nil || n != 25 {
 		t.Errorf("index holds %d (%v), want 25", n, err)
 	}

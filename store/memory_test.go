@@ -70,7 +70,7 @@ func TestMemoryFootprint(t *testing.T) {
 	// Where those bytes are: what deleting each part frees.
 	for _, part := range []struct{ name, pattern string }{
 		{"email index", "mp:{mp}:email*"}, // both layouts, and the list of weeks
-		{"pending index", "mp:{mp}:pending-index"},
+		{"pending index", "mp:{mp}:waiting:*"},
 		{"record hashes", "mp:{mp}:pending:*"},
 	} {
 		keys, before, after := dropKeys(t, c, part.pattern)

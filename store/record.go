@@ -82,7 +82,7 @@ func (r *Redis) putPending(ctx context.Context, rec Record, mode string) (bool, 
 	week, weekEnd := emailWeek(keyExpiry)
 	thisWeek, _ := emailWeek(now.UnixMilli())
 	n, err := r.scripts.put.Run(ctx, r.c,
-		[]string{pendingKey(rec.UserID), keyPendingIndex, emailIndexKey(week, shard), keyEmailWeeks, emailKey(email)},
+		[]string{pendingKey(rec.UserID), pendingIndexKey(rec.UserID), emailIndexKey(week, shard), keyEmailWeeks, emailKey(email), keyPendingIndex},
 		encodeID(rec.UserID), rec.UserID, email, rec.Connection,
 		ms(rec.ProvisionedAt), ms(now), ms(rec.ExpiresAt), keyExpiry, mode,
 		print, week, weekEnd, thisWeek,
@@ -125,7 +125,7 @@ func (r *Redis) DeletePending(ctx context.Context, userID string) (bool, error) 
 		return false, wrap("delete record", err)
 	}
 	print, shard := emailPrint(email)
-	keys := []string{pendingKey(userID), keyPendingIndex, emailKey(email)}
+	keys := []string{pendingKey(userID), pendingIndexKey(userID), keyPendingIndex, emailKey(email)}
 	for _, w := range weeks {
 		week, _ := strconv.ParseInt(w, 10, 64)
 		keys = append(keys, emailIndexKey(week, shard))

@@ -1,7 +1,8 @@
 -- Finish: record a job's outcome durably and acknowledge it, atomically.
 -- A job that is no longer pending in the group (finished by another worker
 -- after a reclaim) is left alone: a second Finish changes nothing.
--- KEYS: 1 job stream, 2 record hash, 3 pending index, 4 audit, 5 user audit
+-- KEYS: 1 job stream, 2 record hash, 3 the user's pending index shard,
+--       4 audit, 5 user audit, 6 the pending index of the layout before shards
 -- ARGV: 1 group, 2 job id, 3 effect (keep|verify|close), 4 outcome code,
 --       5 owner, 6 now ms, 7 index member, 8 user id, 9 webhook id,
 --       10 attempt, 11 deferrals in the job's episode, 12 last defer reason,
@@ -30,6 +31,7 @@ end
 if final then
   setOrClear(KEYS[2], 's', final, 'o', ARGV[4], 'h', '', 'u', ARGV[6])
   redis.call('ZREM', KEYS[3], ARGV[7])
+  redis.call('ZREM', KEYS[6], ARGV[7])
   if ARGV[15] ~= '0' then
     redis.call('PEXPIRE', KEYS[2], ARGV[15])
   else

@@ -1,9 +1,10 @@
 -- PutPending: create or replace a pending record and index it.
 -- The record is written in the compact layout (lua/record.lua); a record of
 -- the long layout being replaced is deleted first like any other.
--- KEYS: 1 record hash, 2 pending index, 3 email index hash (this address's
---       shard for the week the record's key expires in), 4 the email index
---       weeks, 5 the address's email index key of the layout before shards
+-- KEYS: 1 record hash, 2 the user's pending index shard, 3 email index hash
+--       (this address's shard for the week the record's key expires in),
+--       4 the email index weeks, 5 the address's email index key of the
+--       layout before shards, 6 the pending index of the layout before shards
 -- ARGV: 1 index member (encoded user id), 2 user id, 3 email, 4 connection,
 --       5 provisioned_at ms, 6 now ms, 7 expires_at ms (0 = never),
 --       8 absolute key expiry ms (0 = none), 9 mode: replace, or create (only
@@ -33,6 +34,8 @@ if ARGV[8] ~= '0' then
   redis.call('PEXPIREAT', KEYS[1], ARGV[8])
 end
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+-- Listed once: the entry of the layout before moves to the shard.
+redis.call('ZREM', KEYS[6], ARGV[1])
 
 -- The email index: field = the address's fingerprint, value = the user id,
 -- in a hash shared by the addresses of one shard whose records' keys expire
