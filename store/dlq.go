@@ -38,7 +38,7 @@ func (r *Redis) DeadLetter(ctx context.Context, job Job, lastErr string) error {
 		return err
 	}
 	now := r.now()
-	keys := []string{keyJobs, keyDLQ, pendingKey(job.UserID), keyAudit, r.trailKey(job.UserID)}
+	keys := []string{keyJobs, keyDLQ, recordShardKey(job.UserID), keyAudit, r.trailKey(job.UserID), oldRecordKey(job.UserID)}
 	args := append([]any{
 		group, job.ID, job.UserID, job.WebhookID, job.Payload, max(job.Attempt, 1),
 		ms(orNow(job.EnqueuedAt, now)), lastErr, ms(now), job.Owner(), r.cfg.dlqMaxLen,

@@ -28,8 +28,15 @@ func IngestBatch(ctx context.Context, r *Redis, reqs []IngestRequest) ([]IngestR
 	return r.ingestBatch(ctx, evs)
 }
 
-// PendingKey is the key of a user's pending record.
-func PendingKey(userID string) string { return pendingKey(userID) }
+// OldRecordKey is the key of a user's record hash in the layouts before
+// packed records.
+func OldRecordKey(userID string) string { return oldRecordKey(userID) }
+
+// RecordShardKey is the hash holding a user's packed record as a field.
+func RecordShardKey(userID string) string { return recordShardKey(userID) }
+
+// UnpackRecord decodes a packed record as the store reads it.
+func UnpackRecord(userID, packed string) Record { return unpackRecord(userID, packed) }
 
 // ReplayKey is the key of a webhook id's replay mark in the layout before
 // window sets.
@@ -77,3 +84,6 @@ func EncodeID(id string) string { return encodeID(id) }
 
 // PendingIndexKey is the pending index shard holding userID.
 func PendingIndexKey(userID string) string { return pendingIndexKey(userID) }
+
+// ClearTidyLease lets the next TidyRecords run at once, as if the lease ran out.
+func ClearTidyLease(ctx context.Context, r *Redis) error { return r.c.Del(ctx, keyTidy).Err() }

@@ -48,7 +48,10 @@ func idKey(kind, id string) string {
 	return prefix + kind + string(enc) // string(enc) in a concatenation is not copied
 }
 
-func pendingKey(userID string) string   { return idKey("pending:", userID) }
+// oldRecordKey is a user's record hash in the layouts before records were
+// fields of shared hashes (see recordShardKey): still read, and deleted by
+// the first script that writes the record.
+func oldRecordKey(userID string) string { return idKey("pending:", userID) }
 func replayKey(webhookID string) string { return idKey("replay:", webhookID) }
 
 // userAuditKey is a user's own audit stream in the layout before trails
@@ -146,9 +149,33 @@ const pendingShards = 256
 
 // pendingIndexKey is the index shard holding userID.
 func pendingIndexKey(userID string) string {
+	return pendingShardKey(userShard(userID))
+}
+
+// Records are fields of shared hashes rather than a hash per user: a key
+// costs about 150 bytes before it holds anything, a field its bytes and a
+// few more. mp:{mp}:records:<shard> holds the records of the users of one
+// shard (the pending index's), field the user id, value the record packed
+// (lua/record.lua); with 256 shards a hash stays a listpack, a few bytes a
+// field beyond its text, up to hash-max-listpack-entries records (128 by
+// default: about 32,000 records in all) whose packed values are within
+// hash-max-listpack-value (64 bytes: an address up to about 40 characters).
+// Past either a shard becomes a hash table, about 70 bytes a field more,
+// still correct. Redis 7.0 cannot expire a field, so the tidy pass
+// (TidyRecords) deletes records whose end of life has passed.
+const recordShards = pendingShards
+
+// userShard is the shard of userID's record, pending index entry and trail.
+func userShard(userID string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(userID))
-	return pendingShardKey(h.Sum32() % pendingShards)
+	return h.Sum32() % pendingShards
+}
+
+func recordShardKey(userID string) string { return recordsKey(userShard(userID)) }
+
+func recordsKey(shard uint32) string {
+	return prefix + "records:" + strconv.FormatUint(uint64(shard), 10)
 }
 
 func pendingShardKey(shard uint32) string {

@@ -57,20 +57,16 @@ func (r *Redis) ListPending(ctx context.Context, cursor string, limit int) ([]Re
 		if len(zs) == 0 {
 			break
 		}
-		pipe := r.c.Pipeline()
-		cmds := make([]*redis.MapStringStringCmd, len(zs))
-		for i, z := range zs {
-			cmds[i] = pipe.HGetAll(ctx, prefix+"pending:"+z.Member.(string))
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
+		recs, found, err := r.indexed(ctx, zs)
+		if err != nil {
 			return nil, "", wrap("list pending", err)
 		}
 		for i, z := range zs {
 			if len(out) == limit {
 				break
 			}
-			rec := r.recordFromHash(memberUser(z.Member.(string)), cmds[i].Val())
-			if len(cmds[i].Val()) == 0 || (rec.Status != StatusPending && rec.Status != StatusVerifying) {
+			rec := recs[i]
+			if !found[i] || (rec.Status != StatusPending && rec.Status != StatusVerifying) {
 				stale[keys[i]] = append(stale[keys[i]], z.Member)
 				continue
 			}
@@ -187,6 +183,26 @@ func (m *indexMerge) next(ctx context.Context, c redis.UniversalClient, n int) (
 	return out, keys, nil
 }
 
+// indexed reads the records of pending index entries in one round trip, and
+// which of them exist.
+func (r *Redis) indexed(ctx context.Context, zs []redis.Z) ([]Record, []bool, error) {
+	users := make([]string, len(zs))
+	for i, z := range zs {
+		users[i] = memberUser(z.Member.(string))
+	}
+	recs, errs := r.GetMany(ctx, users)
+	found := make([]bool, len(zs))
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			found[i] = true
+		case !errors.Is(err, ErrNotFound):
+			return nil, nil, err
+		}
+	}
+	return recs, found, nil
+}
+
 // memberUser is the user id of a pending index member (the encoded id).
 func memberUser(member string) string {
 	id, _ := base64.RawURLEncoding.DecodeString(member)
@@ -269,18 +285,12 @@ func (r *Redis) LongestWaiting(ctx context.Context, n int) ([]Record, error) {
 		if len(zs) == 0 {
 			break
 		}
-		cmds := make([]*redis.MapStringStringCmd, len(zs))
-		if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, z := range zs {
-				cmds[i] = p.HGetAll(ctx, prefix+"pending:"+z.Member.(string))
-			}
-			return nil
-		}); err != nil {
+		recs, found, err := r.indexed(ctx, zs)
+		if err != nil {
 			return nil, wrap("longest waiting", err)
 		}
-		for i, c := range cmds {
-			rec := r.recordFromHash(memberUser(zs[i].Member.(string)), c.Val())
-			if len(c.Val()) > 0 && (rec.Status == StatusPending || rec.Status == StatusVerifying) && len(out) < n {
+		for i, rec := range recs {
+			if found[i] && (rec.Status == StatusPending || rec.Status == StatusVerifying) && len(out) < n {
 				out = append(out, rec)
 			}
 		}

@@ -24,7 +24,7 @@ func testListPendingPagesNewestFirst(t *testing.T, b backend) {
 	putPending(t, r, "auth0|verified", base.Add(time.Hour))
 	finishUser(t, r, "auth0|verified", store.Outcome{Code: "verified", Close: true})
 	putPending(t, r, "auth0|gone", base.Add(2*time.Hour))
-	if err := r.Client().Del(timeout(t), "mp:{mp}:pending:YXV0aDB8Z29uZQ").Err(); err != nil {
+	if err := r.Client().HDel(timeout(t), store.RecordShardKey("auth0|gone"), "auth0|gone").Err(); err != nil {
 		t.Fatalf("del: %v", err)
 	}
 

@@ -198,18 +198,28 @@ func (r *Redis) OldestPending(ctx context.Context) (time.Time, bool, error) {
 // ErrNotFound in its place in errs.
 func (r *Redis) GetMany(ctx context.Context, users []string) ([]Record, []error) {
 	recs, errs := make([]Record, len(users)), make([]error, len(users))
-	cmds := make([]*redis.MapStringStringCmd, len(users))
+	packed := make([]*redis.StringCmd, len(users))
+	old := make([]*redis.MapStringStringCmd, len(users))
+	// Each user's field and the hash of the layouts before: a record is in
+	// one of them (lua/record.lua), and the field wins should both be seen.
 	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, u := range users {
-			cmds[i] = p.HGetAll(ctx, pendingKey(u))
+			packed[i] = p.HGet(ctx, recordShardKey(u), u)
+			old[i] = p.HGetAll(ctx, oldRecordKey(u))
 		}
 		return nil
 	})
-	for i, c := range cmds {
-		h, cerr := c.Result()
+	for i := range users {
+		v, perr := packed[i].Result()
+		h, oerr := old[i].Result()
+		if errors.Is(perr, redis.Nil) {
+			perr = nil
+		}
 		switch {
-		case cerr != nil || (err != nil && !errors.Is(err, redis.Nil)):
-			errs[i] = wrap("get record", errors.Join(cerr, err))
+		case perr != nil || oerr != nil || (err != nil && !errors.Is(err, redis.Nil)):
+			errs[i] = wrap("get record", errors.Join(perr, oerr, err))
+		case v != "":
+			recs[i] = r.recordFromPacked(users[i], v)
 		case len(h) == 0:
 			errs[i] = fmt.Errorf("get record: %w", ErrNotFound)
 		default:
