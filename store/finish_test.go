@@ -74,7 +74,7 @@ func testFinishTransitions(t *testing.T, b backend) {
 				// Kept the 1h retention from when it ended, then tidied away.
 				wantEndOfLife(t, r, user, rec.UpdatedAt.Add(time.Hour))
 			}
-			score, err := r.Client().ZScore(timeout(t), store.PendingIndexKey(user), "YXV0aDB8MQ").Result()
+			score, err := r.Client().ZScore(timeout(t), store.PendingIndexKey(user), user).Result()
 			if indexed := err == nil && score > 0; indexed != tc.wantIndexed {
 				t.Errorf("%s: indexed %v, want %v", tc.name, indexed, tc.wantIndexed)
 			}

@@ -140,11 +140,14 @@ func parseMS(s string) time.Time {
 // zset-max-listpack-entries (128 by default) members is a listpack, about 50
 // bytes a member, a larger one a skip list, about 150. mp:{mp}:waiting:<shard>
 // holds the records of the users of one shard that wait for proof (member
-// the encoded user id, score provisioned_at); with 256 shards they stay
-// listpacks up to about 32,000 waiting records. Listing merges the shards
-// (mergeIndex). mp:{mp}:pending-index is the one index of the layout before:
-// no longer written, read beside the shards, and emptied as its records are
-// written again, end or are listed.
+// the user id: a sorted set's member is binary-safe and names no key; score
+// provisioned_at); with 256 shards they stay listpacks up to about 32,000
+// waiting records (raising zset-max-listpack-entries to 512 keeps them so up
+// to about 130,000). Listing merges the shards (indexMerge).
+// mp:{mp}:pending-index is the one index of the release before (member the
+// encoded user id): read beside the shards, written only while records are
+// written in its layout (WithRecordLayout), and emptied as its records are
+// written again in the packed one, end or are listed.
 const pendingShards = 256
 
 // pendingIndexKey is the index shard holding userID.
@@ -157,8 +160,8 @@ func pendingIndexKey(userID string) string {
 // few more. mp:{mp}:records:<shard> holds the records of the users of one
 // shard (the pending index's), field the user id, value the record packed
 // (lua/record.lua); with 256 shards a hash stays a listpack, a few bytes a
-// field beyond its text, up to hash-max-listpack-entries records (128 by
-// default: about 32,000 records in all) whose packed values are within
+// field beyond its text, up to hash-max-listpack-entries records (512 by
+// default: about 130,000 records in all) whose packed values are within
 // hash-max-listpack-value (64 bytes: an address up to about 40 characters).
 // Past either a shard becomes a hash table, about 70 bytes a field more,
 // still correct. Redis 7.0 cannot expire a field, so the tidy pass

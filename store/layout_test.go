@@ -52,7 +52,7 @@ func msString(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) 
 func TestLongLayoutRecords(t *testing.T) { conform(t, testLongLayoutRecords) }
 
 func testLongLayoutRecords(t *testing.T, b backend) {
-	r := b.open(t, store.WithRetention(time.Hour))
+	r := b.open(t, store.WithRetention(time.Hour), store.WithRecordLayout(store.LayoutPacked))
 	ctx := timeout(t)
 	now := time.Now().Truncate(time.Millisecond).UTC()
 	keyExpiry := now.Add(48 * time.Hour)
@@ -189,7 +189,7 @@ func testLongLayoutRecords(t *testing.T, b backend) {
 func TestLongLayoutFinish(t *testing.T) { conform(t, testLongLayoutFinish) }
 
 func testLongLayoutFinish(t *testing.T, b backend) {
-	r := b.open(t, store.WithRetention(time.Hour))
+	r := b.open(t, store.WithRetention(time.Hour), store.WithRecordLayout(store.LayoutPacked))
 	ctx := timeout(t)
 	now := time.Now()
 	putLongRecord(t, r, "auth0|a", "a@example.com", store.StatusVerifying, "wa", now, now.Add(time.Hour), time.Time{})
@@ -347,7 +347,7 @@ func testFindByEmailOfSeveral(t *testing.T, b backend) {
 func TestPendingIndexBothLayouts(t *testing.T) { conform(t, testPendingIndexBothLayouts) }
 
 func testPendingIndexBothLayouts(t *testing.T, b backend) {
-	r := b.open(t, store.WithRetention(time.Hour))
+	r := b.open(t, store.WithRetention(time.Hour), store.WithRecordLayout(store.LayoutPacked))
 	ctx := timeout(t)
 	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
 	var want []string // newest first
@@ -437,7 +437,7 @@ func putCompactRecord(t *testing.T, r *store.Redis, userID string, fields map[st
 func TestCompactLayoutRecords(t *testing.T) { conform(t, testCompactLayoutRecords) }
 
 func testCompactLayoutRecords(t *testing.T, b backend) {
-	r := b.open(t, store.WithRetention(time.Hour))
+	r := b.open(t, store.WithRetention(time.Hour), store.WithRecordLayout(store.LayoutPacked))
 	ctx := timeout(t)
 	now := time.Now().Truncate(time.Millisecond).UTC()
 	p, x := msString(now.Add(-time.Hour)), msString(now.Add(time.Hour))

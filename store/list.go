@@ -57,7 +57,7 @@ func (r *Redis) ListPending(ctx context.Context, cursor string, limit int) ([]Re
 		if len(zs) == 0 {
 			break
 		}
-		recs, found, err := r.indexed(ctx, zs)
+		recs, found, err := r.indexed(ctx, zs, keys)
 		if err != nil {
 			return nil, "", wrap("list pending", err)
 		}
@@ -183,12 +183,12 @@ func (m *indexMerge) next(ctx context.Context, c redis.UniversalClient, n int) (
 	return out, keys, nil
 }
 
-// indexed reads the records of pending index entries in one round trip, and
-// which of them exist.
-func (r *Redis) indexed(ctx context.Context, zs []redis.Z) ([]Record, []bool, error) {
+// indexed reads the records of pending index entries (each read from
+// keys[i]) in one round trip, and which of them exist.
+func (r *Redis) indexed(ctx context.Context, zs []redis.Z, keys []string) ([]Record, []bool, error) {
 	users := make([]string, len(zs))
 	for i, z := range zs {
-		users[i] = memberUser(z.Member.(string))
+		users[i] = memberUser(keys[i], z.Member.(string))
 	}
 	recs, errs := r.GetMany(ctx, users)
 	found := make([]bool, len(zs))
@@ -203,8 +203,13 @@ func (r *Redis) indexed(ctx context.Context, zs []redis.Z) ([]Record, []bool, er
 	return recs, found, nil
 }
 
-// memberUser is the user id of a pending index member (the encoded id).
-func memberUser(member string) string {
+// memberUser is the user id of a pending index member read from key: a
+// shard's member is the user id, the index of the layout before shards has
+// it encoded.
+func memberUser(key, member string) string {
+	if key != keyPendingIndex {
+		return member
+	}
 	id, _ := base64.RawURLEncoding.DecodeString(member)
 	return string(id)
 }
@@ -277,7 +282,7 @@ func (r *Redis) LongestWaiting(ctx context.Context, n int) ([]Record, error) {
 	}, nil)
 	var out []Record
 	for scanned := 0; len(out) < n && scanned < longestWaitingScan; {
-		zs, _, err := m.next(ctx, r.c, n-len(out)+8)
+		zs, keys, err := m.next(ctx, r.c, n-len(out)+8)
 		scanned += len(zs)
 		if err != nil {
 			return nil, wrap("longest waiting", err)
@@ -285,7 +290,7 @@ func (r *Redis) LongestWaiting(ctx context.Context, n int) ([]Record, error) {
 		if len(zs) == 0 {
 			break
 		}
-		recs, found, err := r.indexed(ctx, zs)
+		recs, found, err := r.indexed(ctx, zs, keys)
 		if err != nil {
 			return nil, wrap("longest waiting", err)
 		}

@@ -82,11 +82,15 @@ func (r *Redis) putPending(ctx context.Context, rec Record, mode string) (bool, 
 	print, shard := emailPrint(email)
 	week, weekEnd := emailWeek(keyExpiry)
 	thisWeek, _ := emailWeek(now.UnixMilli())
+	layout, err := r.layoutArg(ctx)
+	if err != nil {
+		return false, wrap("put pending", err)
+	}
 	n, err := r.scripts.put.Run(ctx, r.c,
 		[]string{recordShardKey(rec.UserID), pendingIndexKey(rec.UserID), emailIndexKey(week, shard), keyEmailWeeks, emailKey(email), keyPendingIndex, oldRecordKey(rec.UserID)},
 		encodeID(rec.UserID), rec.UserID, email, rec.Connection,
 		ms(rec.ProvisionedAt), ms(now), ms(rec.ExpiresAt), keyExpiry, mode,
-		print, week, weekEnd, thisWeek,
+		print, week, weekEnd, thisWeek, layout,
 	).Int()
 	if err != nil {
 		return false, wrap("put pending", err)

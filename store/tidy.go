@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -46,26 +47,23 @@ func (r *Redis) TidyRecords(ctx context.Context, owner string, lease time.Durati
 	}
 	rep.Ran = true
 	now, retention := ms(r.now()), durMS(r.cfg.retention)
+	var errs []error
 	for shard := range uint32(recordShards) {
 		if ctx.Err() != nil {
 			return rep, ctx.Err()
 		}
-		gone, err := r.runScript(ctx, "tidy", r.scripts.tidy, []string{recordsKey(shard)}, now, retention).StringSlice()
+		n, err := r.runScript(ctx, "tidy", r.scripts.tidy, []string{recordsKey(shard), pendingShardKey(shard)}, now, retention).Int()
 		if err != nil {
-			return rep, wrap("tidy records", err)
-		}
-		rep.Shards++
-		rep.Deleted += len(gone)
-		if len(gone) == 0 {
+			// One shard failing (a value of the wrong type, a timeout) must
+			// not keep the others from being tidied.
+			errs = append(errs, fmt.Errorf("shard %d: %w", shard, err))
 			continue
 		}
-		// Their index entries, if any are left (records that expired while
-		// pending): best effort, as ListPending drops stale entries too.
-		members := make([]any, len(gone))
-		for i, u := range gone {
-			members[i] = encodeID(u)
-		}
-		_ = r.c.ZRem(ctx, pendingShardKey(shard), members...).Err()
+		rep.Shards++
+		rep.Deleted += n
+	}
+	if len(errs) > 0 {
+		return rep, wrap("tidy records", fmt.Errorf("%d of %d shards failed, first: %w", len(errs), recordShards, errs[0]))
 	}
 	return rep, nil
 }

@@ -120,7 +120,7 @@ func TestServeStatusPageInBrowser(t *testing.T) {
 	env["MAILPROOF_AUTH0_TIMEOUT"] = "2m"
 	env["MAILPROOF_RECONCILE_INTERVAL"] = "0"
 	ctx := t.Context()
-	r, err := store.Open(ctx, env["MAILPROOF_REDIS_URL"])
+	r, err := store.Open(ctx, env["MAILPROOF_REDIS_URL"], store.WithRecordLayout(store.LayoutPacked))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,11 @@
 --       shard, 4 audit, 5 user audit, 6 the pending index of the layout
 --       before shards, 7 the user's record hash of the layouts before
 -- ARGV: 1 group, 2 job id, 3 effect (keep|verify|close), 4 outcome code,
---       5 owner, 6 now ms, 7 index member, 8 user id, 9 webhook id,
+--       5 owner, 6 now ms, 7 the encoded user id (the member in the index
+--       of the layout before shards; a shard's member is the user id), 8 user id, 9 webhook id,
 --       10 attempt, 11 deferrals in the job's episode, 12 last defer reason,
---       13 audit cap, 14 user audit cap, 15 retention ms (0 = keep; the trail's)
+--       13 audit cap, 14 user audit cap, 15 retention ms (0 = keep; the trail's),
+--       16 the write layout (lua/record.lua)
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
   return 0
 end
@@ -34,7 +36,7 @@ if final then
   -- it (lua/tidy.lua): a hash field cannot expire on its own.
   rec.s, rec.o, rec.h, rec.u = final, ARGV[4], nil, ARGV[6]
   saveRecord(KEYS[2], KEYS[7], ARGV[8], rec)
-  redis.call('ZREM', KEYS[3], ARGV[7])
+  redis.call('ZREM', KEYS[3], ARGV[8])
   redis.call('ZREM', KEYS[6], ARGV[7])
 end
 

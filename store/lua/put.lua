@@ -11,7 +11,7 @@
 --       8 unused, 9 mode: replace, or create (only when the user has no
 --       record in any status), 10 the address's fingerprint, 11 the email
 --       index week (0 = never expires), 12 that week's end ms (0 = never),
---       13 the current week
+--       13 the current week, 14 the write layout (lua/record.lua)
 -- Returns 1 when written, 0 when create found a record.
 if ARGV[9] == 'create' and recordExists(KEYS[1], KEYS[7], ARGV[2]) then
   return 0
@@ -25,9 +25,16 @@ if ARGV[7] ~= '0' then rec.x = ARGV[7] end
 -- Its end of life, when it has one (expires_at plus the retention), is
 -- the tidy pass's to act on (lua/tidy.lua): a hash field cannot expire.
 saveRecord(KEYS[1], KEYS[7], ARGV[2], rec)
-redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
--- Listed once: the entry of the layout before moves to the shard.
-redis.call('ZREM', KEYS[6], ARGV[1])
+-- Indexed once: in its shard (member the user id), or, while records are
+-- written in the hash layout, in the one index of the release before
+-- (member the encoded user id), which is what its replicas read.
+if hashWrites then
+  redis.call('ZADD', KEYS[6], ARGV[5], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[2])
+else
+  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
+  redis.call('ZREM', KEYS[6], ARGV[1])
+end
 
 -- The email index: field = the address's fingerprint, value = the user id,
 -- in a hash shared by the addresses of one shard whose records' ends of life

@@ -95,7 +95,10 @@ local function unpackRecord(packed)
       if k == 's' then
         rec.s = statusName[val] or string.gsub(val, '\27(.)', unescapes)
       elseif packTimes[k] then
-        rec[k] = string.format('%.0f', tonumber(val, 36))
+        -- A time that is not base 36 (a damaged value) reads as absent,
+        -- as Go's unpackRecord reads it, rather than failing the script.
+        local n = tonumber(val, 36)
+        if n then rec[k] = string.format('%.0f', n) end
       else
         rec[k] = string.gsub(val, '\27(.)', unescapes)
       end
@@ -148,11 +151,60 @@ local function loadRecord(shard, old, user)
   return fromLong(h)
 end
 
--- saveRecord writes user's record to its shard's field and deletes the hash
--- of a layout before, if any, in the one script that read it.
+-- The layout records are written in is the last ARGV of every script that
+-- writes one: 'packed', or 'hash:<retention ms>' while replicas of the
+-- release before may still run (store.WithRecordLayout): they read only the
+-- compact hash of their own layout, so a record written packed would be
+-- invisible to them (a login taken as not pending, a delete that misses).
+local layoutArg = ARGV[#ARGV] or ''
+local hashWrites = string.sub(layoutArg, 1, 5) == 'hash:'
+local hashRetention = tonumber(string.sub(layoutArg, 6)) or 0
+
+-- saveRecord writes user's record in the layout asked for, and removes its
+-- copy in the other, in the one script that read it: a user's record is in
+-- one place after every write, whichever replica made it.
 local function saveRecord(shard, old, user, rec)
-  redis.call('HSET', shard, user, packRecord(rec))
-  redis.call('DEL', old)
+  if not hashWrites then
+    redis.call('HSET', shard, user, packRecord(rec))
+    redis.call('DEL', old)
+    return
+  end
+  -- The compact hash exactly as the release before wrote it (its
+  -- lua/record.lua): the values of packRecord's table, nothing for what is
+  -- empty or implied, '' kept only as a connection.
+  local v = {}
+  for k, val in pairs(rec) do v[k] = val end
+  if v.a == v.p then v.a = nil end
+  if v.u == (v.a or v.p) then v.u = nil end
+  local set, written, del = {}, {}, {}
+  for _, k in ipairs(packOrder) do
+    local val = v[k]
+    if k == 'c' and val == defaultConnection then val = nil end
+    if val ~= nil and (val ~= '' or k == 'c') then
+      set[#set + 1] = k
+      set[#set + 1] = val
+      written[k] = true
+    end
+  end
+  -- Written before anything is removed, so the hash is never empty (Redis
+  -- would delete it, and its TTL with it); the long layout's names go too.
+  redis.call('HSET', old, unpack(set))
+  for _, k in ipairs(packOrder) do
+    if not written[k] then del[#del + 1] = k end
+  end
+  for name in pairs(longNames) do del[#del + 1] = name end
+  del[#del + 1] = 'user_id'
+  redis.call('HDEL', old, unpack(del))
+  redis.call('HDEL', shard, user)
+  -- Its key expires at its end of life, as the release before set it: the
+  -- retention after it ended (verified or closed) or after its expiry.
+  local base = v.x
+  if v.s == 'verified' or v.s == 'closed' then base = v.u or v.a or v.p end
+  if hashRetention > 0 and base then
+    redis.call('PEXPIREAT', old, tonumber(base) + hashRetention)
+  else
+    redis.call('PERSIST', old)
+  end
 end
 
 -- recordExists reports whether user has a record in any layout.

@@ -7,14 +7,15 @@
 -- forever), never ends. The condition is read from each record inside the
 -- script, so a record written again meanwhile (put back pending by a new
 -- provisioning) is judged as it is now, never deleted on an old reading.
--- KEYS: 1 a record shard
+-- KEYS: 1 a record shard, 2 the pending index shard of the same users
 -- ARGV: 1 now ms, 2 retention ms (0 = keep forever)
--- Returns the user ids deleted (their pending index entries are the
--- caller's to remove: members are encoded ids, which Lua cannot make).
+-- Returns the number of records deleted. Their index entries (left by
+-- records that expired while pending) go in the same script: a record put
+-- again meanwhile, and indexed again, is never unindexed by a late ZREM.
 local now, retention = tonumber(ARGV[1]), tonumber(ARGV[2])
 local gone = {}
 if retention <= 0 then
-  return gone
+  return 0
 end
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
@@ -31,6 +32,8 @@ for i = 1, #all, 2 do
 end
 -- In chunks: unpack takes a few thousand values at most.
 for i = 1, #gone, 1000 do
-  redis.call('HDEL', KEYS[1], unpack(gone, i, math.min(i + 999, #gone)))
+  local chunk = {unpack(gone, i, math.min(i + 999, #gone))}
+  redis.call('HDEL', KEYS[1], unpack(chunk))
+  redis.call('ZREM', KEYS[2], unpack(chunk))
 end
-return gone
+return #gone
