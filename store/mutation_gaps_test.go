@@ -289,3 +289,62 @@ func testTidyPastDamagedTime(t *testing.T, b backend) {
 		t.Error("lapsed record kept")
 	}
 }
+
+// TestCreatePendingSeesEveryLayout: provisioning's CreatePending never writes
+// over a record in a layout before packed fields (a hash of its own, long or
+// compact, or one a hash-layout replica wrote): that record may have been
+// delivered to, or be verifying right now.
+func TestCreatePendingSeesEveryLayout(t *testing.T) { conform(t, testCreatePendingSeesEveryLayout) }
+
+func testCreatePendingSeesEveryLayout(t *testing.T, b backend) {
+	url := b.url(t)
+	r := openURL(t, url, store.WithRetention(time.Hour), store.WithRecordLayout(store.LayoutPacked))
+	hash := openURL(t, url, store.WithRetention(time.Hour), store.WithRecordLayout(store.LayoutHash))
+	ctx := timeout(t)
+	now := time.Now().Truncate(time.Millisecond).UTC()
+	putLongRecord(t, r, "auth0|long", "long@example.com", store.StatusVerifying, "w-long", now.Add(-time.Hour), time.Time{}, time.Time{})
+	putCompactRecord(t, r, "auth0|compact", map[string]string{"s": "pending", "e": "compact@example.com", "p": msString(now), "n": "1", "d": "reset-email"}, now)
+	if err := hash.PutPending(ctx, store.Record{UserID: "auth0|hash", Email: "hash@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := hash.StartDelivery(ctx, "auth0|hash", "ticket"); !ok || err != nil {
+		t.Fatalf("start delivery: %v, %v", ok, err)
+	}
+	for _, user := range []string{"auth0|long", "auth0|compact", "auth0|hash"} {
+		before, err := r.Get(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, err := r.CreatePending(ctx, store.Record{UserID: user, Email: "new@example.com"})
+		if ok || err != nil {
+			t.Errorf("%s: create over a record of a layout before: %v, %v; want refused", user, ok, err)
+		}
+		if got, err := r.Get(ctx, user); err != nil || got != before {
+			t.Errorf("%s: record after a refused create %+v, %v; want %+v", user, got, err, before)
+		}
+	}
+}
+
+// TestHashLayoutKeepsForever: with no retention (keep forever) a record
+// written in the hash layout has no expiry, pending or ended; one at its
+// expiry or its finish time would vanish at once.
+func TestHashLayoutKeepsForever(t *testing.T) { conform(t, testHashLayoutKeepsForever) }
+
+func testHashLayoutKeepsForever(t *testing.T, b backend) {
+	r := b.open(t, store.WithRetention(0), store.WithPendingTTL(time.Hour), store.WithRecordLayout(store.LayoutHash))
+	ctx := timeout(t)
+	const user = "auth0|forever"
+	ttl := func(step string) {
+		t.Helper()
+		if d, err := r.Client().PTTL(ctx, store.OldRecordKey(user)).Result(); err != nil || d != -time.Nanosecond {
+			t.Errorf("%s: record key ttl %v, %v; want none", step, d, err)
+		}
+	}
+	putPending(t, r, user, time.Now())
+	ttl("put")
+	finishUser(t, r, user, store.Outcome{Code: store.OutcomeVerified, Close: true})
+	ttl("finish")
+	if got, err := r.Get(ctx, user); err != nil || got.Status != store.StatusVerified {
+		t.Errorf("finished record: %+v, %v; want kept, verified", got, err)
+	}
+}
