@@ -348,3 +348,23 @@ func testHashLayoutKeepsForever(t *testing.T, b backend) {
 		t.Errorf("finished record: %+v, %v; want kept, verified", got, err)
 	}
 }
+
+// TestEnsureGroupSettlesLayoutFirst: a replica whose first call on an empty
+// Redis creates the job stream records the packed layout before it does, so
+// neither it nor any later auto replica takes its own stream for an earlier
+// release's and writes the hash layout for good.
+func TestEnsureGroupSettlesLayoutFirst(t *testing.T) { conform(t, testEnsureGroupSettlesLayoutFirst) }
+
+func testEnsureGroupSettlesLayoutFirst(t *testing.T, b backend) {
+	url := b.url(t)
+	ctx := timeout(t)
+	first := openURL(t, url)
+	if err := first.EnsureGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range []*store.Redis{first, openURL(t, url)} {
+		if l, err := r.RecordLayout(ctx); err != nil || l != store.LayoutPacked {
+			t.Errorf("replica %d after the stream was created: %s, %v; want packed", i, l, err)
+		}
+	}
+}
