@@ -368,3 +368,63 @@ func testEnsureGroupSettlesLayoutFirst(t *testing.T, b backend) {
 		}
 	}
 }
+
+// TestHashLayoutEndOfLife: in the hash layout a record's key expires where
+// the tidy pass would delete its packed field: a pending record without an
+// expiry never, one with the retention after its expiry, a verified or a
+// closed one the retention after it ended.
+func TestHashLayoutEndOfLife(t *testing.T) { conform(t, testHashLayoutEndOfLife) }
+
+func testHashLayoutEndOfLife(t *testing.T, b backend) {
+	const retention = time.Hour
+	r := b.open(t, store.WithRetention(retention), store.WithRecordLayout(store.LayoutHash))
+	ctx := timeout(t)
+	now := time.Now().Truncate(time.Millisecond)
+	tests := []struct {
+		name    string
+		expires time.Duration // from now; 0: never
+		finish  string        // "", verify, close
+	}{
+		{"pending without expiry", 0, ""},
+		{"pending with expiry", 10 * time.Minute, ""},
+		{"verified", 10 * time.Minute, "verify"},
+		{"closed", 10 * time.Minute, "close"},
+		{"closed without expiry", 0, "close"},
+	}
+	for i, tc := range tests {
+		user := "auth0|eol" + strconv.Itoa(i)
+		rec := store.Record{UserID: user, Email: "e@example.com", ProvisionedAt: now.Add(-time.Hour)}
+		if tc.expires != 0 {
+			rec.ExpiresAt = now.Add(tc.expires)
+		}
+		if err := r.PutPending(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		var want time.Time
+		if tc.expires != 0 {
+			want = rec.ExpiresAt.Add(retention)
+		}
+		switch tc.finish {
+		case "verify":
+			finishUser(t, r, user, store.Outcome{Code: store.OutcomeVerified, Close: true})
+		case "close":
+			finishUser(t, r, user, store.Outcome{Code: "user_not_found", Close: true})
+		}
+		if tc.finish != "" {
+			got, err := r.Get(ctx, user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = got.UpdatedAt.Add(retention)
+		}
+		d, err := r.Client().PExpireTime(ctx, store.OldRecordKey(user)).Result()
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case want.IsZero() && d >= 0:
+			t.Errorf("%s: key expires at %v, want never", tc.name, time.UnixMilli(d.Milliseconds()))
+		case !want.IsZero() && d.Milliseconds() != want.UnixMilli():
+			t.Errorf("%s: key expires at %v (%v), want %v", tc.name, time.UnixMilli(d.Milliseconds()), d, want)
+		}
+	}
+}
