@@ -38,6 +38,10 @@ type WorkerConfig struct {
 	// of a Management API scope, before it tries again (scopehold.go); not configurable
 	// by the environment.
 	ScopePause time.Duration
+	// TidyEvery is how often the replica offers to run the tidy pass that deletes records
+	// past their retention; one replica an hour runs it (a lease in Redis). Not
+	// configurable by the environment.
+	TidyEvery time.Duration
 	// Check, when set, runs once Redis answers and before any job is taken; an error
 	// stops Run. The server refuses a Redis that may evict or forget jobs with it.
 	Check func(context.Context) error
@@ -55,6 +59,7 @@ func DefaultWorkerConfig() WorkerConfig {
 		RetryMax:          5 * time.Minute,
 		Rate:              2,
 		ScopePause:        30 * time.Second,
+		TidyEvery:         10 * time.Minute,
 	}
 }
 
@@ -68,6 +73,7 @@ func (c WorkerConfig) withDefaults() (WorkerConfig, error) {
 	c.RetryMax = cmp.Or(c.RetryMax, d.RetryMax)
 	c.Rate = cmp.Or(c.Rate, d.Rate)
 	c.ScopePause = cmp.Or(c.ScopePause, d.ScopePause)
+	c.TidyEvery = cmp.Or(c.TidyEvery, d.TidyEvery)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -83,6 +89,9 @@ func (c WorkerConfig) withDefaults() (WorkerConfig, error) {
 	}
 	if c.RetryBase < 0 || c.RetryMax < c.RetryBase {
 		errs = append(errs, fmt.Errorf("retry backoff %s to %s: want 0 <= base <= max", c.RetryBase, c.RetryMax))
+	}
+	if c.TidyEvery < 0 {
+		errs = append(errs, fmt.Errorf("tidy interval %s: want a positive duration", c.TidyEvery))
 	}
 	if c.ScopePause < 0 {
 		errs = append(errs, fmt.Errorf("scope pause %s: want a positive duration", c.ScopePause))
@@ -234,7 +243,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { w.every(ctx, w.cfg.VisibilityTimeout/4, w.reclaim) })
 	wg.Go(func() { w.every(ctx, 250*time.Millisecond, w.moveDue) })
-	wg.Go(func() { w.every(ctx, tidyEvery, w.tidy) })
+	wg.Go(func() { w.every(ctx, w.cfg.TidyEvery, w.tidy) })
 	wg.Wait()
 	w.log.Info("worker stopped", zap.String("consumer", w.consumer))
 	return nil
@@ -326,14 +335,11 @@ func (w *Worker) runUndos(ctx context.Context) {
 	}
 }
 
-// tidyEvery is how often a replica offers to run the tidy pass, and tidyLease how
-// long the one that runs it keeps the others from running theirs: one pass an hour
+// tidyLease is how long the replica that runs the tidy pass keeps the others
+// (offering every WorkerConfig.TidyEvery) from running theirs: one pass an hour
 // whatever the number of replicas, and a replica that dies mid-pass delays the next
 // by an hour at most. Records are kept at least the retention; an hour more is noise.
-const (
-	tidyEvery = 10 * time.Minute
-	tidyLease = time.Hour
-)
+const tidyLease = time.Hour
 
 // tidy deletes the records whose end of life has passed (store.Redis.TidyRecords):
 // a record is a field of a shared hash, which Redis cannot expire on its own.

@@ -50,3 +50,29 @@ func TestWorkerTidiesRecordsPastTheirRetention(t *testing.T) {
 		t.Errorf("a second replica within the lease deleted %v records, want 0", got)
 	}
 }
+
+// A running worker offers the tidy pass on its own, every TidyEvery.
+func TestWorkerRunTidies(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.TidyEvery = 50 * time.Millisecond }, auth0test.Config{})
+	rdb, err := store.Open(t.Context(), h.url, store.WithRetention(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	h.rdb = rdb
+	if err := rdb.PutPending(t.Context(), store.Record{UserID: "auth0|lapsed", ExpiresAt: time.Now().Add(-2 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	h.start(h.worker())
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := rdb.Get(t.Context(), "auth0|lapsed")
+		if errors.Is(err, store.ErrNotFound) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("record past its retention still there 10 s after the worker started: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -87,3 +87,16 @@ func PendingIndexKey(userID string) string { return pendingIndexKey(userID) }
 
 // ClearTidyLease lets the next TidyRecords run at once, as if the lease ran out.
 func ClearTidyLease(ctx context.Context, r *Redis) error { return r.c.Del(ctx, keyTidy).Err() }
+
+// StaleEntries are the pending index entries of users, as a listing that found
+// their records not waiting would pass them to Unindex.
+func StaleEntries(r *Redis, users ...string) []staleEntry {
+	out := make([]staleEntry, len(users))
+	for i, u := range users {
+		out[i] = staleEntry{key: pendingIndexKey(u), member: u, user: u}
+	}
+	return out
+}
+
+// Unindex is the listing's removal of stale entries.
+func Unindex(ctx context.Context, r *Redis, stale []staleEntry) error { return r.unindex(ctx, stale) }

@@ -47,7 +47,7 @@ func (r *Redis) ListPending(ctx context.Context, cursor string, limit int) ([]Re
 	var (
 		out   []Record
 		last  redis.Z
-		stale = map[string][]any{}
+		stale []staleEntry
 	)
 	for len(out) < limit {
 		zs, keys, err := m.next(ctx, r.c, limit-len(out)+8)
@@ -67,7 +67,8 @@ func (r *Redis) ListPending(ctx context.Context, cursor string, limit int) ([]Re
 			}
 			rec := recs[i]
 			if !found[i] || (rec.Status != StatusPending && rec.Status != StatusVerifying) {
-				stale[keys[i]] = append(stale[keys[i]], z.Member)
+				member := z.Member.(string)
+				stale = append(stale, staleEntry{key: keys[i], member: member, user: memberUser(keys[i], member)})
 				continue
 			}
 			out = append(out, rec)
@@ -76,17 +77,28 @@ func (r *Redis) ListPending(ctx context.Context, cursor string, limit int) ([]Re
 	}
 	if len(stale) > 0 {
 		// Best effort: a failure here only leaves work for the next listing.
-		_, _ = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for k, members := range stale {
-				p.ZRem(ctx, k, members...)
-			}
-			return nil
-		})
+		_ = r.unindex(ctx, stale)
 	}
 	if len(out) < limit {
 		return out, "", nil
 	}
 	return out, encodeCursor(last), nil
+}
+
+// staleEntry is a pending index entry whose record was not waiting when read.
+type staleEntry struct{ key, member, user string }
+
+// unindex removes stale entries, each only if its record is still not waiting
+// (lua/unindex.lua): a record provisioned again since it was read keeps its entry.
+func (r *Redis) unindex(ctx context.Context, stale []staleEntry) error {
+	keys := make([]string, 0, 3*len(stale))
+	args := make([]any, 1, 1+2*len(stale))
+	args[0] = ms(r.now())
+	for _, e := range stale {
+		keys = append(keys, e.key, recordShardKey(e.user), oldRecordKey(e.user))
+		args = append(args, e.member, e.user)
+	}
+	return r.scripts.unindex.Run(ctx, r.c, keys, args...).Err()
 }
 
 // indexMerge reads the pending index shards (and the index of the layout before)

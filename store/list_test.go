@@ -144,3 +144,34 @@ func TestLongestWaiting(t *testing.T) {
 		}
 	}
 }
+
+// TestUnindexKeepsARecordPutAgain: the listing removes a stale entry only if
+// its record is still not waiting when it does, so a record provisioned again
+// between the listing's read and the removal stays indexed.
+func TestUnindexKeepsARecordPutAgain(t *testing.T) { conform(t, testUnindexKeepsARecordPutAgain) }
+
+func testUnindexKeepsARecordPutAgain(t *testing.T, b backend) {
+	r := b.open(t)
+	ctx := timeout(t)
+	past := time.Now().Add(-time.Hour)
+	for _, u := range []string{"auth0|again", "auth0|gone"} {
+		if err := r.PutPending(ctx, store.Record{UserID: u, ExpiresAt: past}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both read stale; then auth0|again is provisioned again before the removal.
+	stale := store.StaleEntries(r, "auth0|again", "auth0|gone")
+	if err := r.PutPending(ctx, store.Record{UserID: "auth0|again", ProvisionedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Unindex(ctx, r, stale); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.PendingCount(ctx); err != nil || n != 1 {
+		t.Errorf("pending count %d, %v; want 1: the record put again", n, err)
+	}
+	recs, _, err := r.ListPending(ctx, "", 10)
+	if err != nil || len(recs) != 1 || recs[0].UserID != "auth0|again" {
+		t.Errorf("list: %+v, %v; want auth0|again", recs, err)
+	}
+}

@@ -15,7 +15,7 @@ var luaFiles embed.FS
 // scripts are the store's Lua scripts. Each is run with EVALSHA, falling
 // back to EVAL (which caches it again) after a Redis restart or SCRIPT FLUSH.
 type scripts struct {
-	put, ingest, claim, finish, retry, moveDue, deadLetter, replay, pause, drop, undo, del, delivery, note, sweep, tidy *redis.Script
+	put, ingest, claim, finish, retry, moveDue, deadLetter, replay, pause, drop, undo, del, delivery, note, sweep, tidy, unindex *redis.Script
 }
 
 func newScripts() scripts {
@@ -45,6 +45,7 @@ func newScripts() scripts {
 		undo:       withAudit("undo"),
 		del:        plain("del"),
 		tidy:       withRecord("tidy"),
+		unindex:    withRecord("unindex"),
 		delivery:   withRecord("delivery"),
 		note:       withAudit("note"),
 		sweep:      plain("sweep"),
@@ -53,7 +54,7 @@ func newScripts() scripts {
 
 // all lists every script, for loading them at once.
 func (s scripts) all() []*redis.Script {
-	return []*redis.Script{s.put, s.ingest, s.claim, s.finish, s.retry, s.moveDue, s.deadLetter, s.replay, s.pause, s.drop, s.undo, s.del, s.delivery, s.note, s.sweep, s.tidy}
+	return []*redis.Script{s.put, s.ingest, s.claim, s.finish, s.retry, s.moveDue, s.deadLetter, s.replay, s.pause, s.drop, s.undo, s.del, s.delivery, s.note, s.sweep, s.tidy, s.unindex}
 }
 
 // lua returns an embedded script; a missing file is a build mistake caught

@@ -3,7 +3,7 @@
 -- again (a reclaimed job after a crash); anyone else is refused.
 -- KEYS: 1 the user's record shard, 2 the user's record hash of the layouts
 --       before
--- ARGV: 1 owner, 2 now ms, 3 user id
+-- ARGV: 1 owner, 2 now ms, 3 user id, 4 the write layout (lua/record.lua)
 -- Returns {-1} without a record, else {1 (held by owner) or 0 (refused),
 -- the record packed (lua/record.lua)}.
 -- The record is read in whichever layout it has (lua/record.lua) and the

@@ -7,7 +7,8 @@
 -- ARGV: 1 group, 2 job id, 3 user id, 4 webhook id, 5 payload, 6 attempt,
 --       7 enqueued_at ms, 8 error, 9 now ms, 10 owner, 11 dead-letter cap,
 --       12 deferrals in the job's episode, 13 last defer reason, 14 audit
---       cap, 15 user audit cap, 16 retention ms
+--       cap, 15 user audit cap, 16 retention ms, 17 the write layout
+--       (lua/record.lua)
 if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
   return 0
 end

@@ -2,7 +2,8 @@
 -- KEYS: 1 the user's record shard, 2 audit, 3 user audit, 4 the user's
 --       record hash of the layouts before
 -- ARGV: 1 op (start|done), 2 now ms, 3 delivery kind, 4 by,
---       5 audit cap, 6 user audit cap, 7 retention ms, 8 user id
+--       5 audit cap, 6 user audit cap, 7 retention ms, 8 user id, 9 the write
+--       layout (lua/record.lua)
 -- start: only a pending record may be delivered to; marks delivering_at.
 --        Returns 1, or 0 when the record is missing or not pending.
 -- done:  counts the delivery, clears delivering_at, audits "delivered".

@@ -95,10 +95,11 @@ local function unpackRecord(packed)
       if k == 's' then
         rec.s = statusName[val] or string.gsub(val, '\27(.)', unescapes)
       elseif packTimes[k] then
-        -- A time that is not base 36 (a damaged value) reads as absent,
-        -- as Go's unpackRecord reads it, rather than failing the script.
+        -- A time that is not a positive base-36 number (a damaged value)
+        -- reads as absent, as Go's unpackRecord reads it, rather than
+        -- failing the script or meaning something Go would not see.
         local n = tonumber(val, 36)
-        if n then rec[k] = string.format('%.0f', n) end
+        if n and n > 0 then rec[k] = string.format('%.0f', n) end
       else
         rec[k] = string.gsub(val, '\27(.)', unescapes)
       end
