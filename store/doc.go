@@ -154,7 +154,7 @@
 //     waiting records; 512 there keeps it so up to 130,000) and a field of a
 //     shared email index hash (about 50): about 170 bytes in all, where a
 //     hash of its own per record cost 375. Past those limits Redis turns a
-//     shard into a hash table or a skip list, about 70 to 100 bytes more a
+//     shard into a hash table or a skip list, about 50 to 90 bytes more a
 //     record: still correct.
 //     A hash field cannot expire in Redis 7.0, so the tidy pass
 //     (TidyRecords, run by the worker under a one-hour lease) deletes the

@@ -163,7 +163,7 @@ func pendingIndexKey(userID string) string {
 // field beyond its text, up to hash-max-listpack-entries records (512 by
 // default: about 130,000 records in all) whose packed values are within
 // hash-max-listpack-value (64 bytes: an address up to about 40 characters).
-// Past either a shard becomes a hash table, about 70 bytes a field more,
+// Past either a shard becomes a hash table, about 50 bytes a field more,
 // still correct. Redis 7.0 cannot expire a field, so the tidy pass
 // (TidyRecords) deletes records whose end of life has passed.
 const recordShards = pendingShards
