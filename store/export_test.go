@@ -35,9 +35,6 @@ func OldRecordKey(userID string) string { return oldRecordKey(userID) }
 // RecordShardKey is the hash holding a user's packed record as a field.
 func RecordShardKey(userID string) string { return recordShardKey(userID) }
 
-// UnpackRecord decodes a packed record as the store reads it.
-func UnpackRecord(userID, packed string) Record { return unpackRecord(userID, packed) }
-
 // ReplayKey is the key of a webhook id's replay mark in the layout before
 // window sets.
 func ReplayKey(webhookID string) string { return replayKey(webhookID) }

@@ -371,22 +371,7 @@ func testPendingIndexBothLayouts(t *testing.T, b backend) {
 		want = append(want, rec.UserID)
 	}
 	for _, limit := range []int{1, 2, 3} {
-		var got []string
-		cursor := ""
-		for pages := 0; pages < 20; pages++ {
-			recs, next, err := r.ListPending(ctx, cursor, limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, rec := range recs {
-				got = append(got, rec.UserID)
-			}
-			if next == "" {
-				break
-			}
-			cursor = next
-		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
+		if got := listPages(t, r, limit); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("limit %d: %v, want %v", limit, got, want)
 		}
 	}

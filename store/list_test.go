@@ -46,28 +46,7 @@ func testListPendingPagesNewestFirst(t *testing.T, b backend) {
 	}
 
 	for _, limit := range []int{1, 3, 5, 7, 25} {
-		var got []string
-		cursor := ""
-		for pages := 0; ; pages++ {
-			if pages > 30 {
-				t.Fatalf("limit %d: more than 30 pages", limit)
-			}
-			recs, next, err := r.ListPending(timeout(t), cursor, limit)
-			if err != nil {
-				t.Fatalf("limit %d: list: %v", limit, err)
-			}
-			if len(recs) > limit {
-				t.Fatalf("limit %d: page of %d", limit, len(recs))
-			}
-			for _, rec := range recs {
-				got = append(got, rec.UserID)
-			}
-			if next == "" {
-				break
-			}
-			cursor = next
-		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
+		if got := listPages(t, r, limit); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("limit %d: got %v, want %v", limit, got, want)
 		}
 	}
@@ -173,5 +152,32 @@ func testUnindexKeepsARecordPutAgain(t *testing.T, b backend) {
 	recs, _, err := r.ListPending(ctx, "", 10)
 	if err != nil || len(recs) != 1 || recs[0].UserID != "auth0|again" {
 		t.Errorf("list: %+v, %v; want auth0|again", recs, err)
+	}
+}
+
+// listPages lists every waiting record page by page, limit a page, and returns
+// the user ids in the order listed; more than 30 pages fails the test.
+func listPages(t *testing.T, r *store.Redis, limit int) []string {
+	t.Helper()
+	var got []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 30 {
+			t.Fatalf("limit %d: more than 30 pages", limit)
+		}
+		recs, next, err := r.ListPending(timeout(t), cursor, limit)
+		if err != nil {
+			t.Fatalf("limit %d: list: %v", limit, err)
+		}
+		if len(recs) > limit {
+			t.Fatalf("limit %d: page of %d", limit, len(recs))
+		}
+		for _, rec := range recs {
+			got = append(got, rec.UserID)
+		}
+		if next == "" {
+			return got
+		}
+		cursor = next
 	}
 }

@@ -26,7 +26,7 @@ func newScripts() scripts {
 	// Scripts that check or change a record read all of its layouts
 	// through lua/record.lua.
 	withRecord := func(name string) *redis.Script {
-		return redis.NewScript(lua("record") + "\n" + prelude + "\n" + lua(name))
+		return redis.NewScript(prelude + "\n" + lua("record") + "\n" + lua(name))
 	}
 	plain := func(name string) *redis.Script {
 		return redis.NewScript(lua(name))

@@ -1,4 +1,5 @@
--- Shared prelude: prepended to every script that reads or writes a record.
+-- Shared prelude: prepended to every script that reads or writes a record,
+-- after lua/audit.lua (whose b36 it uses).
 --
 -- A record is one field of a hash shared by the users of one shard,
 -- mp:{mp}:records:<shard> (256 shards by FNV-1a of the user id, as the
@@ -41,16 +42,6 @@ local statusName = {P = 'pending', W = 'verifying', V = 'verified', C = 'closed'
 local escapes = {['\27'] = '\27a', ['\31'] = '\27b'}
 local unescapes = {a = '\27', b = '\31'}
 
-local function recB36(n)
-  local digits, out = '0123456789abcdefghijklmnopqrstuvwxyz', ''
-  while n > 0 do
-    local d = n % 36
-    out = string.sub(digits, d + 1, d + 1) .. out
-    n = (n - d) / 36
-  end
-  return out
-end
-
 local function packRecord(rec)
   local v = {}
   for k, val in pairs(rec) do v[k] = val end
@@ -70,7 +61,7 @@ local function packRecord(rec)
       out = statusCode[val] or string.gsub(val, '[\27\31]', escapes)
     elseif packTimes[k] then
       local n = math.floor(tonumber(val) or 0)
-      if n > 0 then out = recB36(n) end
+      if n > 0 then out = b36(n) end -- lua/audit.lua, prepended before this
     else
       out = string.gsub(val, '[\27\31]', escapes)
     end
