@@ -126,3 +126,35 @@ func (r *Redis) layoutArg(ctx context.Context) (string, error) {
 	}
 	return LayoutPacked, nil
 }
+
+// LayoutReport is which layout a replica would write records in, and why.
+type LayoutReport struct {
+	Layout string // LayoutPacked or LayoutHash
+	// Why: "chosen" (WithRecordLayout), "recorded" (in Redis by an explicit choice
+	// or the first replica on an empty Redis), "earlier release" (its job stream is
+	// here and no layout is recorded) or "empty Redis".
+	Why string
+}
+
+// PeekLayout reports what RecordLayout would decide, without recording anything:
+// for doctor, which must not settle the layout from an operator's laptop.
+func (r *Redis) PeekLayout(ctx context.Context) (LayoutReport, error) {
+	if r.cfg.layout == LayoutPacked || r.cfg.layout == LayoutHash {
+		return LayoutReport{Layout: r.cfg.layout, Why: "chosen"}, nil
+	}
+	got, err := r.c.Get(ctx, keyLayout).Result()
+	switch {
+	case err == nil && (got == LayoutPacked || got == LayoutHash):
+		return LayoutReport{Layout: got, Why: "recorded"}, nil
+	case err != nil && !errors.Is(err, redis.Nil):
+		return LayoutReport{}, wrap("record layout", err)
+	}
+	n, err := r.c.Exists(ctx, keyJobs).Result()
+	if err != nil {
+		return LayoutReport{}, wrap("record layout", err)
+	}
+	if n > 0 {
+		return LayoutReport{Layout: LayoutHash, Why: "earlier release"}, nil
+	}
+	return LayoutReport{Layout: LayoutPacked, Why: "empty Redis"}, nil
+}
