@@ -195,7 +195,7 @@ var settings = [...]Setting{
 		c.RedisDurability = v
 		return nil
 	}},
-	{Name: "MAILPROOF_RECORD_LAYOUT", Default: store.LayoutAuto, Help: "how records are written: packed (about 170 B a pending record), hash (the release before's layout, which its replicas read: for a rolling upgrade from it) or auto (packed on a new Redis, hash on one an earlier release used, until a replica set to packed records that choice)", set: func(c *Config, v string) error {
+	{Name: "MAILPROOF_RECORD_LAYOUT", Default: store.LayoutAuto, Help: "how records are written: packed (about 160 B a pending record), hash (the release before's layout, which its replicas read: for a rolling upgrade from it) or auto (packed on a new Redis, hash on one an earlier release used, until a replica set to packed records that choice)", set: func(c *Config, v string) error {
 		if !store.ValidLayout(v) {
 			return errors.New("must be auto, packed or hash")
 		}

@@ -248,7 +248,7 @@ func logLayout(ctx context.Context, rdb *store.Redis, cfg Config, log *zap.Logge
 	case err != nil:
 		return
 	case layout == store.LayoutHash && cfg.RecordLayout != store.LayoutHash:
-		log.Info("records are written in the hash layout of the release before, because this Redis holds an earlier release's data and no layout was chosen: its replicas can still read every record. Once none is left, set MAILPROOF_RECORD_LAYOUT=packed on one replica (the others follow within a minute): a pending record then takes about 170 bytes of Redis instead of 375",
+		log.Info("records are written in the hash layout of the release before, because this Redis holds an earlier release's data and no layout was chosen: its replicas can still read every record. Once none is left, set MAILPROOF_RECORD_LAYOUT=packed on one replica (the others follow within a minute): a pending record then takes about 160 bytes of Redis instead of 375",
 			zap.String("record_layout", layout))
 	default:
 		log.Info("record layout", zap.String("record_layout", layout))

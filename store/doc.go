@@ -149,10 +149,10 @@
 //     hash-max-listpack-entries records, 512 by default, so up to about
 //     130,000 in all, and no value passes hash-max-listpack-value, 64 bytes,
 //     an address of up to about 40 characters), an entry in its shard of
-//     the pending index (about 55 while a shard holds at most
+//     the pending index (about 50 while a shard holds at most
 //     zset-max-listpack-entries, 128 by default, so up to about 32,000
 //     waiting records; 512 there keeps it so up to 130,000) and a field of a
-//     shared email index hash (about 50): about 170 bytes in all, where a
+//     shared email index hash (about 50): about 160 bytes in all, where a
 //     hash of its own per record cost 375. Past those limits Redis turns a
 //     shard into a hash table or a skip list, about 50 to 90 bytes more a
 //     record: still correct.

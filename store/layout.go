@@ -16,7 +16,7 @@ const (
 	// packed on a Redis no release before this one has used, and hash on
 	// one it has (its job stream is there), until an operator says packed.
 	LayoutAuto = "auto"
-	// LayoutPacked writes records as fields of shared hashes: about 170
+	// LayoutPacked writes records as fields of shared hashes: about 160
 	// bytes a pending record instead of 375, read only by this release on.
 	LayoutPacked = "packed"
 	// LayoutHash writes records as the release before did, a hash per user

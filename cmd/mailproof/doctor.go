@@ -254,11 +254,11 @@ func (d *doctorRun) checkLayout(ctx context.Context, rdb *store.Redis) {
 		d.add("record layout", checkWarn, "unknown ("+errLine(err)+")", "")
 	case rep.Layout == store.LayoutHash && rep.Why == "earlier release":
 		d.add("record layout", checkWarn, "hash: this Redis holds an earlier release's data and no layout is recorded, so records are written as that release reads them (~375 bytes a pending record)",
-			"once no replica of an earlier release is left, set MAILPROOF_RECORD_LAYOUT=packed on one replica (~170 bytes a pending record; the others follow within a minute)")
+			"once no replica of an earlier release is left, set MAILPROOF_RECORD_LAYOUT=packed on one replica (~160 bytes a pending record; the others follow within a minute)")
 	case rep.Layout == store.LayoutHash:
 		d.add("record layout", checkOK, "hash ("+rep.Why+"): what earlier releases read, ~375 bytes a pending record", "")
 	default:
-		d.add("record layout", checkOK, "packed ("+rep.Why+"), ~170 bytes a pending record", "")
+		d.add("record layout", checkOK, "packed ("+rep.Why+"), ~160 bytes a pending record", "")
 	}
 }
 
