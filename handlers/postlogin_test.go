@@ -319,7 +319,7 @@ func TestPostLogin(t *testing.T) {
 // document, such as one forged from a user id; <enc> there is unpadded base64url.
 func assertKeyShapes(t *testing.T, r *store.Redis) {
 	t.Helper()
-	keyShapes := regexp.MustCompile(`^(mp:\{mp\}:(pending:[A-Za-z0-9_-]+|email:[A-Za-z0-9_-]+|emails:[0-9]+:[0-9]+|email-weeks|pending-index|replay:[A-Za-z0-9_-]+|seen:[0-9]+:[0-9]+|jobs|delayed|dlq|audit|audit:[A-Za-z0-9_-]+|trail:[0-9]+:[0-9]+|ratelimit-pause)|rate:mp:\{mp\}:ratelimit)$`)
+	keyShapes := regexp.MustCompile(`^(mp:\{mp\}:(pending:[A-Za-z0-9_-]+|email:[A-Za-z0-9_-]+|emails:[0-9]+:[0-9]+|email-weeks|waiting:[0-9]+|records:[0-9]+|tidy|layout|replay:[A-Za-z0-9_-]+|seen:[0-9]+:[0-9]+|jobs|delayed|dlq|audit|audit:[A-Za-z0-9_-]+|trail:[0-9]+:[0-9]+|ratelimit-pause)|rate:mp:\{mp\}:ratelimit)$`)
 	var n int
 	iter := r.Client().Scan(t.Context(), 0, "*", 100).Iterator()
 	for iter.Next(t.Context()) {

@@ -38,6 +38,10 @@ type WorkerConfig struct {
 	// of a Management API scope, before it tries again (scopehold.go); not configurable
 	// by the environment.
 	ScopePause time.Duration
+	// TidyEvery is how often the replica offers to run the tidy pass that deletes records
+	// past their retention; one replica an hour runs it (a lease in Redis). Not
+	// configurable by the environment.
+	TidyEvery time.Duration
 	// Check, when set, runs once Redis answers and before any job is taken; an error
 	// stops Run. The server refuses a Redis that may evict or forget jobs with it.
 	Check func(context.Context) error
@@ -55,6 +59,7 @@ func DefaultWorkerConfig() WorkerConfig {
 		RetryMax:          5 * time.Minute,
 		Rate:              2,
 		ScopePause:        30 * time.Second,
+		TidyEvery:         10 * time.Minute,
 	}
 }
 
@@ -68,6 +73,7 @@ func (c WorkerConfig) withDefaults() (WorkerConfig, error) {
 	c.RetryMax = cmp.Or(c.RetryMax, d.RetryMax)
 	c.Rate = cmp.Or(c.Rate, d.Rate)
 	c.ScopePause = cmp.Or(c.ScopePause, d.ScopePause)
+	c.TidyEvery = cmp.Or(c.TidyEvery, d.TidyEvery)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -83,6 +89,9 @@ func (c WorkerConfig) withDefaults() (WorkerConfig, error) {
 	}
 	if c.RetryBase < 0 || c.RetryMax < c.RetryBase {
 		errs = append(errs, fmt.Errorf("retry backoff %s to %s: want 0 <= base <= max", c.RetryBase, c.RetryMax))
+	}
+	if c.TidyEvery < 0 {
+		errs = append(errs, fmt.Errorf("tidy interval %s: want a positive duration", c.TidyEvery))
 	}
 	if c.ScopePause < 0 {
 		errs = append(errs, fmt.Errorf("scope pause %s: want a positive duration", c.ScopePause))
@@ -123,6 +132,8 @@ type workerMetrics struct {
 	sweepCalls prometheus.Counter
 	// Calls Auth0 refused for want of a Management API scope, by the scope to grant.
 	scopeErrors *prometheus.CounterVec
+	// Records the tidy pass deleted at their end of life.
+	tidied prometheus.Counter
 }
 
 // NewWorker builds a replica's worker on rdb and Auth0's users, registering its metrics
@@ -164,7 +175,11 @@ func NewWorker(cfg WorkerConfig, rdb *store.Redis, users Users, log *zap.Logger,
 		Name: "mailproof_auth0_scope_errors_total",
 		Help: "Job attempts whose Management API call Auth0 refused (403 insufficient_scope) because the mailproof application lacks a scope, by the scope to grant (one of mailproof's, or other).",
 	}, []string{"scope"})
-	if err := registerAll(reg, m.outcomes, m.attempts, m.seconds, m.undos, m.sweepJobs, m.sweepCalls, m.scopeErrors); err != nil {
+	m.tidied = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "mailproof_records_tidied_total",
+		Help: "Records deleted by the tidy pass at their end of life: the retention after they were verified or closed, or after they expired unproven.",
+	})
+	if err := registerAll(reg, m.outcomes, m.attempts, m.seconds, m.undos, m.sweepJobs, m.sweepCalls, m.scopeErrors, m.tidied); err != nil {
 		return nil, err
 	}
 	w := &Worker{
@@ -228,6 +243,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { w.every(ctx, w.cfg.VisibilityTimeout/4, w.reclaim) })
 	wg.Go(func() { w.every(ctx, 250*time.Millisecond, w.moveDue) })
+	wg.Go(func() { w.every(ctx, w.cfg.TidyEvery, w.tidy) })
 	wg.Wait()
 	w.log.Info("worker stopped", zap.String("consumer", w.consumer))
 	return nil
@@ -316,6 +332,25 @@ func (w *Worker) runUndos(ctx context.Context) {
 	w.metrics.undos.WithLabelValues(UndoFailed).Add(float64(rep.Failed))
 	if err != nil && ctx.Err() == nil {
 		w.log.Error("cannot read the undo list from Redis; flips to take back wait until it answers", zap.Error(err))
+	}
+}
+
+// tidyLease is how long the replica that runs the tidy pass keeps the others
+// (offering every WorkerConfig.TidyEvery) from running theirs: one pass an hour
+// whatever the number of replicas, and a replica that dies mid-pass delays the next
+// by an hour at most. Records are kept at least the retention; an hour more is noise.
+const tidyLease = time.Hour
+
+// tidy deletes the records whose end of life has passed (store.Redis.TidyRecords):
+// a record is a field of a shared hash, which Redis cannot expire on its own.
+func (w *Worker) tidy(ctx context.Context) {
+	rep, err := w.rdb.TidyRecords(ctx, w.consumer, tidyLease)
+	w.metrics.tidied.Add(float64(rep.Deleted))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		w.log.Warn("the tidy pass stopped early; records past their retention stay until the next pass, an hour on (check Redis)", zap.Int("deleted", rep.Deleted), zap.Int("shards_done", rep.Shards), zap.Error(err))
+	case rep.Deleted > 0:
+		w.log.Info("deleted records past their retention", zap.Int("deleted", rep.Deleted))
 	}
 }
 

@@ -46,7 +46,10 @@ type Config struct {
 	RedisDurability   string
 	// RedisMinReplicas is how many replicas must confirm an accepted event or a job's
 	// outcome before it counts as done (WAIT); 0 waits for none.
-	RedisMinReplicas  int
+	RedisMinReplicas int
+	// RecordLayout is how records are written (store.WithRecordLayout): auto, packed
+	// or hash.
+	RecordLayout      string
 	Workers           int
 	VisibilityTimeout time.Duration
 	MaxAttempts       int
@@ -190,6 +193,13 @@ var settings = [...]Setting{
 			return errors.New(`must be "strict" or "relaxed"`)
 		}
 		c.RedisDurability = v
+		return nil
+	}},
+	{Name: "MAILPROOF_RECORD_LAYOUT", Default: store.LayoutAuto, Help: "how records are written: packed (about 160 B a pending record), hash (the release before's layout, which its replicas read: for a rolling upgrade from it) or auto (packed on a new Redis, hash on one an earlier release used, until a replica set to packed records that choice)", set: func(c *Config, v string) error {
+		if !store.ValidLayout(v) {
+			return errors.New("must be auto, packed or hash")
+		}
+		c.RecordLayout = v
 		return nil
 	}},
 	{Name: "MAILPROOF_REDIS_MIN_REPLICAS", Default: "0", Help: "replicas that must confirm an event before the receiver answers 202, and a job's outcome before the worker counts it done (WAIT, within MAILPROOF_REDIS_TIMEOUT); 0 waits for none", set: func(c *Config, v string) error {

@@ -43,12 +43,14 @@ func Run(ctx context.Context, o Options) error {
 	reg.MustRegister(waitFailures)
 	rdb, err := store.Open(ctx, cfg.RedisURL, store.WithPendingTTL(cfg.PendingTTL),
 		store.WithMinReplicas(cfg.RedisMinReplicas, cfg.RedisTimeout),
+		store.WithRecordLayout(cfg.RecordLayout),
 		store.WithBlockingReaders(cfg.Workers),
 		store.WithReplicaWaitFailures(func(write string) { waitFailures.WithLabelValues(write).Inc() }))
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
 	defer rdb.Close()
+	logLayout(ctx, rdb, cfg, log)
 	reg.MustRegister(newBacklogCollector(rdb, cfg.RedisTimeout))
 	a0, err := auth0client.New(ctx, cfg.Auth0Client())
 	if err != nil {
@@ -233,4 +235,22 @@ var (
 // build their stack through it and newMainEcho, so a setting Run ignored fails a test.
 func newVerifier(cfg Config, now func() time.Time) (*webhook.Verifier, error) {
 	return webhook.NewVerifier(cfg.WebhookSecrets, cfg.Tolerance, now)
+}
+
+// logLayout says at start which layout records are written in, and, when it is the
+// hash layout of the release before, what to do once no replica of that release is
+// left. Redis may not answer yet: the store decides at its first write then, silently.
+func logLayout(ctx context.Context, rdb *store.Redis, cfg Config, log *zap.Logger) {
+	lctx, cancel := context.WithTimeout(ctx, cfg.RedisTimeout)
+	defer cancel()
+	layout, err := rdb.RecordLayout(lctx)
+	switch {
+	case err != nil:
+		return
+	case layout == store.LayoutHash && cfg.RecordLayout != store.LayoutHash:
+		log.Info("records are written in the hash layout of the release before, because this Redis holds an earlier release's data and no layout was chosen: its replicas can still read every record. Once none is left, set MAILPROOF_RECORD_LAYOUT=packed on one replica (the others follow within a minute): a pending record then takes about 160 bytes of Redis instead of 375",
+			zap.String("record_layout", layout))
+	default:
+		log.Info("record layout", zap.String("record_layout", layout))
+	}
 }

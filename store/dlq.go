@@ -37,13 +37,17 @@ func (r *Redis) DeadLetter(ctx context.Context, job Job, lastErr string) error {
 	if err := checkJob("dead letter", job); err != nil {
 		return err
 	}
+	layout, err := r.layoutArg(ctx)
+	if err != nil {
+		return wrap("dead letter", err)
+	}
 	now := r.now()
-	keys := []string{keyJobs, keyDLQ, pendingKey(job.UserID), keyAudit, r.trailKey(job.UserID)}
+	keys := []string{keyJobs, keyDLQ, recordShardKey(job.UserID), keyAudit, r.trailKey(job.UserID), oldRecordKey(job.UserID)}
 	args := append([]any{
 		group, job.ID, job.UserID, job.WebhookID, job.Payload, max(job.Attempt, 1),
 		ms(orNow(job.EnqueuedAt, now)), lastErr, ms(now), job.Owner(), r.cfg.dlqMaxLen,
 		max(job.Deferrals, 0), job.DeferReason,
-	}, r.auditArgs()...)
+	}, append(r.auditArgs(), layout)...)
 	return r.runAck(ctx, "dead letter", r.scripts.deadLetter, keys, args...)
 }
 

@@ -9,22 +9,43 @@
 // ids, webhook ids) never appear raw in a key: they are base64url-encoded
 // without padding (written <enc> below), so an id like `auth0|x}:{mp}:jobs`
 // or one containing a newline can neither forge another key nor move to
-// another slot. Times are Unix milliseconds everywhere.
+// another slot. As a hash field or a sorted-set member an id is kept raw:
+// those are binary-safe and name no key. Times are Unix milliseconds
+// everywhere.
 //
 //	key                           type    TTL                       holds
-//	mp:{mp}:pending:<enc user>    HASH    none while pending;       the record, compact (lua/record.lua): s status,
-//	                                      retention (default 30d)   e email (normalized), c connection (absent:
-//	                                      once verified or closed,  Username-Password-Authentication),
-//	                                      or from expires_at        p provisioned_at, x expires_at, a created_at
-//	                                                                (absent: = p), u updated_at (absent: = a),
-//	                                                                o outcome, h holder, d delivery,
-//	                                                                t delivered_at, n deliveries, g delivering_at;
-//	                                                                absent = empty, 0 or never. Records of the
-//	                                                                layout before (user_id, email, ..., status)
-//	                                                                are read as they are and rewritten compact
-//	                                                                by the first script that changes them
-//	mp:{mp}:pending-index         ZSET    none                      member <enc user>, score provisioned_at:
-//	                                                                records waiting for proof, for listing
+//	mp:{mp}:records:<shard>       HASH    none (records deleted     the records of the users of one shard (256
+//	                                      by the tidy pass at       shards by FNV-1a of the user id): field = the
+//	                                      their end of life)        raw user id, value = the record packed
+//	                                                                (lua/record.lua): status (one letter),
+//	                                                                provisioned_at, email (normalized),
+//	                                                                expires_at, connection (empty: the default
+//	                                                                one, else '=' and the name), created_at,
+//	                                                                updated_at, outcome, holder, delivery,
+//	                                                                delivered_at, deliveries, delivering_at,
+//	                                                                joined by \x1f, times base 36, empty ones
+//	                                                                at the end left out
+//	mp:{mp}:pending:<enc user>    HASH    the record's end of life  a record in the layouts before packed ones:
+//	                                                                compact (s status, e, c, p, x, a, u, o, h,
+//	                                                                d, t, n, g; nothing for what is empty or
+//	                                                                implied) or long (user_id, email, ...,
+//	                                                                status). Read beside the field; written only
+//	                                                                in the hash layout (WithRecordLayout); the
+//	                                                                first packed write of a record deletes it
+//	mp:{mp}:layout                STRING  none                      the record layout the last explicit choice
+//	                                                                (or the first replica on an empty Redis)
+//	                                                                settled on: packed or hash
+//	mp:{mp}:tidy                  STRING  1h                        the tidy pass's lease: the replica that
+//	                                                                deletes records past their end of life now
+//	mp:{mp}:waiting:<shard>       ZSET    none                      the pending index: member the user id, score
+//	                                                                provisioned_at: records waiting for proof,
+//	                                                                for listing and counting; the record
+//	                                                                shards' 256 shards, merged when read
+//	mp:{mp}:pending-index         ZSET    none                      the pending index of the release before
+//	                                                                (member <enc user>): read beside the shards,
+//	                                                                written in the hash layout only; an entry
+//	                                                                leaves it when its record is written packed,
+//	                                                                ends or is found stale
 //	mp:{mp}:seen:<window>:<shard> SET     the window's end plus     replay marks: the 64-bit fingerprints
 //	                                      IngestRequest.ReplayTTL   (SHA-256 prefix) of webhook ids first taken
 //	                                                                in during that 5-minute window (<window> =
@@ -122,26 +143,54 @@
 //     into hash tables of about 60 bytes a mark: still correct, and still a
 //     third of one key per mark. The marks of one window expire together,
 //     so a mark lives between its TTL and its TTL plus a window.
-//   - A pending record is one hash with one-letter field names and nothing
-//     stored for what is empty, default or implied (about 180 bytes, ~150
-//     of them the key itself), a sorted-set index entry (about 150) and a
-//     field of a shared email index hash (about 50): about 470 bytes in all.
+//   - A pending record is one field of a shared record hash (its packed
+//     value and the user id as the field name: about 75 bytes while the
+//     hash is a listpack, that is while it holds at most
+//     hash-max-listpack-entries records, 512 by default, so up to about
+//     130,000 in all, and no value passes hash-max-listpack-value, 64 bytes,
+//     an address of up to about 40 characters), an entry in its shard of
+//     the pending index (about 50 while a shard holds at most
+//     zset-max-listpack-entries, 128 by default, so up to about 32,000
+//     waiting records; 512 there keeps it so up to 130,000) and a field of a
+//     shared email index hash (about 50): about 160 bytes in all, where a
+//     hash of its own per record cost 375. Past those limits Redis turns a
+//     shard into a hash table or a skip list, about 50 to 90 bytes more a
+//     record: still correct.
+//     A hash field cannot expire in Redis 7.0, so the tidy pass
+//     (TidyRecords, run by the worker under a one-hour lease) deletes the
+//     records whose end of life has passed: the retention after they were
+//     verified or closed (updated_at), or after their expires_at. It reads
+//     each record inside the script that deletes it, so a record written
+//     again meanwhile is judged as it is now.
 //     The email index hashes expire whole, at the end of the week their
-//     records' keys expire in, so an entry never outlives its record by more
-//     than a week and none needs a sweep.
+//     records' ends of life fall in, so an entry never outlives its record
+//     by more than a week and none needs a sweep.
 //
 // Every new layout is read alongside the layout it replaced, so an upgrade in
 // place loses nothing: the old replay marks count until their TTL ends, the
 // old per-user streams and email index keys are read until they expire with
-// the retention, records of the long layout are read as they are, and
-// nothing needs migrating. A record is rewritten compact by the first
-// script that changes it (claim, finish, dead letter, delivery), inside
-// that script and before its checks, so the checks read what the long
-// fields held. Releases before the compact layout do not read it: during a
-// rolling upgrade an old replica takes a record the new release wrote or
-// changed for missing (its receiver answers not_pending, its worker finds no
-// record to flip), so replace every replica at once, or stop provisioning
-// until the old ones are gone.
+// the retention, the one pending index is read beside its shards, records
+// of both hash layouts are read as they are, and nothing needs migrating. A
+// script that writes a record (claim, finish, dead letter, delivery, put)
+// reads it in whichever layout it has and writes it in the layout chosen,
+// removing the other copy, inside one script and after its checks, so the
+// checks read what the old fields held and a record is in one place after
+// every write.
+//
+// Replicas of the release before read only its own hash layout and its one
+// pending index: a record written packed is missing to them (their receiver
+// answers not_pending to the login and marks it seen, their worker acks the
+// job unprocessed, their delete leaves the packed record in place). So the
+// layout is a choice (WithRecordLayout, MAILPROOF_RECORD_LAYOUT): hash writes
+// what that release reads, with the expiry it set, while any of its replicas
+// may run; packed writes the small layout. Auto, the default, follows the
+// choice recorded in mp:{mp}:layout; without one it is hash on a Redis an
+// earlier release used (its job stream is there) and packed on an empty one,
+// where it records packed before the job stream exists (EnsureGroup), so no
+// later replica mistakes it for an earlier release's. An explicit choice is
+// recorded, and auto replicas take it up within a minute. Replicas of this
+// release with different choices never lose a record: both read both
+// layouts.
 //
 // # One hash tag
 //
@@ -211,7 +260,8 @@
 // Expiry marks rather than deletes: an expired record still shows (status
 // expired) until expires_at plus the retention, and takes no events or
 // claims. Verified and closed records leave the index and live for the
-// retention, so an operator can see what happened.
+// retention, so an operator can see what happened. Then the tidy pass (or,
+// for a record in the hash layout, its key's expiry) deletes them.
 //
 // # Ingest
 //

@@ -28,8 +28,12 @@ func IngestBatch(ctx context.Context, r *Redis, reqs []IngestRequest) ([]IngestR
 	return r.ingestBatch(ctx, evs)
 }
 
-// PendingKey is the key of a user's pending record.
-func PendingKey(userID string) string { return pendingKey(userID) }
+// OldRecordKey is the key of a user's record hash in the layouts before
+// packed records.
+func OldRecordKey(userID string) string { return oldRecordKey(userID) }
+
+// RecordShardKey is the hash holding a user's packed record as a field.
+func RecordShardKey(userID string) string { return recordShardKey(userID) }
 
 // ReplayKey is the key of a webhook id's replay mark in the layout before
 // window sets.
@@ -74,3 +78,22 @@ func EmailKey(address string) string { return emailKey(address) }
 
 // EncodeID is how an id appears in keys and index members.
 func EncodeID(id string) string { return encodeID(id) }
+
+// PendingIndexKey is the pending index shard holding userID.
+func PendingIndexKey(userID string) string { return pendingIndexKey(userID) }
+
+// ClearTidyLease lets the next TidyRecords run at once, as if the lease ran out.
+func ClearTidyLease(ctx context.Context, r *Redis) error { return r.c.Del(ctx, keyTidy).Err() }
+
+// StaleEntries are the pending index entries of users, as a listing that found
+// their records not waiting would pass them to Unindex.
+func StaleEntries(r *Redis, users ...string) []staleEntry {
+	out := make([]staleEntry, len(users))
+	for i, u := range users {
+		out[i] = staleEntry{key: pendingIndexKey(u), member: u, user: u}
+	}
+	return out
+}
+
+// Unindex is the listing's removal of stale entries.
+func Unindex(ctx context.Context, r *Redis, stale []staleEntry) error { return r.unindex(ctx, stale) }

@@ -26,7 +26,7 @@ func TestSentinelFailover(t *testing.T) {
 	set.Master().Stop()
 	// The sentinels call the master down after 2 s, then elect and promote.
 	waitAnswer(t, r, "auth0|before")
-	putPending(t, r, "auth0|after", time.Now())
+	waitWrite(t, r, "auth0|after")
 	port, err := r.Client().ConfigGet(timeout(t), "port").Result()
 	if err != nil || !strings.HasSuffix(set.Replica().Addr(), ":"+port["port"]) {
 		t.Errorf("wrote to the server on port %v (%v), want the promoted replica %s", port, err, set.Replica().Addr())
@@ -54,9 +54,27 @@ func TestClusterFailover(t *testing.T) {
 	// The replicas call the master failed after the node timeout (2 s),
 	// then one is elected.
 	waitAnswer(t, r, "auth0|before")
-	putPending(t, r, "auth0|after", time.Now())
+	waitWrite(t, r, "auth0|after")
 	if now := cl.MasterFor("mp:{mp}:jobs"); now.Addr() == old.Addr() {
 		t.Errorf("the {mp} slot is still on the stopped %s", old.Addr())
+	}
+}
+
+// waitWrite writes a record until the store takes it, for 10 s: for a moment
+// after a read answers, go-redis may still dial the old master for a write on
+// a new connection (the receiver answers 503 then, and the Action retries).
+func waitWrite(t *testing.T, r *store.Redis, userID string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := r.PutPending(timeout(t), store.Record{UserID: userID, ProvisionedAt: time.Now()})
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("put pending %s: still failing 10 s after reads answered: %v", userID, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -46,7 +46,11 @@ func (r *Redis) Claim(ctx context.Context, userID, holder string) (Record, bool,
 	if userID == "" || holder == "" {
 		return Record{}, false, errors.New("claim: empty user id or holder")
 	}
-	v, err := r.scripts.claim.Run(ctx, r.c, []string{pendingKey(userID)}, holder, ms(r.now())).Slice()
+	layout, err := r.layoutArg(ctx)
+	if err != nil {
+		return Record{}, false, wrap("claim", err)
+	}
+	v, err := r.scripts.claim.Run(ctx, r.c, []string{recordShardKey(userID), oldRecordKey(userID)}, holder, ms(r.now()), userID, layout).Slice()
 	if err != nil {
 		return Record{}, false, wrap("claim", err)
 	}
@@ -54,12 +58,11 @@ func (r *Redis) Claim(ctx context.Context, userID, holder string) (Record, bool,
 	if won < 0 {
 		return Record{}, false, fmt.Errorf("claim: %w", ErrNotFound)
 	}
-	h := make(map[string]string, len(v)/2)
-	for i := 1; i+1 < len(v); i += 2 {
-		k, _ := v[i].(string)
-		h[k], _ = v[i+1].(string)
+	packed := ""
+	if len(v) > 1 {
+		packed, _ = v[1].(string)
 	}
-	return r.recordFromHash(userID, h), won == 1, nil
+	return r.recordFromPacked(userID, packed), won == 1, nil
 }
 
 // Finish records the outcome of a job and acknowledges it in one atomic
@@ -78,10 +81,14 @@ func (r *Redis) Finish(ctx context.Context, job Job, outcome Outcome) error {
 	if outcome.Code == "" {
 		return errors.New("finish: empty outcome code")
 	}
-	keys := []string{keyJobs, pendingKey(job.UserID), keyPendingIndex, keyAudit, r.trailKey(job.UserID)}
+	layout, err := r.layoutArg(ctx)
+	if err != nil {
+		return wrap("finish", err)
+	}
+	keys := []string{keyJobs, recordShardKey(job.UserID), pendingIndexKey(job.UserID), keyAudit, r.trailKey(job.UserID), keyPendingIndex, oldRecordKey(job.UserID)}
 	args := append([]any{
 		group, job.ID, outcome.effect(), outcome.Code, job.Owner(), ms(r.now()),
 		encodeID(job.UserID), job.UserID, job.WebhookID, job.Attempt, max(job.Deferrals, 0), job.DeferReason,
-	}, r.auditArgs()...)
+	}, append(r.auditArgs(), layout)...)
 	return r.runAck(ctx, "finish", r.scripts.finish, keys, args...)
 }

@@ -57,14 +57,14 @@ func (r *Redis) Ingest(ctx context.Context, in IngestRequest) (IngestResult, err
 // the script again) after a Redis restart emptied the script cache.
 func (r *Redis) ingestBatch(ctx context.Context, evs []ingestEvent) ([]IngestResult, []error) {
 	now := r.now().UnixMilli()
-	keys := make([]string, 1, 1+6*len(evs))
+	keys := make([]string, 1, 1+7*len(evs))
 	keys[0] = keyJobs
 	args := make([]any, 1, 1+6*len(evs))
 	args[0] = strconv.FormatInt(now, 10)
 	for i := range evs {
 		ev := &evs[i]
 		first, last := replayWindows(now, ev.ttlMS)
-		keys = append(keys, ev.record, ev.oldMark)
+		keys = append(keys, ev.records, ev.record, ev.oldMark)
 		for w := first; w <= last; w++ {
 			keys = append(keys, replaySetKey(w, ev.shard))
 		}
@@ -77,7 +77,8 @@ func (r *Redis) ingestBatch(ctx context.Context, evs []ingestEvent) ([]IngestRes
 // ingestEvent is one event's part of an ingest script call (see
 // lua/ingest.lua); its window sets are named when the batch reads the clock.
 type ingestEvent struct {
-	record, oldMark   string
+	records, record   string // the user's record shard and hash of the layouts before
+	oldMark           string
 	userID, webhookID string
 	payload           []byte
 	ttlMS             int64
@@ -96,7 +97,7 @@ func (r *Redis) ingestEvent(in IngestRequest) (ingestEvent, error) {
 	}
 	print, shard := replayPrint(in.WebhookID)
 	return ingestEvent{
-		record: pendingKey(in.UserID), oldMark: replayKey(in.WebhookID),
+		records: recordShardKey(in.UserID), record: oldRecordKey(in.UserID), oldMark: replayKey(in.WebhookID),
 		userID: in.UserID, webhookID: in.WebhookID, payload: in.Payload,
 		ttlMS: int64((in.ReplayTTL + time.Millisecond - 1) / time.Millisecond),
 		print: print, shard: shard,

@@ -246,7 +246,7 @@ func testIngestBatchIsolatesEvents(t *testing.T, b backend) {
 	r := b.open(t)
 	putPending(t, r, "auth0|a", time.Now().Add(-time.Hour))
 	putPending(t, r, "auth0|c", time.Now().Add(-time.Hour))
-	if err := r.Client().Set(timeout(t), store.PendingKey("auth0|broken"), "not a hash", 0).Err(); err != nil {
+	if err := r.Client().Set(timeout(t), store.OldRecordKey("auth0|broken"), "not a hash", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.Ingest(timeout(t), store.IngestRequest{WebhookID: "seen", UserID: "auth0|a", ReplayTTL: time.Minute}); err != nil {

@@ -15,7 +15,7 @@ const prefix = "mp:{mp}:"
 
 // Fixed keys. doc.go describes each one.
 const (
-	keyPendingIndex  = prefix + "pending-index"
+	keyPendingIndex  = prefix + "pending-index" // the layout before shards (see pendingIndexKey)
 	keyJobs          = prefix + "jobs"
 	keyDelayed       = prefix + "delayed"
 	keyDLQ           = prefix + "dlq"
@@ -48,7 +48,10 @@ func idKey(kind, id string) string {
 	return prefix + kind + string(enc) // string(enc) in a concatenation is not copied
 }
 
-func pendingKey(userID string) string   { return idKey("pending:", userID) }
+// oldRecordKey is a user's record hash in the layouts before records were
+// fields of shared hashes (see recordShardKey): still read, and deleted by
+// the first script that writes the record.
+func oldRecordKey(userID string) string { return idKey("pending:", userID) }
 func replayKey(webhookID string) string { return idKey("replay:", webhookID) }
 
 // userAuditKey is a user's own audit stream in the layout before trails
@@ -131,6 +134,64 @@ func parseMS(s string) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(n).UTC()
+}
+
+// The pending index is sharded: a sorted set of at most
+// zset-max-listpack-entries (128 by default) members is a listpack, about 50
+// bytes a member, a larger one a skip list, about 150. mp:{mp}:waiting:<shard>
+// holds the records of the users of one shard that wait for proof (member
+// the user id: a sorted set's member is binary-safe and names no key; score
+// provisioned_at); with 256 shards they stay listpacks up to about 32,000
+// waiting records (raising zset-max-listpack-entries to 512 keeps them so up
+// to about 130,000). Listing merges the shards (indexMerge).
+// mp:{mp}:pending-index is the one index of the release before (member the
+// encoded user id): read beside the shards, written only while records are
+// written in its layout (WithRecordLayout), and emptied as its records are
+// written again in the packed one, end or are listed.
+const pendingShards = 256
+
+// pendingIndexKey is the index shard holding userID.
+func pendingIndexKey(userID string) string {
+	return pendingShardKey(userShard(userID))
+}
+
+// Records are fields of shared hashes rather than a hash per user: a key
+// costs about 150 bytes before it holds anything, a field its bytes and a
+// few more. mp:{mp}:records:<shard> holds the records of the users of one
+// shard (the pending index's), field the user id, value the record packed
+// (lua/record.lua); with 256 shards a hash stays a listpack, a few bytes a
+// field beyond its text, up to hash-max-listpack-entries records (512 by
+// default: about 130,000 records in all) whose packed values are within
+// hash-max-listpack-value (64 bytes: an address up to about 40 characters).
+// Past either a shard becomes a hash table, about 50 bytes a field more,
+// still correct. Redis 7.0 cannot expire a field, so the tidy pass
+// (TidyRecords) deletes records whose end of life has passed.
+const recordShards = pendingShards
+
+// userShard is the shard of userID's record, pending index entry and trail.
+func userShard(userID string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(userID))
+	return h.Sum32() % pendingShards
+}
+
+func recordShardKey(userID string) string { return recordsKey(userShard(userID)) }
+
+func recordsKey(shard uint32) string {
+	return prefix + "records:" + strconv.FormatUint(uint64(shard), 10)
+}
+
+func pendingShardKey(shard uint32) string {
+	return prefix + "waiting:" + strconv.FormatUint(uint64(shard), 10)
+}
+
+// pendingIndexKeys are every shard and the index of the layout before, last.
+func pendingIndexKeys() []string {
+	keys := make([]string, 0, pendingShards+1)
+	for s := range uint32(pendingShards) {
+		keys = append(keys, pendingShardKey(s))
+	}
+	return append(keys, keyPendingIndex)
 }
 
 // Per-user audit trails are fields of shared hashes rather than a stream per

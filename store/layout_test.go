@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 func putLongRecord(t *testing.T, r *store.Redis, userID, email, status, holder string, provisioned, expires, keyExpiry time.Time) {
 	t.Helper()
 	c, ctx := r.Client(), timeout(t)
-	key := store.PendingKey(userID)
+	key := store.OldRecordKey(userID)
 	exp := "0"
 	if !expires.IsZero() {
 		exp = msString(expires)
@@ -51,7 +52,7 @@ func msString(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) 
 func TestLongLayoutRecords(t *testing.T) { conform(t, testLongLayoutRecords) }
 
 func testLongLayoutRecords(t *testing.T, b backend) {
-	r := b.open(t, store.WithRetention(time.Hour))
+	r := b.open(t, store.WithRetention(time.Hour), store.WithRecordLayout(store.LayoutPacked))
 	ctx := timeout(t)
 	now := time.Now().Truncate(time.Millisecond).UTC()
 	keyExpiry := now.Add(48 * time.Hour)
@@ -98,8 +99,8 @@ func testLongLayoutRecords(t *testing.T, b backend) {
 	}
 
 	// Claim: another event's lock is as strict as before, an expired record
-	// is refused, and a pending one is taken and rewritten compact with its
-	// key's expiry kept.
+	// is refused, and a pending one is taken and moved to its packed field,
+	// its key deleted.
 	if _, ok, err := r.Claim(ctx, "auth0|held", "msg_mine"); ok || err != nil {
 		t.Errorf("claim of a record held by another event: %v, %v; want refused", ok, err)
 	}
@@ -117,13 +118,15 @@ func testLongLayoutRecords(t *testing.T, b backend) {
 		rec.CreatedAt.UnixMilli() != 1000 || !rec.ExpiresAt.Equal(now.Add(24*time.Hour)) || rec.UserID != "auth0|old" {
 		t.Fatalf("claim: %+v, %v, %v", rec, ok, err)
 	}
-	h, err := r.Client().HGetAll(ctx, store.PendingKey("auth0|old")).Result()
-	if err != nil || h["status"] != "" || h["user_id"] != "" || h["s"] != store.StatusVerifying || h["h"] != "msg_mine" {
-		t.Errorf("claimed record's fields %v, %v; want the compact layout", h, err)
+	if n, err := r.Client().Exists(ctx, store.OldRecordKey("auth0|old")).Result(); err != nil || n != 0 {
+		t.Errorf("claimed record's old key: %d, %v; want it deleted", n, err)
 	}
-	if at, err := r.Client().PExpireTime(ctx, store.PendingKey("auth0|old")).Result(); err != nil || at != time.Duration(keyExpiry.UnixMilli())*time.Millisecond {
-		t.Errorf("claimed record's key expiry %v, %v; want it kept at %v", at, err, keyExpiry.UnixMilli())
+	if got, err := r.Get(ctx, "auth0|old"); err != nil || got != rec {
+		t.Errorf("claimed record read back: %+v, %v; want %+v", got, err, rec)
 	}
+	// From now on it ends as packed records do: the retention after its
+	// expiry (the key's own expiry was the old release's retention).
+	defer wantEndOfLife(t, r, "auth0|old", now.Add(25*time.Hour))
 
 	// Deliveries on a long record: the audit entry names the user.
 	putLongRecord(t, r, "auth0|mail", "mail@example.com", store.StatusPending, "", now, now.Add(time.Hour), keyExpiry)
@@ -176,7 +179,7 @@ func testLongLayoutRecords(t *testing.T, b backend) {
 	if existed, err := r.DeletePending(ctx, "auth0|done"); !existed || err != nil {
 		t.Errorf("delete: %v, %v", existed, err)
 	}
-	if n, _ := r.Client().Exists(ctx, store.PendingKey("auth0|done"), store.EmailKey("done@example.com")).Result(); n != 0 {
+	if n, _ := r.Client().Exists(ctx, store.OldRecordKey("auth0|done"), store.EmailKey("done@example.com")).Result(); n != 0 {
 		t.Errorf("%d keys of a deleted long record left", n)
 	}
 }
@@ -186,7 +189,7 @@ func testLongLayoutRecords(t *testing.T, b backend) {
 func TestLongLayoutFinish(t *testing.T) { conform(t, testLongLayoutFinish) }
 
 func testLongLayoutFinish(t *testing.T, b backend) {
-	r := b.open(t, store.WithRetention(time.Hour))
+	r := b.open(t, store.WithRetention(time.Hour), store.WithRecordLayout(store.LayoutPacked))
 	ctx := timeout(t)
 	now := time.Now()
 	putLongRecord(t, r, "auth0|a", "a@example.com", store.StatusVerifying, "wa", now, now.Add(time.Hour), time.Time{})
@@ -215,8 +218,8 @@ func testLongLayoutFinish(t *testing.T, b backend) {
 	if got, err := r.Get(ctx, "auth0|b"); err != nil || got.Status != store.StatusVerifying || got.Holder != "someone-else" {
 		t.Errorf("b: %+v, %v; want still verifying under the other lock", got, err)
 	}
-	if ttl, _ := r.Client().PTTL(ctx, store.PendingKey("auth0|a")).Result(); ttl <= 0 || ttl > time.Hour {
-		t.Errorf("verified record's ttl %v, want the retention", ttl)
+	if got, err := r.Get(ctx, "auth0|a"); err == nil {
+		wantEndOfLife(t, r, "auth0|a", got.UpdatedAt.Add(time.Hour))
 	}
 }
 
@@ -232,15 +235,15 @@ func testCompactRecord(t *testing.T, b backend) {
 	if err := r.PutPending(ctx, store.Record{UserID: "auth0|a", Email: "A@example.com", Connection: "db"}); err != nil {
 		t.Fatal(err)
 	}
-	h, err := r.Client().HGetAll(ctx, store.PendingKey("auth0|a")).Result()
-	want := map[string]string{"s": "pending", "e": "a@example.com", "c": "db", "p": msString(at), "x": msString(at.Add(24 * time.Hour))}
-	if err != nil || len(h) != len(want) {
-		t.Fatalf("record fields %v, %v; want %v", h, err, want)
+	// Packed: status, provisioned_at (base 36), email, expires_at, then the
+	// connection behind '='; nothing else.
+	packed, err := r.Client().HGet(ctx, store.RecordShardKey("auth0|a"), "auth0|a").Result()
+	b36 := func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 36) }
+	if want := "P\x1f" + b36(at) + "\x1fa@example.com\x1f" + b36(at.Add(24*time.Hour)) + "\x1f=db"; err != nil || packed != want {
+		t.Fatalf("packed record %q, %v; want %q", packed, err, want)
 	}
-	for k, v := range want {
-		if h[k] != v {
-			t.Errorf("field %s = %q, want %q", k, h[k], v)
-		}
+	if n, _ := r.Client().Exists(ctx, store.OldRecordKey("auth0|a")).Result(); n != 0 {
+		t.Errorf("a record hash of the layouts before was written")
 	}
 	got, err := r.Get(ctx, "auth0|a")
 	if err != nil || !got.CreatedAt.Equal(at) || !got.UpdatedAt.Equal(at) || got.UserID != "auth0|a" {
@@ -256,11 +259,11 @@ func testCompactRecord(t *testing.T, b backend) {
 		if got, err := r.Get(ctx, "auth0|c"); err != nil || got.Connection != conn {
 			t.Errorf("connection %q read back as %q, %v", conn, got.Connection, err)
 		}
-		if err := r.Client().Del(ctx, store.PendingKey("auth0|c")).Err(); err != nil {
+		if _, err := r.DeletePending(ctx, "auth0|c"); err != nil {
 			t.Fatal(err)
 		}
 		putLongRecord(t, r, "auth0|c", "c@example.com", store.StatusPending, "", at, time.Time{}, time.Time{})
-		if err := r.Client().HSet(ctx, store.PendingKey("auth0|c"), "connection", conn).Err(); err != nil {
+		if err := r.Client().HSet(ctx, store.OldRecordKey("auth0|c"), "connection", conn).Err(); err != nil {
 			t.Fatal(err)
 		}
 		if _, ok, err := r.Claim(ctx, "auth0|c", "w"); !ok || err != nil {
@@ -335,5 +338,167 @@ func testFindByEmailOfSeveral(t *testing.T, b backend) {
 	}
 	if rec, err := r.FindByEmail(ctx, "other@example.com"); err != nil || rec.UserID != "auth0|second" {
 		t.Errorf("find the new address: %+v, %v", rec, err)
+	}
+}
+
+// TestPendingIndexBothLayouts: records indexed in the one index of the layout
+// before and in the shards list as one index, newest first across pages; a record
+// written again moves to its shard, and the counts add both.
+func TestPendingIndexBothLayouts(t *testing.T) { conform(t, testPendingIndexBothLayouts) }
+
+func testPendingIndexBothLayouts(t *testing.T, b backend) {
+	r := b.open(t, store.WithRetention(time.Hour), store.WithRecordLayout(store.LayoutPacked))
+	ctx := timeout(t)
+	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	var want []string // newest first
+	for i := 9; i >= 0; i-- {
+		at := base.Add(time.Duration(i/2) * time.Minute) // pairs share a score
+		u := "auth0|u" + strconv.Itoa(i)
+		if i%3 == 0 {
+			putLongRecord(t, r, u, "u"+strconv.Itoa(i)+"@example.com", store.StatusPending, "", at, time.Time{}, time.Time{})
+		} else {
+			putPending(t, r, u, at)
+		}
+	}
+	all, _, err := r.ListPending(ctx, "", 100)
+	if err != nil || len(all) != 10 {
+		t.Fatalf("list: %d, %v", len(all), err)
+	}
+	for i, rec := range all {
+		if i > 0 && rec.ProvisionedAt.After(all[i-1].ProvisionedAt) {
+			t.Errorf("%s listed after a record provisioned earlier", rec.UserID)
+		}
+		want = append(want, rec.UserID)
+	}
+	for _, limit := range []int{1, 2, 3} {
+		if got := listPages(t, r, limit); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("limit %d: %v, want %v", limit, got, want)
+		}
+	}
+	longest, err := r.LongestWaiting(ctx, 3)
+	if err != nil || len(longest) != 3 || longest[0].UserID != want[9] || longest[2].UserID != want[7] {
+		t.Errorf("longest waiting: %+v, %v; want the last three listed, reversed", longest, err)
+	}
+	if n, err := r.PendingCount(ctx); err != nil || n != 10 {
+		t.Errorf("pending count %d, %v; want 10", n, err)
+	}
+	if oldest, ok, err := r.OldestPending(ctx); err != nil || !ok || !oldest.Equal(base) {
+		t.Errorf("oldest %v, %v, %v; want %v", oldest, ok, err, base)
+	}
+	// Written again: out of the old index, into its shard, counted once.
+	putPending(t, r, "auth0|u0", base)
+	if n, _ := r.Client().ZCard(ctx, "mp:{mp}:pending-index").Result(); n != 3 {
+		t.Errorf("old index holds %d, want 3", n)
+	}
+	if n, err := r.PendingCount(ctx); err != nil || n != 10 {
+		t.Errorf("pending count %d, %v; want 10", n, err)
+	}
+	// Ended: out of both.
+	finishUser(t, r, "auth0|u3", store.Outcome{Code: store.OutcomeVerified, Close: true})
+	if n, err := r.PendingCount(ctx); err != nil || n != 9 {
+		t.Errorf("pending count after a flip %d, %v; want 9", n, err)
+	}
+}
+
+// putCompactRecord writes a record exactly as the release before packed
+// records did (its lua/put.lua): a hash of its own with one-letter fields,
+// nothing for what is empty or implied, and its entry in the one pending
+// index of that release.
+func putCompactRecord(t *testing.T, r *store.Redis, userID string, fields map[string]string, provisioned time.Time) {
+	t.Helper()
+	c, ctx := r.Client(), timeout(t)
+	if err := c.HSet(ctx, store.OldRecordKey(userID), fields).Err(); err != nil {
+		t.Fatalf("hset: %v", err)
+	}
+	if err := c.ZAdd(ctx, "mp:{mp}:pending-index", zmember(float64(provisioned.UnixMilli()), store.EncodeID(userID))).Err(); err != nil {
+		t.Fatalf("zadd: %v", err)
+	}
+}
+
+// TestCompactLayoutRecords: records of the compact hash layout keep working,
+// and the first script that changes one moves it to its packed field with
+// everything it said, the default connection still implied by no 'c' and an
+// empty one still empty.
+func TestCompactLayoutRecords(t *testing.T) { conform(t, testCompactLayoutRecords) }
+
+func testCompactLayoutRecords(t *testing.T, b backend) {
+	r := b.open(t, store.WithRetention(time.Hour), store.WithRecordLayout(store.LayoutPacked))
+	ctx := timeout(t)
+	now := time.Now().Truncate(time.Millisecond).UTC()
+	p, x := msString(now.Add(-time.Hour)), msString(now.Add(time.Hour))
+	putCompactRecord(t, r, "auth0|def", map[string]string{"s": "pending", "e": "def@example.com", "p": p, "x": x, "a": "1000", "n": "2", "d": "reset-email"}, now.Add(-time.Hour))
+	putCompactRecord(t, r, "auth0|any", map[string]string{"s": "pending", "e": "any@example.com", "c": "", "p": p}, now.Add(-2*time.Hour))
+	putCompactRecord(t, r, "auth0|held", map[string]string{"s": "verifying", "h": "w-other", "p": p, "c": "db"}, now.Add(-3*time.Hour))
+	putCompactRecord(t, r, "auth0|done", map[string]string{"s": "verified", "o": "verified", "p": p}, now.Add(-4*time.Hour))
+
+	before := map[string]store.Record{}
+	for _, u := range []string{"auth0|def", "auth0|any", "auth0|held", "auth0|done"} {
+		rec, err := r.Get(ctx, u)
+		if err != nil {
+			t.Fatalf("get %s: %v", u, err)
+		}
+		before[u] = rec
+	}
+	if rec := before["auth0|def"]; rec.Connection != "Username-Password-Authentication" || rec.Deliveries != 2 || rec.CreatedAt.UnixMilli() != 1000 || rec.ExpiresAt.UnixMilli() != now.Add(time.Hour).UnixMilli() {
+		t.Errorf("compact record read as %+v", rec)
+	}
+	if rec := before["auth0|any"]; rec.Connection != "" {
+		t.Errorf("compact record with an empty connection read as %q", rec.Connection)
+	}
+	list, _, err := r.ListPending(ctx, "", 10)
+	if err != nil || len(list) != 3 {
+		t.Errorf("list: %d records, %v; want def, any, held", len(list), err)
+	}
+	for user, want := range map[string]string{"auth0|def": store.IngestQueued, "auth0|held": store.IngestQueued, "auth0|done": store.IngestNotPending} {
+		if res, err := r.Ingest(ctx, store.IngestRequest{WebhookID: "w-" + user, UserID: user, ReplayTTL: time.Minute}); err != nil || res.Status != want {
+			t.Errorf("ingest for %s: %+v, %v; want %s", user, res, err, want)
+		}
+	}
+	if _, ok, err := r.Claim(ctx, "auth0|held", "w-mine"); ok || err != nil {
+		t.Errorf("claim of a record another event holds: %v, %v; want refused", ok, err)
+	}
+	for _, u := range []string{"auth0|def", "auth0|any"} {
+		rec, ok, err := r.Claim(ctx, u, "w-mine")
+		if !ok || err != nil {
+			t.Fatalf("claim %s: %v, %v", u, ok, err)
+		}
+		want := before[u]
+		want.Status, want.Holder, want.UpdatedAt = store.StatusVerifying, "w-mine", rec.UpdatedAt
+		if got, err := r.Get(ctx, u); err != nil || got != want || rec != want {
+			t.Errorf("%s after claim: %+v (claim said %+v), %v; want %+v", u, got, rec, err, want)
+		}
+		if n, _ := r.Client().Exists(ctx, store.OldRecordKey(u)).Result(); n != 0 {
+			t.Errorf("%s: the compact hash is left after the move", u)
+		}
+	}
+}
+
+// TestPackedRecordRoundTrip: whatever a record holds comes back as it was,
+// including the separators the packing uses.
+func TestPackedRecordRoundTrip(t *testing.T) { conform(t, testPackedRecordRoundTrip) }
+
+func testPackedRecordRoundTrip(t *testing.T, b backend) {
+	r := b.open(t)
+	ctx := timeout(t)
+	tests := []struct{ email, connection, holder string }{
+		{"plain@example.com", "Username-Password-Authentication", "msg_1"},
+		{"", "", "msg_2"},
+		{"sep\x1farator@example.com", "=", "h\x1fol\x1bder"},
+		{"esc\x1ba\x1bb@example.com", "con\x1bnection\x1f", "\x1b"},
+		{"ünï@exämple.com", "=db", "w"},
+	}
+	for i, tc := range tests {
+		user := fmt.Sprintf("auth0|rt%d\x1f", i)
+		if err := r.PutPending(ctx, store.Record{UserID: user, Email: tc.email, Connection: tc.connection}); err != nil {
+			t.Fatal(err)
+		}
+		rec, ok, err := r.Claim(ctx, user, tc.holder)
+		if !ok || err != nil {
+			t.Fatalf("claim %q: %v, %v", user, ok, err)
+		}
+		got, err := r.Get(ctx, user)
+		if err != nil || got.Email != tc.email || got.Connection != tc.connection || got.Holder != tc.holder || got.UserID != user || got != rec {
+			t.Errorf("%d: read back %+v (claim %+v), %v; want %q %q %q", i, got, rec, err, tc.email, tc.connection, tc.holder)
+		}
 	}
 }

@@ -24,7 +24,7 @@ func testListPendingPagesNewestFirst(t *testing.T, b backend) {
 	putPending(t, r, "auth0|verified", base.Add(time.Hour))
 	finishUser(t, r, "auth0|verified", store.Outcome{Code: "verified", Close: true})
 	putPending(t, r, "auth0|gone", base.Add(2*time.Hour))
-	if err := r.Client().Del(timeout(t), "mp:{mp}:pending:YXV0aDB8Z29uZQ").Err(); err != nil {
+	if err := r.Client().HDel(timeout(t), store.RecordShardKey("auth0|gone"), "auth0|gone").Err(); err != nil {
 		t.Fatalf("del: %v", err)
 	}
 
@@ -46,34 +46,13 @@ func testListPendingPagesNewestFirst(t *testing.T, b backend) {
 	}
 
 	for _, limit := range []int{1, 3, 5, 7, 25} {
-		var got []string
-		cursor := ""
-		for pages := 0; ; pages++ {
-			if pages > 30 {
-				t.Fatalf("limit %d: more than 30 pages", limit)
-			}
-			recs, next, err := r.ListPending(timeout(t), cursor, limit)
-			if err != nil {
-				t.Fatalf("limit %d: list: %v", limit, err)
-			}
-			if len(recs) > limit {
-				t.Fatalf("limit %d: page of %d", limit, len(recs))
-			}
-			for _, rec := range recs {
-				got = append(got, rec.UserID)
-			}
-			if next == "" {
-				break
-			}
-			cursor = next
-		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
+		if got := listPages(t, r, limit); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("limit %d: got %v, want %v", limit, got, want)
 		}
 	}
 
 	// Listing dropped the index entries of ended and vanished records.
-	n, err := r.Client().ZCard(timeout(t), "mp:{mp}:pending-index").Result()
+	n, err := r.PendingCount(timeout(t))
 	if err != nil || n != 25 {
 		t.Errorf("index holds %d (%v), want 25", n, err)
 	}
@@ -142,5 +121,63 @@ func TestLongestWaiting(t *testing.T) {
 				t.Errorf("%s: record %d is %s provisioned %v, want %s", tc.name, i, rec.UserID, rec.ProvisionedAt, want)
 			}
 		}
+	}
+}
+
+// TestUnindexKeepsARecordPutAgain: the listing removes a stale entry only if
+// its record is still not waiting when it does, so a record provisioned again
+// between the listing's read and the removal stays indexed.
+func TestUnindexKeepsARecordPutAgain(t *testing.T) { conform(t, testUnindexKeepsARecordPutAgain) }
+
+func testUnindexKeepsARecordPutAgain(t *testing.T, b backend) {
+	r := b.open(t)
+	ctx := timeout(t)
+	past := time.Now().Add(-time.Hour)
+	for _, u := range []string{"auth0|again", "auth0|gone"} {
+		if err := r.PutPending(ctx, store.Record{UserID: u, ExpiresAt: past}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both read stale; then auth0|again is provisioned again before the removal.
+	stale := store.StaleEntries(r, "auth0|again", "auth0|gone")
+	if err := r.PutPending(ctx, store.Record{UserID: "auth0|again", ProvisionedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Unindex(ctx, r, stale); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.PendingCount(ctx); err != nil || n != 1 {
+		t.Errorf("pending count %d, %v; want 1: the record put again", n, err)
+	}
+	recs, _, err := r.ListPending(ctx, "", 10)
+	if err != nil || len(recs) != 1 || recs[0].UserID != "auth0|again" {
+		t.Errorf("list: %+v, %v; want auth0|again", recs, err)
+	}
+}
+
+// listPages lists every waiting record page by page, limit a page, and returns
+// the user ids in the order listed; more than 30 pages fails the test.
+func listPages(t *testing.T, r *store.Redis, limit int) []string {
+	t.Helper()
+	var got []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 30 {
+			t.Fatalf("limit %d: more than 30 pages", limit)
+		}
+		recs, next, err := r.ListPending(timeout(t), cursor, limit)
+		if err != nil {
+			t.Fatalf("limit %d: list: %v", limit, err)
+		}
+		if len(recs) > limit {
+			t.Fatalf("limit %d: page of %d", limit, len(recs))
+		}
+		for _, rec := range recs {
+			got = append(got, rec.UserID)
+		}
+		if next == "" {
+			return got
+		}
+		cursor = next
 	}
 }

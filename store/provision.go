@@ -113,8 +113,12 @@ func (r *Redis) AbortDelivery(ctx context.Context, userID string) error {
 }
 
 func (r *Redis) delivery(ctx context.Context, op, userID, delivery, by string) (bool, error) {
-	args := append([]any{op, ms(r.now()), delivery, by}, append(r.auditArgs(), userID)...)
-	n, err := r.scripts.delivery.Run(ctx, r.c, []string{pendingKey(userID), keyAudit, r.trailKey(userID)}, args...).Int()
+	layout, err := r.layoutArg(ctx)
+	if err != nil {
+		return false, wrap("record delivery", err)
+	}
+	args := append([]any{op, ms(r.now()), delivery, by}, append(r.auditArgs(), userID, layout)...)
+	n, err := r.scripts.delivery.Run(ctx, r.c, []string{recordShardKey(userID), keyAudit, r.trailKey(userID), oldRecordKey(userID)}, args...).Int()
 	if err != nil {
 		return false, wrap("record delivery", err)
 	}

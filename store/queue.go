@@ -50,6 +50,12 @@ func (j Job) Owner() string {
 // while the group did not exist (Redis restarted, then a receiver enqueued
 // before any worker read) are still delivered.
 func (r *Redis) EnsureGroup(ctx context.Context) error {
+	// The record layout is settled before the stream can be created: on an
+	// empty Redis a job stream without a recorded layout would read as an
+	// earlier release's (see RecordLayout).
+	if _, err := r.RecordLayout(ctx); err != nil {
+		return err
+	}
 	err := r.c.XGroupCreateMkStream(ctx, keyJobs, group, "0").Err()
 	if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
 		return wrap("create consumer group", err)

@@ -3,8 +3,8 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mailproof/mailproof/event"
@@ -71,8 +71,9 @@ func (r *Redis) putPending(ctx context.Context, rec Record, mode string) (bool, 
 	if rec.ExpiresAt.IsZero() && r.cfg.pendingTTL > 0 {
 		rec.ExpiresAt = rec.ProvisionedAt.Add(r.cfg.pendingTTL)
 	}
-	// The key itself outlives its expiry by the retention, so an expired
-	// record can still be shown, then Redis deletes it.
+	// The record outlives its expiry by the retention, so an expired record
+	// can still be shown, then the tidy pass deletes it; its email index
+	// entry is kept at least as long.
 	var keyExpiry int64
 	if !rec.ExpiresAt.IsZero() && r.cfg.retention > 0 {
 		keyExpiry = rec.ExpiresAt.Add(r.cfg.retention).UnixMilli()
@@ -81,11 +82,15 @@ func (r *Redis) putPending(ctx context.Context, rec Record, mode string) (bool, 
 	print, shard := emailPrint(email)
 	week, weekEnd := emailWeek(keyExpiry)
 	thisWeek, _ := emailWeek(now.UnixMilli())
+	layout, err := r.layoutArg(ctx)
+	if err != nil {
+		return false, wrap("put pending", err)
+	}
 	n, err := r.scripts.put.Run(ctx, r.c,
-		[]string{pendingKey(rec.UserID), keyPendingIndex, emailIndexKey(week, shard), keyEmailWeeks, emailKey(email)},
+		[]string{recordShardKey(rec.UserID), pendingIndexKey(rec.UserID), emailIndexKey(week, shard), keyEmailWeeks, emailKey(email), keyPendingIndex, oldRecordKey(rec.UserID)},
 		encodeID(rec.UserID), rec.UserID, email, rec.Connection,
 		ms(rec.ProvisionedAt), ms(now), ms(rec.ExpiresAt), keyExpiry, mode,
-		print, week, weekEnd, thisWeek,
+		print, week, weekEnd, thisWeek, layout,
 	).Int()
 	if err != nil {
 		return false, wrap("put pending", err)
@@ -95,14 +100,8 @@ func (r *Redis) putPending(ctx context.Context, rec Record, mode string) (bool, 
 
 // Get returns the record of a user in any status, or ErrNotFound.
 func (r *Redis) Get(ctx context.Context, userID string) (Record, error) {
-	h, err := r.c.HGetAll(ctx, pendingKey(userID)).Result()
-	if err != nil {
-		return Record{}, wrap("get record", err)
-	}
-	if len(h) == 0 {
-		return Record{}, fmt.Errorf("get record: %w", ErrNotFound)
-	}
-	return r.recordFromHash(userID, h), nil
+	recs, errs := r.GetMany(ctx, []string{userID})
+	return recs[0], errs[0]
 }
 
 // DeletePending removes a user's record, and its email index entries if they point at
@@ -112,20 +111,17 @@ func (r *Redis) DeletePending(ctx context.Context, userID string) (bool, error) 
 	// (another address) leaves the old address's entries, which FindByEmail
 	// ignores (the record no longer holds that address) and which expire
 	// with their week; the record itself is deleted all the same.
-	v, err := r.c.HMGet(ctx, pendingKey(userID), "e", "email").Result()
-	if err != nil {
+	rec, err := r.Get(ctx, userID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return false, wrap("delete record", err)
 	}
-	email, _ := v[0].(string)
-	if email == "" {
-		email, _ = v[1].(string)
-	}
+	email := rec.Email
 	weeks, err := r.c.ZRange(ctx, keyEmailWeeks, 0, -1).Result()
 	if err != nil {
 		return false, wrap("delete record", err)
 	}
 	print, shard := emailPrint(email)
-	keys := []string{pendingKey(userID), keyPendingIndex, emailKey(email)}
+	keys := []string{recordShardKey(userID), pendingIndexKey(userID), keyPendingIndex, emailKey(email), oldRecordKey(userID)}
 	for _, w := range weeks {
 		week, _ := strconv.ParseInt(w, 10, 64)
 		keys = append(keys, emailIndexKey(week, shard))
@@ -137,8 +133,64 @@ func (r *Redis) DeletePending(ctx context.Context, userID string) (bool, error) 
 	return n == 1, nil
 }
 
-// recordFromHash decodes the record hash of userID in either layout (see
+// recordFromPacked decodes userID's record from its packed field (see
 // lua/record.lua), reporting a pending record past its expiry as expired.
+func (r *Redis) recordFromPacked(userID, packed string) Record {
+	return r.expired(unpackRecord(userID, packed))
+}
+
+// packOrder is lua/record.lua's: the packed value's fields, in order.
+var packOrder = [...]byte{'s', 'p', 'e', 'x', 'c', 'a', 'u', 'o', 'h', 'd', 't', 'n', 'g'}
+
+// statusNames are lua/record.lua's one-letter statuses.
+var statusNames = map[string]string{"P": StatusPending, "W": StatusVerifying, "V": StatusVerified, "C": StatusClosed}
+
+// unpackRecord decodes a packed record (lua/record.lua's packRecord) into the
+// compact layout's fields and reads those as compactRecord does, so both
+// share one set of defaults: no connection field is the default connection,
+// never "" (which accepts any: see defaultConnection).
+func unpackRecord(userID, packed string) Record {
+	h := make(map[string]string, 8)
+	for i, v := range strings.Split(packed, "\x1f") {
+		if i >= len(packOrder) {
+			break
+		}
+		k := string(packOrder[i])
+		switch {
+		case k == "c":
+			if v != "" {
+				h["c"] = unescapePacked(v[1:])
+			}
+		case v == "":
+		case k == "s":
+			if name, ok := statusNames[v]; ok {
+				h["s"] = name
+			} else {
+				h["s"] = unescapePacked(v)
+			}
+		case strings.ContainsRune("pxautg", rune(k[0])):
+			n, err := strconv.ParseInt(v, 36, 64)
+			if err == nil && n > 0 {
+				h[k] = strconv.FormatInt(n, 10)
+			}
+		default:
+			h[k] = unescapePacked(v)
+		}
+	}
+	return compactRecord(userID, h)
+}
+
+// unescapePacked undoes packRecord's escapes: \x1ba is \x1b, \x1bb is \x1f.
+func unescapePacked(s string) string {
+	if !strings.Contains(s, "\x1b") {
+		return s
+	}
+	return strings.NewReplacer("\x1ba", "\x1b", "\x1bb", "\x1f").Replace(s)
+}
+
+// recordFromHash decodes the record hash of userID in either layout before
+// packed records (see lua/record.lua), reporting a pending record past its
+// expiry as expired.
 func (r *Redis) recordFromHash(userID string, h map[string]string) Record {
 	if _, ok := h["s"]; ok {
 		return r.expired(compactRecord(userID, h))

@@ -50,9 +50,13 @@ type Redis struct {
 	// of the group's pending list (see Reclaim).
 	reclaimMu   sync.Mutex
 	reclaimFrom string
+
+	// layout is the record layout this replica writes (see RecordLayout).
+	layout layoutState
 }
 
 type config struct {
+	layout        string // WithRecordLayout
 	pendingTTL    time.Duration
 	retention     time.Duration
 	auditMaxLen   int64
@@ -116,9 +120,13 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Redis, error) {
 		auditMaxLen:   defaultAuditMaxLen,
 		dlqMaxLen:     defaultDLQMaxLen,
 		userAuditSize: defaultUserAuditSize,
+		layout:        LayoutAuto,
 	}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if !ValidLayout(cfg.layout) {
+		return nil, fmt.Errorf("redis: record layout %q: want %s, %s or %s", cfg.layout, LayoutAuto, LayoutPacked, LayoutHash)
 	}
 	if cfg.pendingTTL < 0 || cfg.retention < 0 || cfg.auditMaxLen <= 0 || cfg.dlqMaxLen <= 0 || cfg.minReplicas < 0 {
 		return nil, errors.New("redis: negative TTL or replica count, or non-positive stream cap")

@@ -15,7 +15,7 @@ var luaFiles embed.FS
 // scripts are the store's Lua scripts. Each is run with EVALSHA, falling
 // back to EVAL (which caches it again) after a Redis restart or SCRIPT FLUSH.
 type scripts struct {
-	put, ingest, claim, finish, retry, moveDue, deadLetter, replay, pause, drop, undo, del, delivery, note, sweep *redis.Script
+	put, ingest, claim, finish, retry, moveDue, deadLetter, replay, pause, drop, undo, del, delivery, note, sweep, tidy, unindex *redis.Script
 }
 
 func newScripts() scripts {
@@ -23,17 +23,17 @@ func newScripts() scripts {
 	withAudit := func(name string) *redis.Script {
 		return redis.NewScript(prelude + "\n" + lua(name))
 	}
-	// Scripts that check or change a record read both of its layouts
+	// Scripts that check or change a record read all of its layouts
 	// through lua/record.lua.
 	withRecord := func(name string) *redis.Script {
-		return redis.NewScript(lua("record") + "\n" + prelude + "\n" + lua(name))
+		return redis.NewScript(prelude + "\n" + lua("record") + "\n" + lua(name))
 	}
 	plain := func(name string) *redis.Script {
 		return redis.NewScript(lua(name))
 	}
 	return scripts{
-		put:        plain("put"),
-		ingest:     plain("ingest"),
+		put:        withRecord("put"),
+		ingest:     withRecord("ingest"),
 		claim:      withRecord("claim"),
 		finish:     withRecord("finish"),
 		retry:      withAudit("retry"),
@@ -44,6 +44,8 @@ func newScripts() scripts {
 		drop:       plain("drop"),
 		undo:       withAudit("undo"),
 		del:        plain("del"),
+		tidy:       withRecord("tidy"),
+		unindex:    withRecord("unindex"),
 		delivery:   withRecord("delivery"),
 		note:       withAudit("note"),
 		sweep:      plain("sweep"),
@@ -52,7 +54,7 @@ func newScripts() scripts {
 
 // all lists every script, for loading them at once.
 func (s scripts) all() []*redis.Script {
-	return []*redis.Script{s.put, s.ingest, s.claim, s.finish, s.retry, s.moveDue, s.deadLetter, s.replay, s.pause, s.drop, s.undo, s.del, s.delivery, s.note, s.sweep}
+	return []*redis.Script{s.put, s.ingest, s.claim, s.finish, s.retry, s.moveDue, s.deadLetter, s.replay, s.pause, s.drop, s.undo, s.del, s.delivery, s.note, s.sweep, s.tidy, s.unindex}
 }
 
 // lua returns an embedded script; a missing file is a build mistake caught

@@ -34,7 +34,7 @@ type Stats struct {
 // QueueStats reads all counters in one round trip.
 func (r *Redis) QueueStats(ctx context.Context) (Stats, error) {
 	pipe := r.c.Pipeline()
-	pending := pipe.ZCard(ctx, keyPendingIndex)
+	pending := pendingCounts(ctx, pipe)
 	queued := pipe.XLen(ctx, keyJobs)
 	inFlight := pipe.XPending(ctx, keyJobs, group)
 	delayed := pipe.ZCard(ctx, keyDelayed)
@@ -48,12 +48,12 @@ func (r *Redis) QueueStats(ctx context.Context) (Stats, error) {
 	if err != nil && !redis.HasErrorPrefix(inFlight.Err(), "NOGROUP") {
 		return Stats{}, wrap("queue stats", err)
 	}
-	for _, c := range []redis.Cmder{pending, queued, delayed, dead, undos, first, now} {
+	for _, c := range append([]redis.Cmder{queued, delayed, dead, undos, first, now}, cmders(pending)...) {
 		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
 			return Stats{}, wrap("queue stats", err)
 		}
 	}
-	s := Stats{Pending: pending.Val(), Queued: queued.Val(), Delayed: delayed.Val(), Dead: dead.Val(), Undos: undos.Val()}
+	s := Stats{Pending: sumCounts(pending), Queued: queued.Val(), Delayed: delayed.Val(), Dead: dead.Val(), Undos: undos.Val()}
 	if inFlight.Err() == nil {
 		s.InFlight = inFlight.Val().Count
 	}
@@ -61,6 +61,14 @@ func (r *Redis) QueueStats(ctx context.Context) (Stats, error) {
 		s.OldestQueuedSeconds = entryAge(msgs[0].ID, now.Val())
 	}
 	return s, nil
+}
+
+func cmders(cmds []*redis.IntCmd) []redis.Cmder {
+	out := make([]redis.Cmder, len(cmds))
+	for i, c := range cmds {
+		out[i] = c
+	}
+	return out
 }
 
 // entryAge is how long before now the stream entry id was added, in seconds at

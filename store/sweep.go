@@ -142,42 +142,84 @@ func (r *Redis) sweepOp(ctx context.Context, op, owner string, lease time.Durati
 // PendingCount is how many records wait for proof (expired ones not yet listed
 // included): what decides between the sweep's search and export paths.
 func (r *Redis) PendingCount(ctx context.Context) (int64, error) {
-	n, err := r.c.ZCard(ctx, keyPendingIndex).Result()
-	if err != nil {
+	pipe := r.c.Pipeline()
+	counts := pendingCounts(ctx, pipe)
+	if _, err := pipe.Exec(ctx); err != nil {
 		return 0, wrap("count pending records", err)
 	}
-	return n, nil
+	return sumCounts(counts), nil
+}
+
+// pendingCounts queues a ZCARD of every pending index shard (and the index of the
+// layout before) on pipe: one round trip for all of them.
+func pendingCounts(ctx context.Context, pipe redis.Pipeliner) []*redis.IntCmd {
+	keys := pendingIndexKeys()
+	cmds := make([]*redis.IntCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.ZCard(ctx, k)
+	}
+	return cmds
+}
+
+func sumCounts(cmds []*redis.IntCmd) int64 {
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
+	}
+	return n
 }
 
 // OldestPending is the provisioning time of the oldest record waiting for proof, and
 // false when there is none.
 func (r *Redis) OldestPending(ctx context.Context) (time.Time, bool, error) {
-	zs, err := r.c.ZRangeWithScores(ctx, keyPendingIndex, 0, 0).Result()
-	if err != nil {
+	keys := pendingIndexKeys()
+	cmds := make([]*redis.ZSliceCmd, len(keys))
+	if _, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.ZRangeWithScores(ctx, k, 0, 0)
+		}
+		return nil
+	}); err != nil {
 		return time.Time{}, false, wrap("oldest pending record", err)
 	}
-	if len(zs) == 0 {
+	var oldest *redis.Z
+	for _, c := range cmds {
+		if zs := c.Val(); len(zs) > 0 && (oldest == nil || zs[0].Score < oldest.Score) {
+			oldest = &zs[0]
+		}
+	}
+	if oldest == nil {
 		return time.Time{}, false, nil
 	}
-	return time.UnixMilli(int64(zs[0].Score)).UTC(), true, nil
+	return time.UnixMilli(int64(oldest.Score)).UTC(), true, nil
 }
 
 // GetMany reads the records of users in one round trip. A user without a record has
 // ErrNotFound in its place in errs.
 func (r *Redis) GetMany(ctx context.Context, users []string) ([]Record, []error) {
 	recs, errs := make([]Record, len(users)), make([]error, len(users))
-	cmds := make([]*redis.MapStringStringCmd, len(users))
+	packed := make([]*redis.StringCmd, len(users))
+	old := make([]*redis.MapStringStringCmd, len(users))
+	// Each user's field and the hash of the layouts before: a record is in
+	// one of them (lua/record.lua), and the field wins should both be seen.
 	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, u := range users {
-			cmds[i] = p.HGetAll(ctx, pendingKey(u))
+			packed[i] = p.HGet(ctx, recordShardKey(u), u)
+			old[i] = p.HGetAll(ctx, oldRecordKey(u))
 		}
 		return nil
 	})
-	for i, c := range cmds {
-		h, cerr := c.Result()
+	for i := range users {
+		v, perr := packed[i].Result()
+		h, oerr := old[i].Result()
+		if errors.Is(perr, redis.Nil) {
+			perr = nil
+		}
 		switch {
-		case cerr != nil || (err != nil && !errors.Is(err, redis.Nil)):
-			errs[i] = wrap("get record", errors.Join(cerr, err))
+		case perr != nil || oerr != nil || (err != nil && !errors.Is(err, redis.Nil)):
+			errs[i] = wrap("get record", errors.Join(perr, oerr, err))
+		case v != "":
+			recs[i] = r.recordFromPacked(users[i], v)
 		case len(h) == 0:
 			errs[i] = fmt.Errorf("get record: %w", ErrNotFound)
 		default:

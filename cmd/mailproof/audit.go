@@ -91,11 +91,11 @@ func openStore(ctx context.Context, getenv func(string) string) (*store.Redis, e
 	if url == "" {
 		return nil, errors.New("MAILPROOF_REDIS_URL is not set (with 'mailproof local' running, paste the export lines it printed)")
 	}
-	cfg, err := server.LoadSettings(getenv, "MAILPROOF_REDIS_MIN_REPLICAS", "MAILPROOF_REDIS_TIMEOUT")
+	cfg, err := server.LoadSettings(getenv, "MAILPROOF_REDIS_MIN_REPLICAS", "MAILPROOF_REDIS_TIMEOUT", "MAILPROOF_RECORD_LAYOUT")
 	if err != nil {
 		return nil, err
 	}
-	rdb, err := store.Open(ctx, url, store.WithMinReplicas(cfg.RedisMinReplicas, cfg.RedisTimeout))
+	rdb, err := store.Open(ctx, url, store.WithMinReplicas(cfg.RedisMinReplicas, cfg.RedisTimeout), store.WithRecordLayout(cfg.RecordLayout))
 	if err != nil {
 		return nil, fmt.Errorf("connect to Redis: %w", err)
 	}

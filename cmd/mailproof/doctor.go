@@ -184,6 +184,7 @@ func (d *doctorRun) checkRedis(ctx context.Context) {
 		d.add("redis", checkOK, "answers, Redis "+version, "")
 	}
 	d.checkReplicas(ctx, rdb)
+	d.checkLayout(ctx, rdb)
 	st, err := rdb.ReadSettings(ctx)
 	if err != nil {
 		d.add("redis settings", checkFail, errLine(err), "allow CONFIG GET or INFO for mailproof's Redis user")
@@ -240,6 +241,24 @@ func (d *doctorRun) checkReplicas(ctx context.Context, rdb *store.Redis) {
 			"run one replica more than MAILPROOF_REDIS_MIN_REPLICAS so losing one does not stop accepting events")
 	default:
 		d.add("redis replicas", checkOK, fmt.Sprintf("%d connected, MAILPROOF_REDIS_MIN_REPLICAS=%d", n, want), "")
+	}
+}
+
+// checkLayout says which layout records are written in (MAILPROOF_RECORD_LAYOUT),
+// reading only: the hash layout of an earlier release is a warning, to be switched off
+// once none of its replicas is left.
+func (d *doctorRun) checkLayout(ctx context.Context, rdb *store.Redis) {
+	rep, err := rdb.PeekLayout(ctx)
+	switch {
+	case err != nil:
+		d.add("record layout", checkWarn, "unknown ("+errLine(err)+")", "")
+	case rep.Layout == store.LayoutHash && rep.Why == "earlier release":
+		d.add("record layout", checkWarn, "hash: this Redis holds an earlier release's data and no layout is recorded, so records are written as that release reads them (~375 bytes a pending record)",
+			"once no replica of an earlier release is left, set MAILPROOF_RECORD_LAYOUT=packed on one replica (~160 bytes a pending record; the others follow within a minute)")
+	case rep.Layout == store.LayoutHash:
+		d.add("record layout", checkOK, "hash ("+rep.Why+"): what earlier releases read, ~375 bytes a pending record", "")
+	default:
+		d.add("record layout", checkOK, "packed ("+rep.Why+"), ~160 bytes a pending record", "")
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/mailproof/mailproof/auth0client"
 	"github.com/mailproof/mailproof/auth0client/auth0test"
 	"github.com/mailproof/mailproof/store/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 // doctorSetup is a deployment doctor should pass: a durable, non-evicting Redis of its
@@ -107,7 +108,7 @@ func TestDoctorPassesAHealthyDeployment(t *testing.T) {
 	if err != nil {
 		t.Fatalf("doctor: %v; checks %+v", err, got)
 	}
-	for _, name := range []string{"config", "redis", "redis eviction", "redis persistence", "redis replicas", "auth0 token", "auth0 scopes",
+	for _, name := range []string{"config", "redis", "redis eviction", "redis persistence", "redis replicas", "record layout", "auth0 token", "auth0 scopes",
 		"auth0 rate limit", "connection", "action", "action binding", "webhook secret"} {
 		if r, ok := got[name]; !ok || r.Status != checkOK {
 			t.Errorf("check %q: %+v; want ok", name, r)
@@ -151,6 +152,23 @@ func TestDoctorNamesEachFault(t *testing.T) {
 		{name: "fewer replicas than MIN_REPLICAS", check: "redis replicas", status: checkFail, detail: "MAILPROOF_REDIS_MIN_REPLICAS is 1 but the master has 0 replicas connected",
 			prepare: func(_ *testing.T, env map[string]string, _ *auth0test.Tenant) []string {
 				env["MAILPROOF_REDIS_MIN_REPLICAS"] = "1"
+				return nil
+			}},
+		{name: "an earlier release's data", check: "record layout", status: checkWarn, detail: "earlier release",
+			prepare: func(t *testing.T, env map[string]string, _ *auth0test.Tenant) []string {
+				opt, err := redis.ParseURL(env["MAILPROOF_REDIS_URL"])
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := redis.NewClient(opt)
+				defer c.Close()
+				// What a replica of an earlier release leaves: its job stream, no layout.
+				if err := c.XAdd(t.Context(), &redis.XAddArgs{Stream: "mp:{mp}:jobs", Values: []any{"user_id", "auth0|x"}}).Err(); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Del(t.Context(), "mp:{mp}:layout").Err(); err != nil {
+					t.Fatal(err)
+				}
 				return nil
 			}},
 		{name: "wrong client secret", check: "auth0 token", status: checkFail,

@@ -30,7 +30,7 @@ const (
 	keyJobs         = "mp:{mp}:jobs"
 	keyDelayed      = "mp:{mp}:delayed"
 	keyDLQ          = "mp:{mp}:dlq"
-	keyPendingIndex = "mp:{mp}:pending-index"
+	keyPendingIndex = "mp:{mp}:waiting:*" // the pending index: 256 shards
 	keyAudit        = "mp:{mp}:audit"
 	keyUndo         = "mp:{mp}:undo"
 	keySweep        = "mp:{mp}:reconcile"
@@ -120,7 +120,7 @@ func TestServeStatusPageInBrowser(t *testing.T) {
 	env["MAILPROOF_AUTH0_TIMEOUT"] = "2m"
 	env["MAILPROOF_RECONCILE_INTERVAL"] = "0"
 	ctx := t.Context()
-	r, err := store.Open(ctx, env["MAILPROOF_REDIS_URL"])
+	r, err := store.Open(ctx, env["MAILPROOF_REDIS_URL"], store.WithRecordLayout(store.LayoutPacked))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -529,7 +529,10 @@ func checkStats(t *testing.T, rdb redis.UniversalClient, snap pageSnapshot, befo
 	inFlight := rdb.XPending(ctx, keyJobs, "workers").Val().Count
 	delayed := rdb.ZCard(ctx, keyDelayed).Val()
 	dead := rdb.XLen(ctx, keyDLQ).Val()
-	pending := rdb.ZCard(ctx, keyPendingIndex).Val()
+	var pending int64
+	for _, k := range rdb.Keys(ctx, keyPendingIndex).Val() {
+		pending += rdb.ZCard(ctx, k).Val()
+	}
 	undos := rdb.HLen(ctx, keyUndo).Val()
 	first, err := rdb.XRangeN(ctx, keyJobs, "-", "+", 1).Result()
 	if err != nil || len(first) != 1 {

@@ -16,8 +16,9 @@
 -- deliveries in one batch: the first adds its mark before the second looks.
 -- Two batches at once: each script runs alone. A delivery after the TTL is
 -- refused by the signature's timestamp check before it gets here.
--- KEYS: 1 job stream, then per event: the record hash, the old-layout mark,
---       and n window sets of the event's shard, oldest first, the last
+-- KEYS: 1 job stream, then per event: the user's record shard, the user's
+--       record hash of the layouts before, the old-layout mark, and n
+--       window sets of the event's shard, oldest first, the last
 --       being the current window
 -- ARGV: 1 now ms (one clock reading for the batch), then per event (6
 --       each): expiry of the current window's set (ms, absolute: the end
@@ -33,17 +34,29 @@ local expiry = {} -- the expiry set on each window set in this call
 local function failed(r)
   return type(r) == 'table' and r.err
 end
-local function ingest(record, oldMark, sets, expireAt, user, webhook, payload, print)
+local function ingest(shard, record, oldMark, sets, expireAt, user, webhook, payload, print)
   -- Read first: an error here must leave no replay mark behind.
-  -- Both record layouts (lua/record.lua) are read, not upgraded: this is
-  -- the hot path, and it writes no record. A hash has 's' exactly when it is
-  -- compact, so status and expiry come from one layout, never a mix.
-  local rec = redis.pcall('HMGET', record, 's', 'x', 'status', 'expires_at')
-  if rec.err then
-    return 'error', rec.err
+  -- Every record layout (lua/record.lua) is read, none rewritten: this is
+  -- the hot path, and it writes no record. The packed field wins (saveRecord
+  -- deletes the hash of a layout before as it writes one), and a hash has
+  -- 's' exactly when it is compact, so status and expiry come from one
+  -- layout, never a mix.
+  local packed = redis.pcall('HGET', shard, user)
+  if failed(packed) then
+    return 'error', packed.err
   end
-  if not rec[1] then
-    rec = {rec[3], rec[4]}
+  local rec
+  if packed then
+    local r = unpackRecord(packed)
+    rec = {r.s, r.x}
+  else
+    rec = redis.pcall('HMGET', record, 's', 'x', 'status', 'expires_at')
+    if rec.err then
+      return 'error', rec.err
+    end
+    if not rec[1] then
+      rec = {rec[3], rec[4]}
+    end
   end
   if redis.call('EXISTS', oldMark) == 1 then
     return 'duplicate', ''
@@ -92,11 +105,11 @@ for a = 2, #ARGV, 6 do
   local n = tonumber(ARGV[a + 5])
   local sets = {}
   for i = 1, n do
-    sets[i] = KEYS[k + 1 + i]
+    sets[i] = KEYS[k + 2 + i]
   end
-  local status, detail = ingest(KEYS[k], KEYS[k + 1], sets,
+  local status, detail = ingest(KEYS[k], KEYS[k + 1], KEYS[k + 2], sets,
     ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4])
-  k = k + 2 + n
+  k = k + 3 + n
   out[#out + 1] = status
   out[#out + 1] = detail
 end

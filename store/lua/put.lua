@@ -1,44 +1,46 @@
 -- PutPending: create or replace a pending record and index it.
--- The record is written in the compact layout (lua/record.lua); a record of
--- the long layout being replaced is deleted first like any other.
--- KEYS: 1 record hash, 2 pending index, 3 email index hash (this address's
---       shard for the week the record's key expires in), 4 the email index
---       weeks, 5 the address's email index key of the layout before shards
+-- The record is written packed in its shard (lua/record.lua); a record of a
+-- layout before being replaced is deleted by saveRecord like any other.
+-- KEYS: 1 the user's record shard, 2 the user's pending index shard, 3 email
+--       index hash (this address's shard for the week the record's end of
+--       life falls in), 4 the email index weeks, 5 the address's email index
+--       key of the layout before shards, 6 the pending index of the layout
+--       before shards, 7 the user's record hash of the layouts before
 -- ARGV: 1 index member (encoded user id), 2 user id, 3 email, 4 connection,
 --       5 provisioned_at ms, 6 now ms, 7 expires_at ms (0 = never),
---       8 absolute key expiry ms (0 = none), 9 mode: replace, or create (only
---       when the user has no record in any status), 10 the address's
---       fingerprint, 11 the email index week (0 = never expires), 12 that
---       week's end ms (0 = never), 13 the current week
+--       8 unused, 9 mode: replace, or create (only when the user has no
+--       record in any status), 10 the address's fingerprint, 11 the email
+--       index week (0 = never expires), 12 that week's end ms (0 = never),
+--       13 the current week, 14 the write layout (lua/record.lua)
 -- Returns 1 when written, 0 when create found a record.
-if ARGV[9] == 'create' and redis.call('EXISTS', KEYS[1]) == 1 then
+if ARGV[9] == 'create' and recordExists(KEYS[1], KEYS[7], ARGV[2]) then
   return 0
 end
-local old = redis.call('HMGET', KEYS[1], 'a', 'p', 'created_at')
-local created = old[1] or old[2] or old[3] or ARGV[6]
-redis.call('DEL', KEYS[1])
-local rec = {'s', 'pending', 'p', ARGV[5]}
-local function add(k, v)
-  rec[#rec + 1] = k
-  rec[#rec + 1] = v
+local old = loadRecord(KEYS[1], KEYS[7], ARGV[2])
+local created = (old and (old.a or old.p)) or ARGV[6]
+local rec = {s = 'pending', p = ARGV[5], a = created, u = ARGV[6]}
+if ARGV[3] ~= '' then rec.e = ARGV[3] end
+if ARGV[4] ~= defaultConnection then rec.c = ARGV[4] end
+if ARGV[7] ~= '0' then rec.x = ARGV[7] end
+-- Its end of life, when it has one (expires_at plus the retention), is
+-- the tidy pass's to act on (lua/tidy.lua): a hash field cannot expire.
+saveRecord(KEYS[1], KEYS[7], ARGV[2], rec)
+-- Indexed once: in its shard (member the user id), or, while records are
+-- written in the hash layout, in the one index of the release before
+-- (member the encoded user id), which is what its replicas read.
+if hashWrites then
+  redis.call('ZADD', KEYS[6], ARGV[5], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[2])
+else
+  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
+  redis.call('ZREM', KEYS[6], ARGV[1])
 end
-if ARGV[3] ~= '' then add('e', ARGV[3]) end
--- The default connection is implied by no 'c' (lua/record.lua).
-if ARGV[4] ~= 'Username-Password-Authentication' then add('c', ARGV[4]) end
-if ARGV[7] ~= '0' then add('x', ARGV[7]) end
-if created ~= ARGV[5] then add('a', created) end
-if ARGV[6] ~= created then add('u', ARGV[6]) end
-redis.call('HSET', KEYS[1], unpack(rec))
-if ARGV[8] ~= '0' then
-  redis.call('PEXPIREAT', KEYS[1], ARGV[8])
-end
-redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 
 -- The email index: field = the address's fingerprint, value = the user id,
--- in a hash shared by the addresses of one shard whose records' keys expire
--- in the same week. The hash expires at that week's end, so an entry lives
--- at least as long as the record key it was written with and at most a week
--- longer. FindByEmail checks the record it finds holds the address, so an
+-- in a hash shared by the addresses of one shard whose records' ends of life
+-- fall in the same week. The hash expires at that week's end, so an entry
+-- lives at least as long as the record it was written with and at most a
+-- week longer. FindByEmail checks the record it finds holds the address, so an
 -- entry outliving its record, or naming another user whose address shares
 -- the fingerprint, finds nothing rather than the wrong user.
 redis.call('HSET', KEYS[3], ARGV[10], ARGV[2])
