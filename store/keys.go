@@ -200,22 +200,14 @@ func pendingIndexKeys() []string {
 // audited about them on one UTC day; it expires a retention after the day
 // ends, so every entry is kept at least the retention. With no retention
 // (keep forever) everything goes to day 0, which never expires.
-const (
-	trailShards = 256
-	dayMS       = int64(24 * time.Hour / time.Millisecond)
-)
+const dayMS = int64(24 * time.Hour / time.Millisecond)
 
-// trailShard spreads users over the trail hashes: a few dozen fields a hash
-// at ten thousand users a day, small enough for Redis to keep most of them
-// as compact listpacks, and few keys however many users there are.
-func trailShard(userID string) uint32 {
-	h := fnv.New32a()
-	h.Write([]byte(userID))
-	return h.Sum32() % trailShards
-}
-
+// trailKeyFor spreads users over the trail hashes by userShard, the records'
+// shards: a few dozen fields a hash at ten thousand users a day, small enough
+// for Redis to keep most of them as compact listpacks, and few keys however
+// many users there are.
 func trailKeyFor(userID string, day int64) string {
-	return prefix + "trail:" + strconv.FormatInt(day, 10) + ":" + strconv.FormatUint(uint64(trailShard(userID)), 10)
+	return prefix + "trail:" + strconv.FormatInt(day, 10) + ":" + strconv.FormatUint(uint64(userShard(userID)), 10)
 }
 
 // trailKey is the trail hash a decision about userID made now goes to.

@@ -78,39 +78,30 @@ func (r *Redis) RecordLayout(ctx context.Context) (string, error) {
 }
 
 func (r *Redis) decideLayout(ctx context.Context) (string, error) {
-	if r.cfg.layout == LayoutPacked || r.cfg.layout == LayoutHash {
-		return r.cfg.layout, r.c.Set(ctx, keyLayout, r.cfg.layout, 0).Err()
+	rep, err := r.peekLayout(ctx)
+	if err != nil {
+		return "", err
 	}
-	got, err := r.c.Get(ctx, keyLayout).Result()
-	switch {
-	case err == nil && (got == LayoutPacked || got == LayoutHash):
+	switch rep.Why {
+	case ReasonChosen:
+		return rep.Layout, r.c.Set(ctx, keyLayout, rep.Layout, 0).Err()
+	case ReasonEmptyRedis:
+		// On an empty Redis no replica of an earlier release can be running
+		// (it would have created the job stream on start), so the first
+		// replica here records packed and every later one follows it.
+		if err := r.c.SetNX(ctx, keyLayout, LayoutPacked, 0).Err(); err != nil {
+			return "", err
+		}
+		got, err := r.c.Get(ctx, keyLayout).Result()
+		if err != nil {
+			return "", err
+		}
+		if got != LayoutPacked && got != LayoutHash {
+			return "", fmt.Errorf("%s holds %q, want %s or %s", keyLayout, got, LayoutPacked, LayoutHash)
+		}
 		return got, nil
-	case err != nil && !errors.Is(err, redis.Nil):
-		return "", err
 	}
-	// No choice recorded. A job stream means a release before this one
-	// has run here, and its replicas may still: write what they read. On
-	// an empty Redis no replica of that release can be running (it would
-	// have created the stream on start), so the first replica here records
-	// packed and every later one follows it.
-	n, err := r.c.Exists(ctx, keyJobs).Result()
-	if err != nil {
-		return "", err
-	}
-	if n > 0 {
-		return LayoutHash, nil
-	}
-	if err := r.c.SetNX(ctx, keyLayout, LayoutPacked, 0).Err(); err != nil {
-		return "", err
-	}
-	got, err = r.c.Get(ctx, keyLayout).Result()
-	if err != nil {
-		return "", err
-	}
-	if got != LayoutPacked && got != LayoutHash {
-		return "", fmt.Errorf("%s holds %q, want %s or %s", keyLayout, got, LayoutPacked, LayoutHash)
-	}
-	return got, nil
+	return rep.Layout, nil
 }
 
 // layoutArg is the last argument of every script that writes a record (see
@@ -130,31 +121,48 @@ func (r *Redis) layoutArg(ctx context.Context) (string, error) {
 // LayoutReport is which layout a replica would write records in, and why.
 type LayoutReport struct {
 	Layout string // LayoutPacked or LayoutHash
-	// Why: "chosen" (WithRecordLayout), "recorded" (in Redis by an explicit choice
-	// or the first replica on an empty Redis), "earlier release" (its job stream is
-	// here and no layout is recorded) or "empty Redis".
+	// Why is one of the Reason constants: an explicit choice, one recorded in Redis
+	// (by such a choice or the first replica on an empty Redis), an earlier release's
+	// data (a release before this one has run here, and its replicas may still), or
+	// an empty Redis.
 	Why string
 }
+
+// The reasons a LayoutReport gives.
+const (
+	ReasonChosen         = "chosen"          // ReasonChosen: WithRecordLayout named the layout.
+	ReasonRecorded       = "recorded"        // ReasonRecorded: mp:{mp}:layout holds it.
+	ReasonEarlierRelease = "earlier release" // ReasonEarlierRelease: an earlier release's job stream, nothing recorded.
+	ReasonEmptyRedis     = "empty Redis"     // ReasonEmptyRedis: nothing there yet.
+)
 
 // PeekLayout reports what RecordLayout would decide, without recording anything:
 // for doctor, which must not settle the layout from an operator's laptop.
 func (r *Redis) PeekLayout(ctx context.Context) (LayoutReport, error) {
+	rep, err := r.peekLayout(ctx)
+	if err != nil {
+		return LayoutReport{}, wrap("record layout", err)
+	}
+	return rep, nil
+}
+
+func (r *Redis) peekLayout(ctx context.Context) (LayoutReport, error) {
 	if r.cfg.layout == LayoutPacked || r.cfg.layout == LayoutHash {
-		return LayoutReport{Layout: r.cfg.layout, Why: "chosen"}, nil
+		return LayoutReport{Layout: r.cfg.layout, Why: ReasonChosen}, nil
 	}
 	got, err := r.c.Get(ctx, keyLayout).Result()
 	switch {
 	case err == nil && (got == LayoutPacked || got == LayoutHash):
-		return LayoutReport{Layout: got, Why: "recorded"}, nil
+		return LayoutReport{Layout: got, Why: ReasonRecorded}, nil
 	case err != nil && !errors.Is(err, redis.Nil):
-		return LayoutReport{}, wrap("record layout", err)
+		return LayoutReport{}, err
 	}
 	n, err := r.c.Exists(ctx, keyJobs).Result()
 	if err != nil {
-		return LayoutReport{}, wrap("record layout", err)
+		return LayoutReport{}, err
 	}
 	if n > 0 {
-		return LayoutReport{Layout: LayoutHash, Why: "earlier release"}, nil
+		return LayoutReport{Layout: LayoutHash, Why: ReasonEarlierRelease}, nil
 	}
-	return LayoutReport{Layout: LayoutPacked, Why: "empty Redis"}, nil
+	return LayoutReport{Layout: LayoutPacked, Why: ReasonEmptyRedis}, nil
 }

@@ -26,7 +26,7 @@ type TidyReport struct {
 // only when owner gets the lease (SET NX, for lease); a replica that finds
 // it taken returns at once with Ran false, as does every call when records
 // are kept forever (no retention). A pass reads every record shard,
-// one script call each, so it costs Redis about a microsecond a record;
+// one script call each, decoding every record in it;
 // run it every lease, not more often. Deleting late is harmless (a record
 // is kept at least the retention), so a pass cut short by an error or a
 // crash leaves its work to the next one.

@@ -252,7 +252,7 @@ func (d *doctorRun) checkLayout(ctx context.Context, rdb *store.Redis) {
 	switch {
 	case err != nil:
 		d.add("record layout", checkWarn, "unknown ("+errLine(err)+")", "")
-	case rep.Layout == store.LayoutHash && rep.Why == "earlier release":
+	case rep.Layout == store.LayoutHash && rep.Why == store.ReasonEarlierRelease:
 		d.add("record layout", checkWarn, "hash: this Redis holds an earlier release's data and no layout is recorded, so records are written as that release reads them (~375 bytes a pending record)",
 			"once no replica of an earlier release is left, set MAILPROOF_RECORD_LAYOUT=packed on one replica (~160 bytes a pending record; the others follow within a minute)")
 	case rep.Layout == store.LayoutHash:
